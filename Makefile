@@ -1,0 +1,61 @@
+# Strata — every day-to-day command. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONSTRAINTS := requirements/constraints.txt
+
+# PostgreSQL / Redis used by the test suite (each test run creates and drops its own database).
+export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install run migrate test test-fast lint fmt bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create the virtual environment and install (locked versions)
+
+migrate: $(STAMP) ## migrate DATABASE_URL to the latest revision
+	$(BIN)/strata migrate
+
+run: migrate ## install, migrate and serve on HOST:PORT (default 127.0.0.1:8006)
+	$(BIN)/strata serve
+
+lint: $(STAMP) ## ruff, formatting, mypy and the layer contracts
+	$(BIN)/ruff check backend bench
+	$(BIN)/ruff format --check backend bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(STAMP) ## format and auto-fix
+	$(BIN)/ruff format backend bench
+	$(BIN)/ruff check --fix backend bench
+
+test: lint ## lint, then the whole suite (SQLite and PostgreSQL) with the coverage gate
+	$(BIN)/pytest --cov --cov-report=term
+
+test-fast: $(STAMP) ## the suite without lint or coverage
+	$(BIN)/pytest -q -x
+
+bench: $(STAMP) ## load-test a running server beside a bare FastAPI baseline (writes bench/results/)
+	$(BIN)/python -m bench.run
+
+lock: $(BIN)/python ## re-resolve and pin every dependency into requirements/constraints.txt
+	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
+	$(BIN)/pip freeze --exclude-editable --exclude strata > $(CONSTRAINTS)
+
+clean: ## remove the virtual environment, caches and local data (./var)
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

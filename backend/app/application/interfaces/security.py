@@ -1,0 +1,44 @@
+"""Ports for credentials and tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+
+class PasswordHasher(Protocol):
+    """Hashes passwords (Argon2id in production) without blocking the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        """True if `password` matches; never raises for a malformed hash, answers False."""
+        ...
+
+    async def burn_time(self, password: str) -> None:
+        """Spend as long as a real verification, so a missing account cannot be told by timing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    expires_in: int  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    subject: UUID
+    token_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class AccessTokenService(Protocol):
+    def issue(self, user_id: UUID) -> AccessToken: ...
+
+    def verify(self, token: str) -> AccessTokenClaims:
+        """The claims of a valid, unexpired access token; InvalidTokenError otherwise."""
+        ...

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from app.application.interfaces.product import ProductRepository
+from app.application.interfaces.user import UserRepository
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the repositories.
+
+    `async with uow:` opens it; `await uow.commit()` makes its writes durable; leaving the block
+    without committing rolls everything back. Only use cases commit.
+    """
+
+    products: ProductRepository
+    users: UserRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.use_cases.product.catalog import CatalogSettings
+from app.domain.entities.product import PriceRange, Product
+from app.domain.entities.user import User
+
+DEFAULT_CURRENCY = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class NewProduct:
+    name: str
+    category: str
+    price_range: PriceRange
+    price_cents: int
+    currency: str = DEFAULT_CURRENCY
+    description: str = ""
+
+
+class CreateProduct:
+    """An admin adds a product to the catalog."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, catalog: CatalogSettings) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._catalog = catalog
+
+    async def execute(self, actor: User, new: NewProduct) -> Product:
+        actor.require_admin()
+        product = Product.create(
+            now=self._clock.now(),
+            categories=self._catalog.category_set,
+            name=new.name,
+            category=new.category,
+            price_range=new.price_range,
+            price_cents=new.price_cents,
+            currency=new.currency,
+            description=new.description,
+        )
+        async with self._uow as uow:
+            await uow.products.add(product)
+            await uow.commit()
+        return product

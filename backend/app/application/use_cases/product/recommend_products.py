@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.use_cases.product.catalog import CatalogSettings
+from app.domain.entities.product import Product
+from app.domain.errors import InvalidValueError, ProductNotFoundError
+from app.domain.services.recommendation import Preference, rank_classes
+
+MAX_RECOMMENDATIONS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    product: Product
+    score: float  # cosine similarity in [0, 1]
+
+
+class RecommendProducts:
+    """Anyone asks for the products closest to a preference (categories, price range)."""
+
+    def __init__(self, uow: UnitOfWork, catalog: CatalogSettings) -> None:
+        self._uow = uow
+        self._catalog = catalog
+
+    async def execute(self, preference: Preference, *, limit: int) -> list[Recommendation]:
+        return await recommend(self._uow, self._catalog, preference, limit=limit, exclude=None)
+
+
+class RecommendSimilarProducts:
+    """Anyone asks for the products most like a given one, which is itself left out."""
+
+    def __init__(self, uow: UnitOfWork, catalog: CatalogSettings) -> None:
+        self._uow = uow
+        self._catalog = catalog
+
+    async def execute(self, product_id: UUID, *, limit: int) -> list[Recommendation]:
+        async with self._uow as uow:
+            product = await uow.products.get(product_id)
+        if product is None:
+            raise ProductNotFoundError(product_id=str(product_id))
+        preference = Preference(
+            categories=frozenset({product.category}), price_range=product.price_range
+        )
+        return await recommend(
+            self._uow, self._catalog, preference, limit=limit, exclude=product.id
+        )
+
+
+async def recommend(
+    uow: UnitOfWork,
+    catalog: CatalogSettings,
+    preference: Preference,
+    *,
+    limit: int,
+    exclude: UUID | None,
+) -> list[Recommendation]:
+    """Fill `limit` places tier by tier (equal scores), each tier's products by id."""
+    if not 1 <= limit <= MAX_RECOMMENDATIONS:
+        raise InvalidValueError(field="limit", reason=f"must be from 1 to {MAX_RECOMMENDATIONS}")
+    tiers = rank_classes(preference, catalog.categories)
+    found: list[Recommendation] = []
+    async with uow:
+        for tier in tiers:
+            wanted = limit - len(found)
+            if wanted == 0:
+                break
+            products = await uow.products.list_in_classes(
+                tier.classes, limit=wanted, exclude=exclude
+            )
+            found.extend(Recommendation(product=p, score=tier.score) for p in products)
+    return found

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import islice
+
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.domain.entities.product import Product
+
+BATCH_SIZE = 1_000
+
+
+class SeedCatalog:
+    """Fills the catalog with generated products, in batches (one transaction each)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def is_empty(self) -> bool:
+        async with self._uow as uow:
+            return await uow.products.count() == 0
+
+    async def execute(
+        self, products: Iterable[Product], *, on_batch: Callable[[int], None] | None = None
+    ) -> int:
+        total = 0
+        remaining = iter(products)
+        while batch := list(islice(remaining, BATCH_SIZE)):
+            async with self._uow as uow:
+                await uow.products.add_many(batch)
+                await uow.commit()
+            total += len(batch)
+            if on_batch is not None:
+                on_batch(len(batch))
+        return total

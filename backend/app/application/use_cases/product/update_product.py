@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Collection
+from uuid import UUID
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.use_cases.product.catalog import CatalogSettings
+from app.domain.entities.product import Product, ProductChanges
+from app.domain.entities.user import User
+from app.domain.errors import ProductNotFoundError, ProductVersionMismatchError
+
+
+class UpdateProduct:
+    """An admin changes a product; given `expected_versions` (from `If-Match`), only if the stored
+    version is one of them, so a client never overwrites a change it has not seen."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, catalog: CatalogSettings) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._catalog = catalog
+
+    async def execute(
+        self,
+        actor: User,
+        product_id: UUID,
+        changes: ProductChanges,
+        *,
+        expected_versions: Collection[int] | None = None,
+    ) -> Product:
+        actor.require_admin()
+        async with self._uow as uow:
+            current = await uow.products.get(product_id)
+            if current is None:
+                raise ProductNotFoundError(product_id=str(product_id))
+            if expected_versions is not None and current.version not in expected_versions:
+                raise ProductVersionMismatchError(current_version=current.version)
+            if not changes.as_fields():
+                return current
+            updated = current.apply(
+                changes, now=self._clock.now(), categories=self._catalog.category_set
+            )
+            # The conditional write catches a concurrent update between our read and our write.
+            if not await uow.products.replace(updated, expected_version=current.version):
+                raise ProductVersionMismatchError(current_version=None)
+            await uow.commit()
+        return updated

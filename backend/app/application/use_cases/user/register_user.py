@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.security import PasswordHasher
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.domain.entities.user import Role, User
+from app.domain.errors import EmailAlreadyRegisteredError
+from app.domain.value_objects.email import normalize_email
+from app.domain.value_objects.password import ensure_acceptable_password
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    email: str
+    password: str
+    full_name: str | None = None
+
+
+class RegisterUser:
+    """Anyone signs up. The account always gets the `user` role, whatever the request says."""
+
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+
+    async def execute(self, registration: Registration, *, role: Role = Role.USER) -> User:
+        email = normalize_email(registration.email)
+        ensure_acceptable_password(registration.password, email=email)
+        async with self._uow as uow:
+            if await uow.users.get_by_email(email) is not None:
+                raise EmailAlreadyRegisteredError()
+        # Hash outside the transaction: no connection is held while Argon2 works.
+        password_hash = await self._hasher.hash(registration.password)
+        user = User.register(
+            email=email,
+            password_hash=password_hash,
+            full_name=registration.full_name,
+            now=self._clock.now(),
+            role=role,
+        )
+        async with self._uow as uow:
+            await uow.users.add(user)  # the unique constraint settles a race with a twin request
+            await uow.commit()
+        return user

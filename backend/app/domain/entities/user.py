@@ -1,0 +1,67 @@
+"""A user of Strata: who they are, how they prove it, and what role they hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain.errors import AdminRequiredError
+from app.domain.validation import validated
+from app.domain.value_objects.identifiers import new_id
+
+FULL_NAME_MAX_LENGTH = 200
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class User(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    id: UUID
+    email: str  # normalised (see value_objects.email)
+    full_name: Annotated[str, Field(max_length=FULL_NAME_MAX_LENGTH)] | None = None
+    role: Role = Role.USER
+    is_active: bool = True
+    password_hash: str
+    version: Annotated[int, Field(ge=1)] = 1
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        email: str,
+        password_hash: str,
+        full_name: str | None,
+        now: datetime,
+        role: Role = Role.USER,
+    ) -> User:
+        return validated(
+            cls,
+            {
+                "id": new_id(),
+                "email": email,
+                "full_name": (full_name or "").strip() or None,
+                "role": role,
+                "password_hash": password_hash,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def require_admin(self) -> None:
+        """Raise unless this user may administer the platform."""
+        if not (self.is_active and self.is_admin):
+            raise AdminRequiredError()

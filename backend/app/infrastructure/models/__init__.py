@@ -1,0 +1,6 @@
+"""Every table, imported here so that `Base.metadata` (Alembic, tests) knows them all."""
+
+from app.infrastructure.models.product import ProductModel
+from app.infrastructure.models.user import UserModel
+
+__all__ = ["ProductModel", "UserModel"]

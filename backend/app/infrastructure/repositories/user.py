@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.entities.user import Role, User
+from app.domain.errors import EmailAlreadyRegisteredError
+from app.infrastructure.database.errors import violated_constraint
+from app.infrastructure.models.user import UserModel
+
+_users = cast(Table, UserModel.__table__)
+
+
+class SqlAlchemyUserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, user: User) -> None:
+        try:
+            # A savepoint keeps the outer transaction usable after a duplicate e-mail.
+            async with self._session.begin_nested():
+                await self._session.execute(insert(_users).values(_to_row(user)))
+        except IntegrityError as exc:
+            if violated_constraint(exc) == "uq_users_email":
+                raise EmailAlreadyRegisteredError() from exc
+            raise
+
+    async def get(self, user_id: UUID) -> User | None:
+        return await self._first(select(_users).where(_users.c.id == user_id))
+
+    async def get_by_email(self, email: str) -> User | None:
+        return await self._first(select(_users).where(_users.c.email == email))
+
+    async def _first(self, statement: Any) -> User | None:
+        row = (await self._session.execute(statement)).mappings().first()
+        return _to_entity(row) if row is not None else None
+
+
+def _to_row(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": user.role.value,
+        "is_active": user.is_active,
+        "password_hash": user.password_hash,
+        "version": user.version,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+
+
+def _to_entity(row: RowMapping) -> User:
+    return User.model_construct(
+        id=row["id"],
+        email=row["email"],
+        full_name=row["full_name"],
+        role=Role(row["role"]),
+        is_active=row["is_active"],
+        password_hash=row["password_hash"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

@@ -1,0 +1,61 @@
+"""The composition root: which adapter serves which port. Built once per app, in its lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from app.application.use_cases.product.catalog import CatalogSettings
+from app.core.config import Settings
+from app.infrastructure.adapters.clock import SystemClock
+from app.infrastructure.adapters.health import ReadinessProbes
+from app.infrastructure.adapters.jwt_tokens import JwtAccessTokenService
+from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
+from app.infrastructure.database.engine import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    settings: Settings
+    database: Database
+    redis: Redis | None
+    clock: SystemClock
+    password_hasher: Argon2PasswordHasher
+    access_tokens: JwtAccessTokenService
+    catalog: CatalogSettings
+    readiness: ReadinessProbes
+
+    @classmethod
+    def build(cls, settings: Settings) -> Container:
+        database = Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_timeout_seconds,
+        )
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        clock = SystemClock()
+        return cls(
+            settings=settings,
+            database=database,
+            redis=redis,
+            clock=clock,
+            password_hasher=Argon2PasswordHasher(
+                memory_kib=settings.password_hash_memory_kib,
+                iterations=settings.password_hash_iterations,
+                concurrency=settings.password_hash_concurrency,
+            ),
+            access_tokens=JwtAccessTokenService(
+                signing_key=settings.signing_key,
+                ttl_seconds=settings.access_token_ttl_seconds,
+                clock=clock,
+            ),
+            catalog=CatalogSettings(categories=tuple(settings.catalog_categories)),
+            readiness=ReadinessProbes(database, redis),
+        )
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.database.dispose()

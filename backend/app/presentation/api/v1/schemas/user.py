@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
+from app.domain.value_objects.email import EMAIL_MAX_LENGTH
+
+
+class UserRegister(BaseModel):
+    # Not RequestBody: that trims strings, and a password is exactly what was typed.
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[StrictStr, Field(min_length=3, max_length=EMAIL_MAX_LENGTH)]
+    password: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+    full_name: Annotated[StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH)] | None = None
+
+
+class UserOut(BaseModel):
+    id: UUID
+    email: str
+    full_name: str | None
+    role: Role
+    is_active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls.model_validate(user.model_dump(exclude={"password_hash"}))
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int

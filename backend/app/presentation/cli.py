@@ -1,0 +1,112 @@
+"""The `strata` command: serve, migrate, manage users, seed demo data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.progress import Progress
+
+from app.application.use_cases.product.seed_catalog import SeedCatalog
+from app.application.use_cases.user.ensure_admin import EnsureAdmin
+from app.core.config import Settings
+from app.domain.errors import DomainError
+from app.infrastructure.database import migrations
+from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
+from app.infrastructure.seed.demo_catalog import generate_products
+from app.presentation.api.v1.dependencies.container import Container
+
+cli = typer.Typer(help="Strata: run and manage the service.", no_args_is_help=True)
+users_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+
+
+@cli.command()
+def serve(
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+) -> None:
+    """Serve the API on HOST:PORT."""
+    settings = Settings()
+    uvicorn.run(
+        "app.presentation.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        reload=reload,
+        access_log=False,  # our middleware logs each request, with its request id
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+@cli.command()
+def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database (DATABASE_URL) to REVISION."""
+    settings = Settings()
+    migrations.upgrade(settings.database_url, revision)
+    typer.echo(f"database migrated to {revision}")
+
+
+@users_cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create an admin account (nothing happens if the e-mail is taken)."""
+
+    async def run(container: Container) -> None:
+        async with container.database.session_factories.write() as session:
+            use_case = EnsureAdmin(
+                SqlAlchemyUnitOfWork(session), container.password_hasher, container.clock
+            )
+            result = await use_case.execute(email, password)
+        message = "created" if result.created else "already exists; nothing changed"
+        typer.echo(f"admin {result.email} {message}")
+
+    _run_with_container(run)
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    products: Annotated[int, typer.Option(min=1, max=5_000_000, help="how many")] = 1_000,
+    seed: Annotated[int | None, typer.Option(help="random seed, for repeatable data")] = None,
+) -> None:
+    """Add a realistic generated catalog (for demos and benchmarks)."""
+
+    async def run(container: Container) -> None:
+        generated = generate_products(
+            products, categories=container.catalog.categories, now=container.clock.now(), seed=seed
+        )
+        with Progress() as progress:
+            task = progress.add_task("seeding products", total=products)
+            async with container.database.session_factories.write() as session:
+                seeded = await SeedCatalog(SqlAlchemyUnitOfWork(session)).execute(
+                    generated, on_batch=lambda n: progress.advance(task, n)
+                )
+        typer.echo(f"{seeded} products added")
+
+    _run_with_container(run)
+
+
+def _run_with_container(action: Callable[[Container], Awaitable[None]]) -> None:
+    async def main() -> None:
+        container = Container.build(Settings())
+        try:
+            await action(container)
+        finally:
+            await container.close()
+
+    try:
+        asyncio.run(main())
+    except DomainError as error:
+        typer.echo(f"error: {error.code} {error.params}", err=True)
+        raise typer.Exit(code=1) from error
+
+
+def main() -> None:
+    cli()
