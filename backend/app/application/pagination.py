@@ -35,6 +35,9 @@ def decode_cursor(cursor: str | None) -> UUID | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        return UUID(payload["after"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
+        after = payload.get("after") if isinstance(payload, dict) else None
+        if not isinstance(after, str):
+            raise InvalidCursorError()
+        return UUID(after)
+    except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
         raise InvalidCursorError() from exc

@@ -17,6 +17,7 @@ from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.problem import problem_response
 
 access_logger = logging.getLogger("strata.access")
+error_logger = logging.getLogger("strata.errors")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNMATCHED_ROUTE = "<unmatched>"
 
@@ -37,11 +38,13 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_context(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers = message.setdefault("headers", [])
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"x-content-type-options", b"nosniff"))
@@ -49,6 +52,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_context)
+        except Exception:
+            # Rendered here rather than by Starlette's outermost handler, so the 500 still
+            # carries the request id. Nothing of the exception reaches the client.
+            error_logger.exception("unhandled error", extra={"route": _route_template(scope)})
+            if response_started:
+                raise
+            response = problem_response(
+                Headers(scope=scope), status=500, code="internal_error", instance=scope["path"]
+            )
+            await response(scope, receive, send_with_context)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -56,6 +69,7 @@ class RequestContextMiddleware:
             access_logger.info(
                 "request",
                 extra={
+                    "request_id": request_id,
                     "method": scope["method"],
                     "route": route,
                     "status": status,

@@ -1,11 +1,12 @@
 """Every error leaves as `application/problem+json` (RFC 9457), with a stable `code`.
 
+Unexpected exceptions are rendered by `RequestContextMiddleware` (a 500 that still has its request id).
+
 The one table below maps domain error families to HTTP status codes; routers never do.
 """
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -30,7 +31,6 @@ from app.domain.errors import (
 from app.presentation.api.i18n import negotiate_language, translate
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-logger = logging.getLogger("strata.errors")
 
 STATUS_BY_ERROR_FAMILY: list[tuple[type[DomainError], int]] = [
     (NotFoundError, 404),
@@ -183,23 +183,11 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     )
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    logger.error(
-        "unhandled error",
-        exc_info=(type(exc), exc, exc.__traceback__),
-        extra={"path": request.url.path, "method": request.method},
-    )
-    return problem_response(
-        request.headers, status=500, code="internal_error", instance=request.url.path
-    )
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     handlers: dict[type[Exception], Any] = {
         DomainError: _domain_error,
         RequestValidationError: _validation_error,
         StarletteHTTPException: _http_error,
-        Exception: _unexpected_error,
     }
     for exception_type, handler in handlers.items():
         app.add_exception_handler(exception_type, handler)

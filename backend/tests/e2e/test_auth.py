@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import jwt
+import pytest
+from httpx import AsyncClient
+
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    TEST_SECRET_KEY,
+    USER_PASSWORD,
+    Headers,
+)
+from tests.e2e.test_product import assert_problem
+
+REGISTER = "/api/v1/auth/register"
+LOGIN = "/api/v1/auth/login"
+ME = "/api/v1/users/me"
+
+
+async def register(client: AsyncClient, **overrides: Any) -> Any:
+    body = {"email": "grace@example.com", "password": USER_PASSWORD, **overrides}
+    return await client.post(REGISTER, json=body)
+
+
+async def test_register_creates_a_user_with_the_user_role(client: AsyncClient) -> None:
+    response = await register(client, email="  Grace@Example.COM ", full_name="Grace Hopper")
+    assert response.status_code == 201, response.text
+    user = response.json()
+    assert user["email"] == "grace@example.com"
+    assert user["role"] == "user"
+    assert user["full_name"] == "Grace Hopper"
+    assert "password" not in response.text
+    assert "password_hash" not in user
+    assert response.headers["location"] == ME
+
+
+async def test_a_role_in_the_registration_body_is_refused_and_grants_nothing(
+    client: AsyncClient,
+) -> None:
+    response = await register(client, role="admin")
+    assert_problem(response, 422, "validation_error")
+    login = await client.post(
+        LOGIN, data={"username": "grace@example.com", "password": USER_PASSWORD}
+    )
+    assert_problem(login, 401, "auth.invalid_credentials")
+
+
+async def test_duplicate_email_is_409_whatever_its_case(client: AsyncClient) -> None:
+    assert (await register(client)).status_code == 201
+    assert_problem(await register(client, email="GRACE@example.com"), 409, "user.email_taken")
+
+
+async def test_concurrent_registrations_of_one_email_create_one_account(
+    client: AsyncClient,
+) -> None:
+    responses = await asyncio.gather(*(register(client) for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 4
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"password": "short"}, "user.weak_password"),
+        ({"password": "a" * 129}, "user.weak_password"),
+        ({"password": "aaaaaaaaaaaaaaaa"}, "user.weak_password"),
+        ({"email": "not-an-email"}, "validation_error"),
+        ({"email": 42}, "validation_error"),
+        ({"full_name": "x" * 201}, "validation_error"),
+    ],
+)
+async def test_bad_registrations_are_422(
+    client: AsyncClient, overrides: dict[str, Any], code: str
+) -> None:
+    assert_problem(await register(client, **overrides), 422, code)
+
+
+async def test_login_returns_a_bearer_token_that_reads_me(client: AsyncClient) -> None:
+    response = await client.post(LOGIN, data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert response.status_code == 200
+    token = response.json()
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] == 900
+    me = await client.get(ME, headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["role"] == "admin"
+
+
+async def test_wrong_email_and_wrong_password_get_the_same_401(client: AsyncClient) -> None:
+    unknown = await client.post(
+        LOGIN, data={"username": "nobody@example.com", "password": "x" * 12}
+    )
+    wrong = await client.post(LOGIN, data={"username": ADMIN_EMAIL, "password": "x" * 12})
+    malformed = await client.post(LOGIN, data={"username": "not an email", "password": "x" * 12})
+    bodies = []
+    for response in (unknown, wrong, malformed):
+        body = assert_problem(response, 401, "auth.invalid_credentials")
+        bodies.append((body["detail"], body["title"]))
+    assert len(set(bodies)) == 1
+
+
+async def test_login_without_form_fields_is_422(client: AsyncClient) -> None:
+    assert_problem(await client.post(LOGIN, data={}), 422, "validation_error")
+
+
+def _token(**claims: Any) -> str:
+    now = int(time.time())
+    payload = {"sub": "x", "iat": now, "exp": now + 60, "jti": "j", "type": "access", **claims}
+    return jwt.encode(payload, TEST_SECRET_KEY, algorithm="HS256")
+
+
+async def _admin_id(client: AsyncClient, admin_headers: Headers) -> str:
+    return str((await client.get(ME, headers=admin_headers)).json()["id"])
+
+
+async def test_forged_and_misused_tokens_are_401(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    admin_id = await _admin_id(client, admin_headers)
+    now = int(time.time())
+    valid = admin_headers["Authorization"].removeprefix("Bearer ")
+    header, payload, signature = valid.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    unsigned = jwt.encode(
+        {"sub": admin_id, "iat": now, "exp": now + 60, "jti": "j", "type": "access"},
+        key=None,
+        algorithm="none",
+    )
+    forged = [
+        unsigned,
+        f"{header}.{payload}.{flipped}",
+        _token(sub=admin_id, exp=now - 1),
+        _token(sub=admin_id, type="refresh"),
+        _token(sub=admin_id, nbf=now + 3600),
+        _token(sub="01900000-0000-7000-8000-000000000000"),
+        _token(sub="not-a-uuid"),
+        jwt.encode(
+            {"sub": admin_id, "exp": now + 60, "iat": now, "jti": "j", "type": "access"},
+            "another-secret-that-is-long-enough-000000",
+            algorithm="HS256",
+        ),
+        "not.a.jwt",
+        "",
+    ]
+    for token in forged:
+        response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert (
+        await client.get(ME, headers={"Authorization": f"Bearer {_token(sub=admin_id)}"})
+    ).status_code == 200
+
+
+async def test_me_without_a_token_is_401(client: AsyncClient) -> None:
+    response = await client.get(ME)
+    assert_problem(response, 401, "auth.unauthenticated")
+    assert response.headers["www-authenticate"] == "Bearer"
