@@ -75,6 +75,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN out of the driver's hands, so `_begin_sqlite_transaction` decides its kind.
         dbapi_connection.isolation_level = None
+        # SQLite's own lower() folds ASCII only; name searches must match "CAFÉ" to "Café".
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         for pragma in (
             "PRAGMA journal_mode=WAL",
@@ -92,3 +94,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # up front, so concurrent writers wait for each other (up to the busy timeout) instead.
         may_write = connection.get_execution_options().get(_WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write else "BEGIN")
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value

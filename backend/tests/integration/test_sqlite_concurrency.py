@@ -1,0 +1,178 @@
+"""The embedded default under concurrency: writers queue (BEGIN IMMEDIATE) instead of failing with
+"database is locked", and readers never wait for a writer (WAL). Commits for real, so each test
+gets its own SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.use_cases.product.update_product import UpdateProduct
+from app.domain.entities.product import PriceRange, Product, ProductChanges
+from app.domain.entities.user import Role, User
+from app.infrastructure.adapters.clock import SystemClock
+from app.infrastructure.database.engine import Database
+from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
+from tests.databases import fresh_database
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+CATALOG = CatalogSettings(categories=("books", "electronics", "clothing"))
+CONCURRENT_WRITERS = 20
+# Far below the 15 s busy timeout: a reader that had to wait for the writer would miss it.
+NO_WAITING_SECONDS = 2.0
+
+
+def make_product(**overrides: Any) -> Product:
+    fields: dict[str, Any] = {
+        "name": "Neuromancer",
+        "category": "books",
+        "price_range": PriceRange.LOW,
+        "price_cents": 1_000,
+        "currency": "EUR",
+        "now": NOW,
+        **overrides,
+    }
+    return Product.create(categories=CATALOG.category_set, **fields)
+
+
+def make_admin() -> User:
+    return User.register(
+        email="admin@example.com", password_hash="x", full_name=None, now=NOW, role=Role.ADMIN
+    )
+
+
+@pytest_asyncio.fixture
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite file of this test's own."""
+    async with fresh_database("sqlite", tmp_path) as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+
+
+@pytest_asyncio.fixture
+async def product(sqlite_database: Database) -> Product:
+    product = make_product()
+    async with sqlite_database.session_factories.write() as session:
+        uow = SqlAlchemyUnitOfWork(session)
+        await uow.products.add(product)
+        await uow.commit()
+    return product
+
+
+async def read_product(database: Database, product: Product) -> Product | None:
+    async with database.session_factories.read() as session:
+        return await SqlAlchemyUnitOfWork(session).products.get(product.id)
+
+
+async def rename(database: Database, product: Product, name: str) -> Product:
+    """What `PATCH /products/{id}` does: read then write, in a write session."""
+    async with database.session_factories.write() as session:
+        use_case = UpdateProduct(SqlAlchemyUnitOfWork(session), SystemClock(), CATALOG)
+        return await use_case.execute(make_admin(), product.id, ProductChanges(name=name))
+
+
+async def test_the_database_runs_in_wal_mode(sqlite_database: Database) -> None:
+    async with sqlite_database.engine.connect() as connection:
+        assert await connection.scalar(text("PRAGMA journal_mode")) == "wal"
+
+
+async def test_concurrent_read_then_write_transactions_never_see_a_locked_database(
+    sqlite_database: Database, product: Product
+) -> None:
+    outcomes = await asyncio.gather(
+        *(rename(sqlite_database, product, f"Edition {n}") for n in range(CONCURRENT_WRITERS)),
+        return_exceptions=True,
+    )
+
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert failures == []
+    # Each writer read the version its predecessor wrote: none was lost, none conflicted.
+    versions = sorted(outcome.version for outcome in outcomes if isinstance(outcome, Product))
+    assert versions == list(range(2, CONCURRENT_WRITERS + 2))
+    final = await read_product(sqlite_database, product)
+    assert final is not None
+    assert final.version == CONCURRENT_WRITERS + 1
+
+
+async def test_reads_proceed_while_a_writer_holds_its_transaction(
+    sqlite_database: Database, product: Product
+) -> None:
+    async with sqlite_database.session_factories.write() as writer_session:
+        writer = SqlAlchemyUnitOfWork(writer_session)
+        renamed = product.apply(
+            ProductChanges(name="Renamed"), now=NOW, categories=CATALOG.category_set
+        )
+        assert await writer.products.replace(renamed, expected_version=1)
+
+        async with asyncio.timeout(NO_WAITING_SECONDS):
+            seen_meanwhile = await read_product(sqlite_database, product)
+
+        await writer.commit()
+
+    assert seen_meanwhile == product
+    assert await read_product(sqlite_database, product) == renamed
+
+
+async def test_a_writer_commits_while_a_reader_keeps_its_snapshot(
+    sqlite_database: Database, product: Product
+) -> None:
+    async with sqlite_database.session_factories.read() as reader_session:
+        reader = SqlAlchemyUnitOfWork(reader_session)
+        assert await reader.products.get(product.id) == product
+
+        # Without WAL the commit would wait for the reader's shared lock to go away.
+        async with asyncio.timeout(NO_WAITING_SECONDS):
+            renamed = await rename(sqlite_database, product, "Renamed")
+
+        assert await reader.products.get(product.id) == product
+
+    assert await read_product(sqlite_database, product) == renamed
+
+
+async def test_a_second_writer_waits_for_the_first_instead_of_failing(
+    sqlite_database: Database, product: Product
+) -> None:
+    async with sqlite_database.session_factories.write() as first_session:
+        first = SqlAlchemyUnitOfWork(first_session)
+        renamed = product.apply(
+            ProductChanges(name="First"), now=NOW, categories=CATALOG.category_set
+        )
+        assert await first.products.replace(renamed, expected_version=1)
+
+        second = asyncio.create_task(rename(sqlite_database, product, "Second"))
+        await asyncio.sleep(0.3)
+        assert not second.done()
+
+        await first.commit()
+
+    assert (await asyncio.wait_for(second, NO_WAITING_SECONDS)).version == 3
+
+
+async def test_without_begin_immediate_a_read_then_write_fails_with_database_is_locked(
+    sqlite_database: Database, product: Product
+) -> None:
+    """Why writes go through write sessions: a deferred transaction that read before another
+    writer committed cannot write any more, and SQLite says so at once."""
+    async with sqlite_database.session_factories.read() as deferred_session:
+        deferred = SqlAlchemyUnitOfWork(deferred_session)
+        current = await deferred.products.get(product.id)
+        assert current is not None
+        await rename(sqlite_database, product, "Meanwhile")
+        changed = current.apply(
+            ProductChanges(name="Late"), now=NOW, categories=CATALOG.category_set
+        )
+
+        with pytest.raises(OperationalError, match="database is locked"):
+            await deferred.products.replace(changed, expected_version=current.version)

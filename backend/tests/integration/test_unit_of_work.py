@@ -1,0 +1,129 @@
+"""SqlAlchemyUnitOfWork commits for real: these tests use their own sessions on the shared database
+and empty its tables afterwards, since a rolled-back outer transaction could not show a commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from app.domain.entities.product import PriceRange, Product
+from app.infrastructure.database.engine import Database
+from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
+from tests.conftest import empty_all_tables
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+CATEGORIES = frozenset({"books", "electronics", "clothing"})
+
+
+class CheckoutFailedError(Exception):
+    """Something a use case might raise halfway through its transaction."""
+
+
+def make_product(**overrides: Any) -> Product:
+    fields: dict[str, Any] = {
+        "name": "Dune",
+        "category": "books",
+        "price_range": PriceRange.LOW,
+        "price_cents": 999,
+        "currency": "EUR",
+        "now": NOW,
+        **overrides,
+    }
+    return Product.create(categories=CATEGORIES, **fields)
+
+
+@pytest_asyncio.fixture
+async def committing_database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        await empty_all_tables(database_url)
+
+
+async def stored(database: Database, product: Product) -> Product | None:
+    """The product as a brand-new session on another connection sees it."""
+    async with database.session_factories.read() as session:
+        return await SqlAlchemyUnitOfWork(session).products.get(product.id)
+
+
+async def test_commit_makes_writes_visible_to_a_new_session(
+    committing_database: Database,
+) -> None:
+    product = make_product()
+
+    async with (
+        committing_database.session_factories.write() as session,
+        SqlAlchemyUnitOfWork(session) as uow,
+    ):
+        await uow.products.add(product)
+        await uow.commit()
+
+    assert await stored(committing_database, product) == product
+
+
+async def test_leaving_without_commit_rolls_back(committing_database: Database) -> None:
+    product = make_product()
+
+    async with (
+        committing_database.session_factories.write() as session,
+        SqlAlchemyUnitOfWork(session) as uow,
+    ):
+        await uow.products.add(product)
+        assert await uow.products.get(product.id) == product
+
+    assert await stored(committing_database, product) is None
+
+
+async def add_then_fail(database: Database, product: Product) -> None:
+    async with database.session_factories.write() as session, SqlAlchemyUnitOfWork(session) as uow:
+        await uow.products.add(product)
+        raise CheckoutFailedError
+
+
+async def test_an_exception_inside_rolls_back_and_propagates(
+    committing_database: Database,
+) -> None:
+    product = make_product()
+
+    with pytest.raises(CheckoutFailedError):
+        await add_then_fail(committing_database, product)
+
+    assert await stored(committing_database, product) is None
+
+
+async def test_writes_after_a_commit_roll_back_without_a_second_commit(
+    committing_database: Database,
+) -> None:
+    kept, dropped = make_product(name="Kept"), make_product(name="Dropped")
+
+    async with (
+        committing_database.session_factories.write() as session,
+        SqlAlchemyUnitOfWork(session) as uow,
+    ):
+        await uow.products.add(kept)
+        await uow.commit()
+        await uow.products.add(dropped)
+
+    assert await stored(committing_database, kept) == kept
+    assert await stored(committing_database, dropped) is None
+
+
+async def test_leaving_hands_the_connection_back_to_the_pool(
+    committing_database: Database,
+) -> None:
+    session = committing_database.session_factories.write()
+    try:
+        async with SqlAlchemyUnitOfWork(session) as uow:
+            await uow.products.add(make_product())
+            assert committing_database.pool_in_use() == 1
+
+        # The session is still open, but it no longer holds a connection.
+        assert committing_database.pool_in_use() == 0
+    finally:
+        await session.close()
