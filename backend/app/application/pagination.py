@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from app.domain.errors import InvalidCursorError
+from app.domain.errors import InvalidCursorError, InvalidValueError
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Cursors we issue are about 70 characters; anything much longer was not issued by us.
+MAX_CURSOR_LENGTH = 256
 
 T = TypeVar("T")
 
@@ -32,6 +34,8 @@ def decode_cursor(cursor: str | None) -> UUID | None:
     """The id a cursor points after; InvalidCursorError for anything we did not issue."""
     if cursor is None:
         return None
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursorError()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
@@ -39,5 +43,10 @@ def decode_cursor(cursor: str | None) -> UUID | None:
         if not isinstance(after, str):
             raise InvalidCursorError()
         return UUID(after)
-    except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeEncodeError, RecursionError) as exc:
         raise InvalidCursorError() from exc
+
+
+def ensure_page_size(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidValueError(field="limit", reason=f"must be from 1 to {MAX_PAGE_SIZE}")

@@ -14,6 +14,8 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.files import write_private_file
+
 MIN_SECRET_KEY_LENGTH = 32
 # Values that have been published somewhere (docs, examples) and so are no secret at all.
 KNOWN_DEFAULT_SECRETS = frozenset({"changethis", "change-me", "secret", "dev", "development"})
@@ -126,9 +128,9 @@ class Settings(BaseSettings):
 
 def _load_or_create_secret(path: Path) -> str:
     if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+        stored = path.read_text(encoding="utf-8").strip()
+        if len(stored) >= MIN_SECRET_KEY_LENGTH:
+            return stored
     key = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(key, encoding="utf-8")
+    write_private_file(path, key)
     return key

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-from pathlib import Path
 
 from app.application.use_cases.product.seed_catalog import SeedCatalog
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
+from app.core.files import write_private_file
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.infrastructure.seed.demo_catalog import generate_products
 from app.presentation.api.v1.dependencies.container import Container
@@ -67,7 +67,7 @@ async def _ensure_admin(container: Container, email: str, password: str) -> bool
 
 def _announce_dev_admin(settings: Settings, password: str) -> None:
     path = settings.var_dir / "first-admin.txt"
-    _write_private(path, f"email: {DEV_ADMIN_EMAIL}\npassword: {password}\n")
+    write_private_file(path, f"email: {DEV_ADMIN_EMAIL}\npassword: {password}\n")
     # Printed once, to the console only (never to the structured logs).
     print(
         f"\n  First admin created: {DEV_ADMIN_EMAIL} / {password}\n"
@@ -75,10 +75,3 @@ def _announce_dev_admin(settings: Settings, password: str) -> None:
         file=sys.stderr,
         flush=True,
     )
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(text, encoding="utf-8")

@@ -75,6 +75,8 @@ async def test_a_user_who_is_not_admin_gets_403(client: AsyncClient, user_header
         ({"currency": "ZZZ"}, "currency"),
         ({"currency": "EURO"}, "body.currency"),
         ({"role": "admin"}, "body.role"),
+        ({"name": "Desk\x00lamp"}, "name"),
+        ({"description": "nul\x00byte"}, "description"),
     ],
 )
 async def test_invalid_products_are_refused_with_422_naming_the_field(
@@ -153,7 +155,14 @@ async def test_list_filters_by_category_price_range_and_name(
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"price_range": "cheap"}],
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"price_range": "cheap"},
+        {"q": "nul\x00byte"},
+        {"category": "\x1b[31m"},
+    ],
 )
 async def test_bad_list_parameters_are_422(client: AsyncClient, params: dict[str, Any]) -> None:
     assert_problem(await client.get(PRODUCTS, params=params), 422, "validation_error")

@@ -14,6 +14,7 @@ from app.domain.errors import UnknownCategoryError
 from app.domain.validation import validated
 from app.domain.value_objects.currency import is_iso_4217
 from app.domain.value_objects.identifiers import new_id
+from app.domain.value_objects.text import reject_control_characters
 
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5_000
@@ -46,6 +47,16 @@ class Product(BaseModel):
     version: Annotated[int, Field(ge=1)] = 1
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("name", "category")
+    @classmethod
+    def _single_line_text(cls, value: str) -> str:
+        return reject_control_characters(value)
+
+    @field_validator("description")
+    @classmethod
+    def _multi_line_text(cls, value: str) -> str:
+        return reject_control_characters(value, allow_layout=True)
 
     @field_validator("category")
     @classmethod

@@ -7,11 +7,12 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.domain.errors import AdminRequiredError
 from app.domain.validation import validated
 from app.domain.value_objects.identifiers import new_id
+from app.domain.value_objects.text import reject_control_characters
 
 FULL_NAME_MAX_LENGTH = 200
 
@@ -33,6 +34,11 @@ class User(BaseModel):
     version: Annotated[int, Field(ge=1)] = 1
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("full_name")
+    @classmethod
+    def _single_line_text(cls, value: str | None) -> str | None:
+        return None if value is None else reject_control_characters(value)
 
     @classmethod
     def register(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from app.application.interfaces.product import ProductFilter
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.pagination import Page, decode_cursor, encode_cursor
+from app.application.pagination import Page, decode_cursor, encode_cursor, ensure_page_size
 from app.domain.entities.product import Product
 
 
@@ -15,6 +15,7 @@ class ListProducts:
     async def execute(
         self, product_filter: ProductFilter, *, limit: int, cursor: str | None
     ) -> Page[Product]:
+        ensure_page_size(limit)
         after = decode_cursor(cursor)
         async with self._uow as uow:
             # One extra row tells whether another page follows, without a COUNT.

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.application.interfaces.product import ProductFilter
-from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from app.application.use_cases.product.recommend_products import (
     MAX_RECOMMENDATIONS,
     Recommendation,
@@ -26,7 +26,7 @@ from app.presentation.api.v1.dependencies.product import (
     UpdateProductDep,
 )
 from app.presentation.api.v1.http_caching import etag_for, if_match_versions, matches_if_none_match
-from app.presentation.api.v1.schemas.common import CursorPage
+from app.presentation.api.v1.schemas.common import CursorPage, PlainText
 from app.presentation.api.v1.schemas.product import (
     ProductCreate,
     ProductOut,
@@ -62,13 +62,15 @@ async def create_product(
 @router.get("", responses=problem_responses(400, 422), summary="Browse the catalog")
 async def list_products(
     list_products: ListProductsDep,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str | None, Query(max_length=64), PlainText] = None,
     price_range: PriceRange | None = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Name contains, case-insensitive")
+        str | None,
+        Query(max_length=200, description="Name contains, case-insensitive"),
+        PlainText,
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> CursorPage[ProductOut]:
     product_filter = ProductFilter(
         category=category.strip().lower() if category else None,

@@ -2,9 +2,16 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+
+from app.domain.value_objects.text import reject_control_characters
 
 T = TypeVar("T")
+
+# For single-line text in query strings: a NUL or other control character is a 422, not a 500.
+PlainText = AfterValidator(
+    lambda value: None if value is None else reject_control_characters(value)
+)
 
 
 class RequestBody(BaseModel):

@@ -1,0 +1,306 @@
+"""Hand-written in-memory fakes of the application ports, for use-case tests.
+
+The unit of work keeps a committed snapshot of every repository and a working copy: writes made
+inside `async with uow:` become visible to later transactions only after `commit()`, so a test can
+assert that a failed use case stored nothing. Repositories refuse to be used outside a transaction,
+as a use case that did so would escape the rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+from uuid import UUID
+
+from app.application.interfaces.product import ProductFilter, ProductRepository
+from app.application.interfaces.security import AccessToken, AccessTokenClaims
+from app.application.interfaces.user import UserRepository
+from app.domain.entities.product import PriceRange, Product
+from app.domain.entities.user import Role, User
+from app.domain.errors import EmailAlreadyRegisteredError, InvalidTokenError
+from app.domain.services.recommendation import ProductClass
+
+DEFAULT_NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+CATEGORIES = ("electronics", "books", "clothing")
+DEFAULT_PASSWORD = "a long and unguessable passphrase"
+
+Row = TypeVar("Row", Product, User)
+
+
+class _Transactional(Generic[Row]):
+    """Rows of one repository: what is committed, and the working copy of the open transaction."""
+
+    def __init__(self) -> None:
+        self._committed: dict[UUID, Row] = {}
+        self._working: dict[UUID, Row] = {}
+        self.in_transaction = False
+
+    def seed(self, *rows: Row) -> None:
+        """Store `rows` as already committed (test set-up, outside any transaction)."""
+        for row in rows:
+            self._committed[row.id] = row
+        self._working = dict(self._committed)
+
+    @property
+    def committed(self) -> list[Row]:
+        """What a later transaction would see, by id."""
+        return sorted(self._committed.values(), key=lambda row: row.id)
+
+    def commit_elsewhere(self, row: Row) -> None:
+        """Another transaction stores `row` and commits it (a concurrent request)."""
+        self._committed[row.id] = row
+        if self.in_transaction:
+            self._working[row.id] = row
+
+    def committed_row(self, row_id: UUID) -> Row | None:
+        return self._committed.get(row_id)
+
+    def _rows(self) -> dict[UUID, Row]:
+        if not self.in_transaction:
+            raise AssertionError("repository used outside `async with uow:`")
+        return self._working
+
+    def begin(self) -> None:
+        self._working = dict(self._committed)
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self._committed = dict(self._working)
+
+    def end(self) -> None:
+        self._working = dict(self._committed)
+        self.in_transaction = False
+
+
+class FakeProductRepository(_Transactional[Product]):
+    """Same ordering and semantics as SqlAlchemyProductRepository: every list is by id ascending."""
+
+    async def add(self, product: Product) -> None:
+        rows = self._rows()
+        if product.id in rows:
+            raise AssertionError(f"primary key {product.id} already stored")
+        rows[product.id] = product
+
+    async def add_many(self, products: Sequence[Product]) -> None:
+        for product in products:
+            await self.add(product)
+
+    async def get(self, product_id: UUID) -> Product | None:
+        return self._rows().get(product_id)
+
+    async def replace(self, product: Product, *, expected_version: int) -> bool:
+        rows = self._rows()
+        stored = rows.get(product.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        rows[product.id] = product
+        return True
+
+    async def delete(self, product_id: UUID) -> bool:
+        return self._rows().pop(product_id, None) is not None
+
+    async def list_page(
+        self, product_filter: ProductFilter, *, after: UUID | None, limit: int
+    ) -> list[Product]:
+        matching = [
+            p
+            for p in self._by_id()
+            if _matches(p, product_filter) and (after is None or p.id > after)
+        ]
+        return matching[:limit]
+
+    async def list_in_classes(
+        self, classes: Sequence[ProductClass], *, limit: int, exclude: UUID | None = None
+    ) -> list[Product]:
+        wanted = {(c.category, c.price_range) for c in classes}
+        matching = [
+            p for p in self._by_id() if (p.category, p.price_range) in wanted and p.id != exclude
+        ]
+        return matching[:limit]
+
+    async def count(self) -> int:
+        return len(self._rows())
+
+    def _by_id(self) -> list[Product]:
+        return sorted(self._rows().values(), key=lambda p: p.id)
+
+
+def _matches(product: Product, product_filter: ProductFilter) -> bool:
+    if product_filter.category is not None and product.category != product_filter.category:
+        return False
+    if product_filter.price_range is not None and product.price_range != product_filter.price_range:
+        return False
+    needle = product_filter.name_contains
+    return not needle or needle.lower() in product.name.lower()
+
+
+class FakeUserRepository(_Transactional[User]):
+    """Like the real one, refuses a second account with the same (normalised) e-mail."""
+
+    async def add(self, user: User) -> None:
+        rows = self._rows()
+        if any(u.email == user.email for u in rows.values()):
+            raise EmailAlreadyRegisteredError()
+        rows[user.id] = user
+
+    async def get(self, user_id: UUID) -> User | None:
+        return self._rows().get(user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        for user in self._rows().values():
+            if user.email == email:
+                return user
+        return None
+
+
+class FakeUnitOfWork:
+    """One transaction over both fake repositories; counts commits and rolls back the rest.
+
+    `fake_products` / `fake_users` are the same repositories as `products` / `users`, typed as
+    fakes so tests can seed them and read what was committed.
+    """
+
+    products: ProductRepository
+    users: UserRepository
+
+    def __init__(
+        self,
+        products: FakeProductRepository | None = None,
+        users: FakeUserRepository | None = None,
+    ) -> None:
+        self.fake_products = products if products is not None else FakeProductRepository()
+        self.fake_users = users if users is not None else FakeUserRepository()
+        self.products = self.fake_products
+        self.users = self.fake_users
+        self.committed = 0
+        self.entered = 0
+
+    async def __aenter__(self) -> Self:
+        if self.fake_products.in_transaction:
+            raise AssertionError("unit of work entered twice without leaving")
+        self.entered += 1
+        self.fake_products.begin()
+        self.fake_users.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.fake_products.end()
+        self.fake_users.end()
+
+    async def commit(self) -> None:
+        if not self.fake_products.in_transaction:
+            raise AssertionError("commit() outside `async with uow:`")
+        self.committed += 1
+        self.fake_products.commit()
+        self.fake_users.commit()
+
+
+class FakeClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime = DEFAULT_NOW) -> None:
+        self.set(now)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        if now.tzinfo is None:
+            raise ValueError("FakeClock needs a timezone-aware datetime")
+        self._now = now.astimezone(UTC)
+
+    def advance(self, delta: timedelta = timedelta(seconds=1)) -> datetime:
+        self._now += delta
+        return self._now
+
+
+class FakePasswordHasher:
+    """Deterministic: the hash of `p` is "hashed:" + p. Records what it was asked."""
+
+    PREFIX = "hashed:"
+
+    def __init__(self) -> None:
+        self.hashed: list[str] = []
+        self.verified: list[str] = []
+        self.burned: list[str] = []
+
+    async def hash(self, password: str) -> str:
+        self.hashed.append(password)
+        return self.PREFIX + password
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        self.verified.append(password)
+        return password_hash == self.PREFIX + password
+
+    async def burn_time(self, password: str) -> None:
+        self.burned.append(password)
+
+
+class FakeAccessTokenService:
+    """Issues "token-<n>" tokens and verifies only the ones it issued, until they expire."""
+
+    def __init__(self, clock: FakeClock | None = None, ttl_seconds: int = 900) -> None:
+        self._clock = clock if clock is not None else FakeClock()
+        self._ttl = ttl_seconds
+        self._claims: dict[str, AccessTokenClaims] = {}
+        self.issued: list[UUID] = []
+
+    def issue(self, user_id: UUID) -> AccessToken:
+        token = f"token-{len(self.issued) + 1}"
+        now = self._clock.now()
+        self._claims[token] = AccessTokenClaims(
+            subject=user_id,
+            token_id=token,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=self._ttl),
+        )
+        self.issued.append(user_id)
+        return AccessToken(token=token, expires_in=self._ttl)
+
+    def verify(self, token: str) -> AccessTokenClaims:
+        claims = self._claims.get(token)
+        if claims is None or claims.expires_at <= self._clock.now():
+            raise InvalidTokenError()
+        return claims
+
+
+# ---------------------------------------------------------------- builders
+
+
+def make_product(*, now: datetime = DEFAULT_NOW, **overrides: Any) -> Product:
+    """A valid product of the default categories; `overrides` replace any field."""
+    fields: dict[str, Any] = {
+        "name": "Desk lamp",
+        "category": "electronics",
+        "price_range": PriceRange.LOW,
+        "price_cents": 1_999,
+        "currency": "USD",
+        **overrides,
+    }
+    return Product.create(now=now, categories=frozenset(CATEGORIES), **fields)
+
+
+def make_user(
+    *,
+    email: str = "alice@example.com",
+    password: str = DEFAULT_PASSWORD,
+    role: Role = Role.USER,
+    is_active: bool = True,
+    now: datetime = DEFAULT_NOW,
+) -> User:
+    """A registered user whose hash is what FakePasswordHasher makes of `password`."""
+    user = User.register(
+        email=email,
+        password_hash=FakePasswordHasher.PREFIX + password,
+        full_name=None,
+        now=now,
+        role=role,
+    )
+    return user if is_active else user.model_copy(update={"is_active": False})

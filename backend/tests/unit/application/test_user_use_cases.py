@@ -1,0 +1,187 @@
+"""Identity use cases: signing up, and bootstrapping the first admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.application.use_cases.user.ensure_admin import EnsureAdmin
+from app.application.use_cases.user.register_user import RegisterUser, Registration
+from app.domain.entities.user import Role, User
+from app.domain.errors import EmailAlreadyRegisteredError, InvalidValueError, WeakPasswordError
+from tests.fakes import (
+    FakeClock,
+    FakePasswordHasher,
+    FakeUnitOfWork,
+    FakeUserRepository,
+    make_user,
+)
+
+PASSWORD = "a long and unguessable passphrase"
+
+
+@pytest.fixture
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
+
+
+@pytest.fixture
+def hasher() -> FakePasswordHasher:
+    return FakePasswordHasher()
+
+
+@pytest.fixture
+def register(uow: FakeUnitOfWork, hasher: FakePasswordHasher) -> RegisterUser:
+    return RegisterUser(uow, hasher, FakeClock())
+
+
+@pytest.fixture
+def ensure_admin(uow: FakeUnitOfWork, hasher: FakePasswordHasher) -> EnsureAdmin:
+    return EnsureAdmin(uow, hasher, FakeClock())
+
+
+class TwinRegistrationRepository(FakeUserRepository):
+    """A twin request registers the same e-mail between our check and our insert."""
+
+    def __init__(self, twin: User) -> None:
+        super().__init__()
+        self._twin = twin
+
+    async def get_by_email(self, email: str) -> User | None:
+        found = await super().get_by_email(email)
+        if found is None and email == self._twin.email:
+            self.commit_elsewhere(self._twin)
+        return found
+
+
+# ---------------------------------------------------------------- RegisterUser
+
+
+async def test_register_stores_a_normalised_user_with_a_hashed_password(
+    register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher
+) -> None:
+    user = await register.execute(
+        Registration(email="  Alice@Example.COM ", password=PASSWORD, full_name=" Alice ")
+    )
+
+    assert uow.fake_users.committed == [user]
+    assert uow.committed == 1
+    assert (user.email, user.full_name, user.role) == ("alice@example.com", "Alice", Role.USER)
+    assert user.password_hash == "hashed:" + PASSWORD
+    assert hasher.hashed == [PASSWORD]
+    assert user.created_at == FakeClock().now()
+
+
+async def test_register_gives_the_role_its_caller_passes(register: RegisterUser) -> None:
+    user = await register.execute(
+        Registration(email="root@example.com", password=PASSWORD), role=Role.ADMIN
+    )
+
+    assert user.role is Role.ADMIN
+
+
+async def test_register_refuses_an_email_already_taken_in_any_case(
+    register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher
+) -> None:
+    existing = make_user(email="alice@example.com")
+    uow.fake_users.seed(existing)
+
+    with pytest.raises(EmailAlreadyRegisteredError):
+        await register.execute(Registration(email="ALICE@example.com", password=PASSWORD))
+
+    assert uow.fake_users.committed == [existing]
+    assert hasher.hashed == []
+
+
+async def test_register_refuses_the_loser_of_a_race_for_the_same_email(
+    hasher: FakePasswordHasher,
+) -> None:
+    twin = make_user(email="alice@example.com")
+    uow = FakeUnitOfWork(users=TwinRegistrationRepository(twin))
+
+    with pytest.raises(EmailAlreadyRegisteredError):
+        await RegisterUser(uow, hasher, FakeClock()).execute(
+            Registration(email="alice@example.com", password=PASSWORD)
+        )
+
+    assert uow.fake_users.committed == [twin]
+    assert uow.committed == 0
+
+
+@pytest.mark.parametrize("password", ["too short", "aaaaaaaaaaaaaaaa", "alice@example.com"])
+async def test_register_refuses_a_weak_password_and_stores_nothing(
+    register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher, password: str
+) -> None:
+    with pytest.raises(WeakPasswordError):
+        await register.execute(Registration(email="Alice@example.com", password=password))
+
+    assert uow.fake_users.committed == []
+    assert hasher.hashed == []
+
+
+async def test_register_refuses_a_malformed_email(
+    register: RegisterUser, uow: FakeUnitOfWork
+) -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        await register.execute(Registration(email="alice-at-example.com", password=PASSWORD))
+
+    assert caught.value.field == "email"
+    assert uow.fake_users.committed == []
+
+
+# ---------------------------------------------------------------- EnsureAdmin
+
+
+async def test_ensure_admin_creates_the_admin_once(
+    ensure_admin: EnsureAdmin, uow: FakeUnitOfWork
+) -> None:
+    first = await ensure_admin.execute(" Root@Example.com ", PASSWORD)
+    second = await ensure_admin.execute("root@example.com", PASSWORD)
+
+    assert (first.created, first.email) == (True, "root@example.com")
+    assert (second.created, second.email) == (False, "root@example.com")
+    [admin] = uow.fake_users.committed
+    assert (admin.email, admin.role, admin.full_name) == (
+        "root@example.com",
+        Role.ADMIN,
+        "Administrator",
+    )
+    assert admin.password_hash == "hashed:" + PASSWORD
+    assert uow.committed == 1
+
+
+async def test_ensure_admin_leaves_an_existing_account_of_that_email_alone(
+    ensure_admin: EnsureAdmin, uow: FakeUnitOfWork
+) -> None:
+    existing = make_user(email="root@example.com", role=Role.USER)
+    uow.fake_users.seed(existing)
+
+    result = await ensure_admin.execute("root@example.com", PASSWORD)
+
+    assert not result.created
+    assert uow.fake_users.committed == [existing]
+
+
+async def test_ensure_admin_reports_not_created_when_another_process_won_the_race(
+    hasher: FakePasswordHasher,
+) -> None:
+    twin = make_user(email="root@example.com", role=Role.ADMIN)
+    uow = FakeUnitOfWork(users=TwinRegistrationRepository(twin))
+
+    result = await EnsureAdmin(uow, hasher, FakeClock()).execute("root@example.com", PASSWORD)
+
+    assert not result.created
+    assert uow.fake_users.committed == [twin]
+
+
+async def test_ensure_admin_refuses_a_weak_password(
+    ensure_admin: EnsureAdmin, uow: FakeUnitOfWork
+) -> None:
+    with pytest.raises(WeakPasswordError):
+        await ensure_admin.execute("root@example.com", "admin")
+
+    assert uow.fake_users.committed == []
+
+
+async def test_ensure_admin_refuses_a_malformed_email(ensure_admin: EnsureAdmin) -> None:
+    with pytest.raises(InvalidValueError):
+        await ensure_admin.execute("root", PASSWORD)
