@@ -8,7 +8,7 @@ as a use case that did so would escape the rollback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -200,6 +200,28 @@ class FakeUnitOfWork:
         self.committed += 1
         self.fake_products.commit()
         self.fake_users.commit()
+
+
+class FakeReadCache:
+    """A dict that never expires; records what was loaded and every invalidation."""
+
+    def __init__(self) -> None:
+        self.entries: dict[Hashable, Any] = {}
+        self.loads: list[Hashable] = []
+        self.invalidations = 0
+
+    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        if key in self.entries:
+            return self.entries[key]
+        self.loads.append(key)
+        value = await load()
+        if value is not None:
+            self.entries[key] = value
+        return value
+
+    async def invalidate(self) -> None:
+        self.invalidations += 1
+        self.entries.clear()
 
 
 class FakeClock:

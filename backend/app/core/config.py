@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     catalog_categories: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_CATEGORIES)
     )
+    # Catalog reads are cached in each process for this long; a write empties the cache of the
+    # process that made it at once, other processes' within this time. 0 turns the cache off.
+    catalog_cache_ttl_seconds: float = Field(default=5.0, ge=0, le=3_600)
+    catalog_cache_max_entries: int = Field(default=10_000, ge=1)
     # Where development keeps what it generates for itself (secret key, first-admin password, SQLite).
     var_dir: Path = Path("./var")
     # Argon2id cost: OWASP's minimum is 19 MiB and 2 passes; raise, never lower, in production.

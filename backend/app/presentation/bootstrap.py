@@ -44,25 +44,23 @@ async def ensure_first_admin(container: Container) -> None:
 
 
 async def seed_demo_catalog_if_empty(container: Container) -> None:
-    async with container.database.session_factories.write() as session:
-        seed = SeedCatalog(SqlAlchemyUnitOfWork(session))
-        if await seed.is_empty():
-            products = generate_products(
-                DEMO_PRODUCT_COUNT,
-                categories=container.catalog.categories,
-                now=container.clock.now(),
-                seed=2026,
-            )
-            count = await seed.execute(products)
-            logger.info("demo catalog seeded", extra={"products": count})
+    seed = SeedCatalog(SqlAlchemyUnitOfWork(container.database.engine), container.catalog_cache)
+    if await seed.is_empty():
+        products = generate_products(
+            DEMO_PRODUCT_COUNT,
+            categories=container.catalog.categories,
+            now=container.clock.now(),
+            seed=2026,
+        )
+        count = await seed.execute(products)
+        logger.info("demo catalog seeded", extra={"products": count})
 
 
 async def _ensure_admin(container: Container, email: str, password: str) -> bool:
-    async with container.database.session_factories.write() as session:
-        ensure = EnsureAdmin(
-            SqlAlchemyUnitOfWork(session), container.password_hasher, container.clock
-        )
-        return (await ensure.execute(email, password)).created
+    ensure = EnsureAdmin(
+        SqlAlchemyUnitOfWork(container.database.engine), container.password_hasher, container.clock
+    )
+    return (await ensure.execute(email, password)).created
 
 
 def _announce_dev_admin(settings: Settings, password: str) -> None:

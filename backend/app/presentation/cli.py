@@ -60,11 +60,12 @@ def create_admin(
     """Create an admin account (nothing happens if the e-mail is taken)."""
 
     async def run(container: Container) -> None:
-        async with container.database.session_factories.write() as session:
-            use_case = EnsureAdmin(
-                SqlAlchemyUnitOfWork(session), container.password_hasher, container.clock
-            )
-            result = await use_case.execute(email, password)
+        use_case = EnsureAdmin(
+            SqlAlchemyUnitOfWork(container.database.engine),
+            container.password_hasher,
+            container.clock,
+        )
+        result = await use_case.execute(email, password)
         message = "created" if result.created else "already exists; nothing changed"
         typer.echo(f"admin {result.email} {message}")
 
@@ -84,10 +85,9 @@ def seed_demo(
         )
         with Progress() as progress:
             task = progress.add_task("seeding products", total=products)
-            async with container.database.session_factories.write() as session:
-                seeded = await SeedCatalog(SqlAlchemyUnitOfWork(session)).execute(
-                    generated, on_batch=lambda n: progress.advance(task, n)
-                )
+            seeded = await SeedCatalog(SqlAlchemyUnitOfWork(container.database.engine)).execute(
+                generated, on_batch=lambda n: progress.advance(task, n)
+            )
         typer.echo(f"{seeded} products added")
 
     _run_with_container(run)

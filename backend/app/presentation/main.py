@@ -31,8 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = Container.build(settings)
         app.state.container = container
-        app.state.session_factories = container.database.session_factories
         app.state.metrics.track_pool(container.database.pool_in_use)
+        app.state.metrics.track_cache("catalog", container.catalog_cache)
         try:
             await bootstrap(container)
             yield

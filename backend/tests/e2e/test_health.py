@@ -27,3 +27,21 @@ async def test_ready_answers_503_naming_redis_when_redis_is_down(database_url: s
     body = response.json()
     assert body["code"] == "service_unavailable"
     assert [error["field"] for error in body["errors"]] == ["redis"]
+
+
+async def test_a_database_that_does_not_answer_is_a_503_not_a_500() -> None:
+    settings = make_settings(
+        "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",
+        first_admin_email=None,
+        first_admin_password=None,
+        database_timeout_seconds=2,
+    )
+    async with running_client(settings) as client:
+        read = await client.get("/api/v1/products/01900000-0000-7000-8000-000000000000")
+        ready = await client.get("/health/ready")
+    assert read.status_code == 503
+    assert read.headers["retry-after"] == "5"
+    assert read.json()["code"] == "service_unavailable"
+    assert "127.0.0.1" not in read.text
+    assert ready.status_code == 503
+    assert [error["field"] for error in ready.json()["errors"]] == ["database"]

@@ -3,10 +3,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.infrastructure.database.engine import Database
-from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 
 
 @pytest_asyncio.fixture
@@ -17,20 +16,15 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest_asyncio.fixture
-async def session(database: Database) -> AsyncIterator[AsyncSession]:
-    """A session inside a transaction that is rolled back after the test, whatever it committed."""
+async def connection(database: Database) -> AsyncIterator[AsyncConnection]:
+    """A write connection inside a transaction that is rolled back after the test.
+
+    Repositories built on it see each other's writes; nothing survives the test. A repository
+    that needs a savepoint (a duplicate e-mail) gets one inside this transaction.
+    """
     async with database.engine.connect() as connection:
         transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
         try:
-            yield session
+            yield connection
         finally:
-            await session.close()
             await transaction.rollback()
-
-
-@pytest_asyncio.fixture
-async def uow(session: AsyncSession) -> SqlAlchemyUnitOfWork:
-    return SqlAlchemyUnitOfWork(session)

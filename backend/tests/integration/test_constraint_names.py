@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.infrastructure.database.errors import violated_constraint
 from app.infrastructure.models.user import UserModel
@@ -32,28 +32,28 @@ def user_row(**overrides: Any) -> dict[str, Any]:
     }
 
 
-async def integrity_error_of(session: AsyncSession, row: dict[str, Any]) -> IntegrityError:
+async def integrity_error_of(connection: AsyncConnection, row: dict[str, Any]) -> IntegrityError:
     with pytest.raises(IntegrityError) as raised:
-        async with session.begin_nested():
-            await session.execute(insert(UserModel).values(row))
+        async with connection.begin_nested():
+            await connection.execute(insert(UserModel).values(row))
     return raised.value
 
 
-async def test_a_duplicate_email_names_uq_users_email(session: AsyncSession) -> None:
-    await session.execute(insert(UserModel).values(user_row()))
+async def test_a_duplicate_email_names_uq_users_email(connection: AsyncConnection) -> None:
+    await connection.execute(insert(UserModel).values(user_row()))
 
-    error = await integrity_error_of(session, user_row())
+    error = await integrity_error_of(connection, user_row())
 
     assert violated_constraint(error) == "uq_users_email"
 
 
 async def test_a_duplicate_primary_key_is_not_taken_for_uq_users_email(
-    session: AsyncSession, backend: str
+    connection: AsyncConnection, backend: str
 ) -> None:
     row = user_row()
-    await session.execute(insert(UserModel).values(row))
+    await connection.execute(insert(UserModel).values(row))
 
-    error = await integrity_error_of(session, {**row, "email": "grace@example.com"})
+    error = await integrity_error_of(connection, {**row, "email": "grace@example.com"})
 
     # PostgreSQL names the primary key; SQLite reports only "users.id", which maps to no name.
     assert violated_constraint(error) == {"postgresql": "pk_users", "sqlite": None}[backend]

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.application.interfaces.product import ProductFilter
 from app.domain.entities.product import PriceRange, Product, ProductChanges
@@ -40,8 +40,8 @@ def ids(products: list[Product]) -> list[UUID]:
 
 
 @pytest.fixture
-def products(session: AsyncSession) -> SqlAlchemyProductRepository:
-    return SqlAlchemyProductRepository(session)
+def products(connection: AsyncConnection) -> SqlAlchemyProductRepository:
+    return SqlAlchemyProductRepository(connection)
 
 
 async def add_in_reverse_id_order(
@@ -283,7 +283,7 @@ async def test_list_in_classes_of_no_class_is_empty(
     ids=["negative-price", "version-zero", "unknown-price-range"],
 )
 async def test_the_database_refuses_rows_that_break_its_check_constraints(
-    session: AsyncSession, broken: dict[str, Any]
+    connection: AsyncConnection, broken: dict[str, Any]
 ) -> None:
     row = {
         "id": make_product().id,
@@ -300,5 +300,5 @@ async def test_the_database_refuses_rows_that_break_its_check_constraints(
     }
 
     with pytest.raises(IntegrityError):
-        async with session.begin_nested():
-            await session.execute(insert(ProductModel).values(row))
+        async with connection.begin_nested():
+            await connection.execute(insert(ProductModel).values(row))

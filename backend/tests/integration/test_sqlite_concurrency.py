@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.application.use_cases.product.catalog import CatalogSettings
 from app.application.use_cases.product.update_product import UpdateProduct
@@ -64,23 +65,21 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest_asyncio.fixture
 async def product(sqlite_database: Database) -> Product:
     product = make_product()
-    async with sqlite_database.session_factories.write() as session:
-        uow = SqlAlchemyUnitOfWork(session)
+    async with SqlAlchemyUnitOfWork(sqlite_database.engine) as uow:
         await uow.products.add(product)
         await uow.commit()
     return product
 
 
 async def read_product(database: Database, product: Product) -> Product | None:
-    async with database.session_factories.read() as session:
-        return await SqlAlchemyUnitOfWork(session).products.get(product.id)
+    async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+        return await uow.products.get(product.id)
 
 
 async def rename(database: Database, product: Product, name: str) -> Product:
-    """What `PATCH /products/{id}` does: read then write, in a write session."""
-    async with database.session_factories.write() as session:
-        use_case = UpdateProduct(SqlAlchemyUnitOfWork(session), SystemClock(), CATALOG)
-        return await use_case.execute(make_admin(), product.id, ProductChanges(name=name))
+    """What `PATCH /products/{id}` does: read then write, in one write transaction."""
+    use_case = UpdateProduct(SqlAlchemyUnitOfWork(database.engine), SystemClock(), CATALOG)
+    return await use_case.execute(make_admin(), product.id, ProductChanges(name=name))
 
 
 async def test_the_database_runs_in_wal_mode(sqlite_database: Database) -> None:
@@ -109,8 +108,7 @@ async def test_concurrent_read_then_write_transactions_never_see_a_locked_databa
 async def test_reads_proceed_while_a_writer_holds_its_transaction(
     sqlite_database: Database, product: Product
 ) -> None:
-    async with sqlite_database.session_factories.write() as writer_session:
-        writer = SqlAlchemyUnitOfWork(writer_session)
+    async with SqlAlchemyUnitOfWork(sqlite_database.engine) as writer:
         renamed = product.apply(
             ProductChanges(name="Renamed"), now=NOW, categories=CATALOG.category_set
         )
@@ -125,27 +123,24 @@ async def test_reads_proceed_while_a_writer_holds_its_transaction(
     assert await read_product(sqlite_database, product) == renamed
 
 
-async def test_a_writer_commits_while_a_reader_keeps_its_snapshot(
+async def test_a_writer_commits_while_a_reader_is_open_and_its_next_read_sees_it(
     sqlite_database: Database, product: Product
 ) -> None:
-    async with sqlite_database.session_factories.read() as reader_session:
-        reader = SqlAlchemyUnitOfWork(reader_session)
+    async with SqlAlchemyUnitOfWork(sqlite_database.read_engine) as reader:
         assert await reader.products.get(product.id) == product
 
         # Without WAL the commit would wait for the reader's shared lock to go away.
         async with asyncio.timeout(NO_WAITING_SECONDS):
             renamed = await rename(sqlite_database, product, "Renamed")
 
-        assert await reader.products.get(product.id) == product
-
-    assert await read_product(sqlite_database, product) == renamed
+        # Read-only connections run in autocommit: each statement reads the latest committed snapshot.
+        assert await reader.products.get(product.id) == renamed
 
 
 async def test_a_second_writer_waits_for_the_first_instead_of_failing(
     sqlite_database: Database, product: Product
 ) -> None:
-    async with sqlite_database.session_factories.write() as first_session:
-        first = SqlAlchemyUnitOfWork(first_session)
+    async with SqlAlchemyUnitOfWork(sqlite_database.engine) as first:
         renamed = product.apply(
             ProductChanges(name="First"), now=NOW, categories=CATALOG.category_set
         )
@@ -163,16 +158,39 @@ async def test_a_second_writer_waits_for_the_first_instead_of_failing(
 async def test_without_begin_immediate_a_read_then_write_fails_with_database_is_locked(
     sqlite_database: Database, product: Product
 ) -> None:
-    """Why writes go through write sessions: a deferred transaction that read before another
-    writer committed cannot write any more, and SQLite says so at once."""
-    async with sqlite_database.session_factories.read() as deferred_session:
-        deferred = SqlAlchemyUnitOfWork(deferred_session)
-        current = await deferred.products.get(product.id)
-        assert current is not None
-        await rename(sqlite_database, product, "Meanwhile")
-        changed = current.apply(
-            ProductChanges(name="Late"), now=NOW, categories=CATALOG.category_set
-        )
+    """Why write connections begin IMMEDIATE: with a deferred BEGIN (what SQLAlchemy's docs set up
+    for SQLite), a transaction that read before another writer committed cannot write any more,
+    and SQLite says so at once."""
+    plain_engine = create_async_engine(sqlite_database.url)
 
-        with pytest.raises(OperationalError, match="database is locked"):
-            await deferred.products.replace(changed, expected_version=current.version)
+    @event.listens_for(plain_engine.sync_engine, "connect")
+    def _driver_begins_nothing(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(plain_engine.sync_engine, "begin")
+    def _deferred_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    try:
+        async with SqlAlchemyUnitOfWork(plain_engine) as deferred:
+            current = await deferred.products.get(product.id)
+            assert current is not None
+            await rename(sqlite_database, product, "Meanwhile")
+            changed = current.apply(
+                ProductChanges(name="Late"), now=NOW, categories=CATALOG.category_set
+            )
+
+            with pytest.raises(OperationalError, match="database is locked"):
+                await deferred.products.replace(changed, expected_version=current.version)
+    finally:
+        await plain_engine.dispose()
+
+
+async def test_read_only_connections_refuse_to_write(
+    sqlite_database: Database, product: Product
+) -> None:
+    changed = product.apply(ProductChanges(name="Sneaky"), now=NOW, categories=CATALOG.category_set)
+    async with SqlAlchemyUnitOfWork(sqlite_database.read_engine) as uow:
+        with pytest.raises(OperationalError, match="readonly"):
+            await uow.products.replace(changed, expected_version=1)
+    assert await read_product(sqlite_database, product) == product

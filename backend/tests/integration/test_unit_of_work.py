@@ -1,4 +1,4 @@
-"""SqlAlchemyUnitOfWork commits for real: these tests use their own sessions on the shared database
+"""SqlAlchemyUnitOfWork commits for real: these tests use their own connections on the shared database
 and empty its tables afterwards, since a rolled-back outer transaction could not show a commit."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy.exc import DBAPIError
 
 from app.domain.entities.product import PriceRange, Product
 from app.infrastructure.database.engine import Database
@@ -47,20 +48,17 @@ async def committing_database(database_url: str) -> AsyncIterator[Database]:
 
 
 async def stored(database: Database, product: Product) -> Product | None:
-    """The product as a brand-new session on another connection sees it."""
-    async with database.session_factories.read() as session:
-        return await SqlAlchemyUnitOfWork(session).products.get(product.id)
+    """The product as a brand-new unit of work, on another connection, sees it."""
+    async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+        return await uow.products.get(product.id)
 
 
-async def test_commit_makes_writes_visible_to_a_new_session(
+async def test_commit_makes_writes_visible_to_another_connection(
     committing_database: Database,
 ) -> None:
     product = make_product()
 
-    async with (
-        committing_database.session_factories.write() as session,
-        SqlAlchemyUnitOfWork(session) as uow,
-    ):
+    async with SqlAlchemyUnitOfWork(committing_database.engine) as uow:
         await uow.products.add(product)
         await uow.commit()
 
@@ -70,10 +68,7 @@ async def test_commit_makes_writes_visible_to_a_new_session(
 async def test_leaving_without_commit_rolls_back(committing_database: Database) -> None:
     product = make_product()
 
-    async with (
-        committing_database.session_factories.write() as session,
-        SqlAlchemyUnitOfWork(session) as uow,
-    ):
+    async with SqlAlchemyUnitOfWork(committing_database.engine) as uow:
         await uow.products.add(product)
         assert await uow.products.get(product.id) == product
 
@@ -81,7 +76,7 @@ async def test_leaving_without_commit_rolls_back(committing_database: Database) 
 
 
 async def add_then_fail(database: Database, product: Product) -> None:
-    async with database.session_factories.write() as session, SqlAlchemyUnitOfWork(session) as uow:
+    async with SqlAlchemyUnitOfWork(database.engine) as uow:
         await uow.products.add(product)
         raise CheckoutFailedError
 
@@ -102,10 +97,7 @@ async def test_writes_after_a_commit_roll_back_without_a_second_commit(
 ) -> None:
     kept, dropped = make_product(name="Kept"), make_product(name="Dropped")
 
-    async with (
-        committing_database.session_factories.write() as session,
-        SqlAlchemyUnitOfWork(session) as uow,
-    ):
+    async with SqlAlchemyUnitOfWork(committing_database.engine) as uow:
         await uow.products.add(kept)
         await uow.commit()
         await uow.products.add(dropped)
@@ -114,16 +106,45 @@ async def test_writes_after_a_commit_roll_back_without_a_second_commit(
     assert await stored(committing_database, dropped) is None
 
 
-async def test_leaving_hands_the_connection_back_to_the_pool(
+async def test_the_connection_is_held_only_inside_the_block(
     committing_database: Database,
 ) -> None:
-    session = committing_database.session_factories.write()
-    try:
-        async with SqlAlchemyUnitOfWork(session) as uow:
-            await uow.products.add(make_product())
-            assert committing_database.pool_in_use() == 1
+    uow = SqlAlchemyUnitOfWork(committing_database.engine)
+    assert committing_database.pool_in_use() == 0
+    async with uow:
+        await uow.products.add(make_product())
+        assert committing_database.pool_in_use() == 1
 
-        # The session is still open, but it no longer holds a connection.
-        assert committing_database.pool_in_use() == 0
-    finally:
-        await session.close()
+    assert committing_database.pool_in_use() == 0
+    # The same unit of work opens a fresh transaction the next time.
+    async with uow:
+        assert await uow.products.count() == 0
+
+
+async def test_units_of_work_do_not_nest(committing_database: Database) -> None:
+    uow = SqlAlchemyUnitOfWork(committing_database.engine)
+    async with uow:
+        with pytest.raises(RuntimeError, match="do not nest"):
+            await uow.__aenter__()
+
+
+async def test_commit_outside_the_block_is_a_programming_error(
+    committing_database: Database,
+) -> None:
+    with pytest.raises(RuntimeError, match="outside"):
+        await SqlAlchemyUnitOfWork(committing_database.engine).commit()
+
+
+async def test_a_read_only_unit_of_work_cannot_write_on_either_database(
+    committing_database: Database,
+) -> None:
+    with pytest.raises(DBAPIError):
+        await add_and_commit(SqlAlchemyUnitOfWork(committing_database.read_engine))
+    async with SqlAlchemyUnitOfWork(committing_database.read_engine) as uow:
+        assert await uow.products.count() == 0
+
+
+async def add_and_commit(uow: SqlAlchemyUnitOfWork) -> None:
+    async with uow:
+        await uow.products.add(make_product())
+        await uow.commit()

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.entities.user import Role, User
 from app.domain.errors import EmailAlreadyRegisteredError
@@ -34,8 +34,8 @@ def make_user(**overrides: Any) -> User:
 
 
 @pytest.fixture
-def users(session: AsyncSession) -> SqlAlchemyUserRepository:
-    return SqlAlchemyUserRepository(session)
+def users(connection: AsyncConnection) -> SqlAlchemyUserRepository:
+    return SqlAlchemyUserRepository(connection)
 
 
 async def test_get_returns_every_field_as_it_was_added(users: SqlAlchemyUserRepository) -> None:
@@ -118,7 +118,7 @@ async def test_a_duplicate_id_is_not_mistaken_for_a_taken_email(
 async def _register_on_its_own_connection(
     database: Database, user: User, *, inserted: asyncio.Event, twin_started: asyncio.Event
 ) -> None:
-    async with database.session_factories.write() as session, SqlAlchemyUnitOfWork(session) as uow:
+    async with SqlAlchemyUnitOfWork(database.engine) as uow:
         await uow.users.add(user)
         inserted.set()
         # Keep the row uncommitted until the twin's insert is on its way to the database.
@@ -131,7 +131,7 @@ async def _register_twin(
     database: Database, user: User, *, inserted: asyncio.Event, twin_started: asyncio.Event
 ) -> None:
     await inserted.wait()
-    async with database.session_factories.write() as session, SqlAlchemyUnitOfWork(session) as uow:
+    async with SqlAlchemyUnitOfWork(database.engine) as uow:
         twin_started.set()
         await uow.users.add(user)
         await uow.commit()
@@ -155,8 +155,8 @@ async def test_two_concurrent_registrations_of_one_email_let_exactly_one_win(
                 ),
                 timeout=10,
             )
-            async with database.session_factories.read() as session:
-                stored = await SqlAlchemyUserRepository(session).get_by_email("ada@example.com")
+            async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+                stored = await uow.users.get_by_email("ada@example.com")
         finally:
             await database.dispose()
 

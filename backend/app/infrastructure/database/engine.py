@@ -1,30 +1,25 @@
-"""The engine and session factories, built once at start-up (never at import)."""
+"""The engines, built once at start-up (never at import).
+
+Two engines share one database:
+
+- the **write engine** (`engine`) runs every connection in a transaction (on SQLite `BEGIN IMMEDIATE`, so
+  concurrent writers queue on the busy timeout instead of failing with "database is locked");
+- the **read engine** (`read_engine`) has connections that the database itself keeps read-only, in autocommit: each
+  statement reads one consistent snapshot, and a read saves the round trips of BEGIN and ROLLBACK.
+  A use case whose several reads must agree with each other runs on the write engine.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-# Execution option set on the engine behind write sessions; see `_begin_sqlite_transaction`.
-_WRITE_OPTION = "strata_may_write"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-
-
-@dataclass(frozen=True, slots=True)
-class SessionFactories:
-    """`read` for requests that only read; `write` for those that may write."""
-
-    read: async_sessionmaker[AsyncSession]
-    write: async_sessionmaker[AsyncSession]
+# Connections are replaced after this long, so none outlives a server-side idle timeout.
+POOL_RECYCLE_SECONDS = 1_800
 
 
 class Database:
@@ -38,42 +33,56 @@ class Database:
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
-        if self.is_sqlite:
-            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        options |= {
+        pool = {
             "pool_size": pool_size,
             "max_overflow": max_overflow,
             "pool_timeout": pool_timeout,
+            "pool_recycle": POOL_RECYCLE_SECONDS,
         }
-        self.engine: AsyncEngine = create_async_engine(url, **options)
-        if self.is_sqlite:
-            _configure_sqlite(self.engine)
-        write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
-        self.session_factories = SessionFactories(
-            read=async_sessionmaker(self.engine, expire_on_commit=False),
-            write=async_sessionmaker(write_engine, expire_on_commit=False),
+        self.engine: AsyncEngine = create_async_engine(url, **pool, **self._driver_options())
+        self.read_engine: AsyncEngine = create_async_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            **pool,
+            **self._driver_options(read_only=True),
         )
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, read_only=False)
+            _configure_sqlite(self.read_engine, read_only=True)
+
+    def _driver_options(self, *, read_only: bool = False) -> dict[str, Any]:
+        if self.is_sqlite:
+            return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        if read_only:
+            # PostgreSQL refuses any write on these connections, whatever the code asks.
+            settings = {"default_transaction_read_only": "on"}
+            return {"connect_args": {"server_settings": settings}}
+        return {}
 
     def pool_in_use(self) -> int:
-        """Connections checked out of the pool right now."""
-        checked_out = getattr(self.engine.pool, "checkedout", None)
-        return int(checked_out()) if callable(checked_out) else 0
+        """Connections checked out of both pools right now."""
+        return sum(_checked_out(engine) for engine in (self.engine, self.read_engine))
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
+        async with self.read_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.read_engine.dispose()
         await self.engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _checked_out(engine: AsyncEngine) -> int:
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return int(checked_out()) if callable(checked_out) else 0
+
+
+def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     """WAL (readers never block the writer), a busy timeout, foreign keys, explicit BEGINs."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take BEGIN out of the driver's hands, so `_begin_sqlite_transaction` decides its kind.
+        # Take BEGIN out of the driver's hands, so `_begin_write_transaction` decides its kind.
         dbapi_connection.isolation_level = None
         # SQLite's own lower() folds ASCII only; name searches must match "CAFÉ" to "Café".
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
@@ -83,17 +92,20 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
+            f"PRAGMA query_only={'ON' if read_only else 'OFF'}",
         ):
             cursor.execute(pragma)
         cursor.close()
 
+    if read_only:
+        return  # autocommit: no BEGIN at all
+
     @event.listens_for(engine.sync_engine, "begin")
-    def _begin_sqlite_transaction(connection: Connection) -> None:
+    def _begin_write_transaction(connection: Connection) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another writer committed in between; BEGIN IMMEDIATE takes the write lock
         # up front, so concurrent writers wait for each other (up to the busy timeout) instead.
-        may_write = connection.get_execution_options().get(_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _unicode_lower(value: object) -> object:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.user import UserRepository
@@ -12,15 +12,27 @@ from app.infrastructure.repositories.user import SqlAlchemyUserRepository
 
 
 class SqlAlchemyUnitOfWork:
-    """A transaction on the request's session. Leaving without `commit()` rolls back, and also
-    hands the connection back to the pool, so nothing is held while the use case does slow work."""
+    """One transaction on one pooled connection, from `async with` to its end.
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-        self.products: ProductRepository = SqlAlchemyProductRepository(session)
-        self.users: UserRepository = SqlAlchemyUserRepository(session)
+    The connection is taken when the block starts and handed back when it ends, rolled back unless
+    `commit()` was called: a request holds a connection only while a use case is inside a unit of
+    work, never while it hashes a password or the response is written. Give it the write engine
+    for use cases that write, the read engine (read-only connections) for those that only read.
+    """
+
+    products: ProductRepository
+    users: UserRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already open; units of work do not nest")
+        self._connection = await self._engine.connect()
+        self.products = SqlAlchemyProductRepository(self._connection)
+        self.users = SqlAlchemyUserRepository(self._connection)
         return self
 
     async def __aexit__(
@@ -29,7 +41,15 @@ class SqlAlchemyUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self._session.rollback()
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            await connection.rollback()  # nothing to undo after a commit
+        finally:
+            await connection.close()
 
     async def commit(self) -> None:
-        await self._session.commit()
+        if self._connection is None:
+            raise RuntimeError("commit() outside `async with` of the unit of work")
+        await self._connection.commit()

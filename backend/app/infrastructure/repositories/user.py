@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.entities.user import Role, User
 from app.domain.errors import EmailAlreadyRegisteredError
@@ -14,30 +14,34 @@ from app.infrastructure.database.errors import violated_constraint
 from app.infrastructure.models.user import UserModel
 
 _users = cast(Table, UserModel.__table__)
+# Built once: see the product repository.
+_INSERT = insert(_users)
+_SELECT_BY_ID = select(_users).where(_users.c.id == bindparam("user_id"))
+_SELECT_BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"))
 
 
 class SqlAlchemyUserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
     async def add(self, user: User) -> None:
         try:
             # A savepoint keeps the outer transaction usable after a duplicate e-mail.
-            async with self._session.begin_nested():
-                await self._session.execute(insert(_users).values(_to_row(user)))
+            async with self._connection.begin_nested():
+                await self._connection.execute(_INSERT, _to_row(user))
         except IntegrityError as exc:
             if violated_constraint(exc) == "uq_users_email":
                 raise EmailAlreadyRegisteredError() from exc
             raise
 
     async def get(self, user_id: UUID) -> User | None:
-        return await self._first(select(_users).where(_users.c.id == user_id))
+        return await self._first(_SELECT_BY_ID, {"user_id": user_id})
 
     async def get_by_email(self, email: str) -> User | None:
-        return await self._first(select(_users).where(_users.c.email == email))
+        return await self._first(_SELECT_BY_EMAIL, {"email": email})
 
-    async def _first(self, statement: Any) -> User | None:
-        row = (await self._session.execute(statement)).mappings().first()
+    async def _first(self, statement: Any, parameters: dict[str, Any]) -> User | None:
+        row = (await self._connection.execute(statement, parameters)).mappings().first()
         return _to_entity(row) if row is not None else None
 
 

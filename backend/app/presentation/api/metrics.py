@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -36,6 +37,14 @@ class HttpMetrics:
     def track_pool(self, connections_in_use: Callable[[], int]) -> None:
         self.registry.register(_PoolCollector(connections_in_use))
 
+    def track_cache(self, name: str, cache: CacheStatistics) -> None:
+        self.registry.register(_CacheCollector(name, cache))
+
+
+class CacheStatistics(Protocol):
+    hits: int
+    misses: int
+
 
 class _PoolCollector(Collector):
     """Reads the pool when scraped, so the gauge is never stale."""
@@ -49,3 +58,19 @@ class _PoolCollector(Collector):
             "Database connections checked out of the pool.",
             value=self._in_use(),
         )
+
+
+class _CacheCollector(Collector):
+    def __init__(self, name: str, cache: CacheStatistics) -> None:
+        self._name = name
+        self._cache = cache
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "read_cache_lookups",
+            "Read-cache lookups, by cache and outcome.",
+            labels=["cache", "outcome"],
+        )
+        family.add_metric([self._name, "hit"], self._cache.hits)
+        family.add_metric([self._name, "miss"], self._cache.misses)
+        yield family

@@ -7,6 +7,7 @@ The one table below maps domain error families to HTTP status codes; routers nev
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +15,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -31,6 +33,8 @@ from app.domain.errors import (
 from app.presentation.api.i18n import negotiate_language, translate
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DEPENDENCY_RETRY_AFTER_SECONDS = "5"
+logger = logging.getLogger("strata.errors")
 
 STATUS_BY_ERROR_FAMILY: list[tuple[type[DomainError], int]] = [
     (NotFoundError, 404),
@@ -167,6 +171,21 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     )
 
 
+async def _dependency_unavailable(request: Request, exc: Exception) -> Response:
+    # The database is down, unreachable, out of pooled connections or locked past its timeout:
+    # the client may retry; nothing about the failure itself is theirs to see.
+    logger.warning(
+        "database unavailable", extra={"error": type(exc).__name__, "path": request.url.path}
+    )
+    return problem_response(
+        request.headers,
+        status=503,
+        code="service_unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": DEPENDENCY_RETRY_AFTER_SECONDS},
+    )
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
@@ -188,6 +207,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         DomainError: _domain_error,
         RequestValidationError: _validation_error,
         StarletteHTTPException: _http_error,
+        # Connection-level database failures (a constraint violation is not one of them).
+        sqlalchemy_exc.OperationalError: _dependency_unavailable,
+        sqlalchemy_exc.InterfaceError: _dependency_unavailable,
+        sqlalchemy_exc.TimeoutError: _dependency_unavailable,
+        ConnectionError: _dependency_unavailable,
     }
     for exception_type, handler in handlers.items():
         app.add_exception_handler(exception_type, handler)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.use_cases.product.catalog import CatalogSettings
@@ -24,10 +25,17 @@ class NewProduct:
 class CreateProduct:
     """An admin adds a product to the catalog."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, catalog: CatalogSettings) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        catalog: CatalogSettings,
+        cache: ReadCache | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._catalog = catalog
+        self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(self, actor: User, new: NewProduct) -> Product:
         actor.require_admin()
@@ -44,4 +52,5 @@ class CreateProduct:
         async with self._uow as uow:
             await uow.products.add(product)
             await uow.commit()
+        await self._cache.invalidate()
         return product

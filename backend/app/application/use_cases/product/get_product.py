@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.product import Product
 from app.domain.errors import ProductNotFoundError
@@ -10,12 +11,18 @@ from app.domain.errors import ProductNotFoundError
 class GetProduct:
     """Anyone reads one product."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, cache: ReadCache | None = None) -> None:
         self._uow = uow
+        self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(self, product_id: UUID) -> Product:
-        async with self._uow as uow:
-            product = await uow.products.get(product_id)
+        product = await self._cache.get_or_load(
+            ("product", product_id), lambda: self._load(product_id)
+        )
         if product is None:
             raise ProductNotFoundError(product_id=str(product_id))
         return product
+
+    async def _load(self, product_id: UUID) -> Product | None:
+        async with self._uow as uow:
+            return await uow.products.get(product_id)

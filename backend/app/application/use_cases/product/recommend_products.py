@@ -3,11 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.use_cases.product.get_product import GetProduct
 from app.domain.entities.product import Product
-from app.domain.errors import InvalidValueError, ProductNotFoundError
-from app.domain.services.recommendation import Preference, rank_classes
+from app.domain.errors import InvalidValueError
+from app.domain.services.recommendation import Preference, ScoreTier, rank_classes
 
 MAX_RECOMMENDATIONS = 50
 
@@ -21,46 +23,63 @@ class Recommendation:
 class RecommendProducts:
     """Anyone asks for the products closest to a preference (categories, price range)."""
 
-    def __init__(self, uow: UnitOfWork, catalog: CatalogSettings) -> None:
+    def __init__(
+        self, uow: UnitOfWork, catalog: CatalogSettings, cache: ReadCache | None = None
+    ) -> None:
         self._uow = uow
         self._catalog = catalog
+        self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(self, preference: Preference, *, limit: int) -> list[Recommendation]:
-        return await recommend(self._uow, self._catalog, preference, limit=limit, exclude=None)
+        return await recommend(
+            self._uow, self._catalog, self._cache, preference, limit=limit, exclude=None
+        )
 
 
 class RecommendSimilarProducts:
     """Anyone asks for the products most like a given one, which is itself left out."""
 
-    def __init__(self, uow: UnitOfWork, catalog: CatalogSettings) -> None:
+    def __init__(
+        self, uow: UnitOfWork, catalog: CatalogSettings, cache: ReadCache | None = None
+    ) -> None:
         self._uow = uow
         self._catalog = catalog
+        self._cache = cache if cache is not None else NoReadCache()
+        self._get_product = GetProduct(uow, cache)
 
     async def execute(self, product_id: UUID, *, limit: int) -> list[Recommendation]:
-        async with self._uow as uow:
-            product = await uow.products.get(product_id)
-        if product is None:
-            raise ProductNotFoundError(product_id=str(product_id))
+        product = await self._get_product.execute(product_id)
         preference = Preference(
             categories=frozenset({product.category}), price_range=product.price_range
         )
         return await recommend(
-            self._uow, self._catalog, preference, limit=limit, exclude=product.id
+            self._uow, self._catalog, self._cache, preference, limit=limit, exclude=product.id
         )
 
 
 async def recommend(
     uow: UnitOfWork,
     catalog: CatalogSettings,
+    cache: ReadCache,
     preference: Preference,
     *,
     limit: int,
     exclude: UUID | None,
 ) -> list[Recommendation]:
-    """Fill `limit` places tier by tier (equal scores), each tier's products by id."""
     if not 1 <= limit <= MAX_RECOMMENDATIONS:
         raise InvalidValueError(field="limit", reason=f"must be from 1 to {MAX_RECOMMENDATIONS}")
     tiers = rank_classes(preference, catalog.categories)
+    found = await cache.get_or_load(
+        ("recommendations", preference, limit, exclude),
+        lambda: _fill_tiers(uow, tiers, limit=limit, exclude=exclude),
+    )
+    return list(found or ())
+
+
+async def _fill_tiers(
+    uow: UnitOfWork, tiers: list[ScoreTier], *, limit: int, exclude: UUID | None
+) -> tuple[Recommendation, ...]:
+    """Fill `limit` places tier by tier (equal scores), each tier's products by id."""
     found: list[Recommendation] = []
     async with uow:
         for tier in tiers:
@@ -71,4 +90,4 @@ async def recommend(
                 tier.classes, limit=wanted, exclude=exclude
             )
             found.extend(Recommendation(product=p, score=tier.score) for p in products)
-    return found
+    return tuple(found)

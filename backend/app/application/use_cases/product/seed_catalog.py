@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from itertools import islice
 
+from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.product import Product
 
@@ -12,8 +13,9 @@ BATCH_SIZE = 1_000
 class SeedCatalog:
     """Fills the catalog with generated products, in batches (one transaction each)."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, cache: ReadCache | None = None) -> None:
         self._uow = uow
+        self._cache = cache if cache is not None else NoReadCache()
 
     async def is_empty(self) -> bool:
         async with self._uow as uow:
@@ -28,6 +30,7 @@ class SeedCatalog:
             async with self._uow as uow:
                 await uow.products.add_many(batch)
                 await uow.commit()
+            await self._cache.invalidate()
             total += len(batch)
             if on_batch is not None:
                 on_batch(len(batch))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from uuid import UUID
 
+from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.use_cases.product.catalog import CatalogSettings
@@ -15,10 +16,17 @@ class UpdateProduct:
     """An admin changes a product; given `expected_versions` (from `If-Match`), only if the stored
     version is one of them, so a client never overwrites a change it has not seen."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, catalog: CatalogSettings) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        catalog: CatalogSettings,
+        cache: ReadCache | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._catalog = catalog
+        self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(
         self,
@@ -44,4 +52,5 @@ class UpdateProduct:
             if not await uow.products.replace(updated, expected_version=current.version):
                 raise ProductVersionMismatchError(current_version=None)
             await uow.commit()
+        await self._cache.invalidate()
         return updated

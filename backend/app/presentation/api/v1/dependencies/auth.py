@@ -9,17 +9,17 @@ from app.application.use_cases.auth.authenticate import Authenticate
 from app.application.use_cases.auth.log_in import LogIn
 from app.domain.entities.user import User
 from app.domain.errors import AuthenticationError
-from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
+from app.presentation.api.v1.dependencies.common import ContainerDep, ReadOnlyUnitOfWorkDep
 
 # auto_error=False: a missing token becomes our problem+json 401, not FastAPI's plain one.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-def get_log_in(uow: UnitOfWorkDep, container: ContainerDep) -> LogIn:
+async def get_log_in(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> LogIn:
     return LogIn(uow, container.password_hasher, container.access_tokens)
 
 
-def get_authenticate(uow: UnitOfWorkDep, container: ContainerDep) -> Authenticate:
+async def get_authenticate(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> Authenticate:
     return Authenticate(uow, container.access_tokens)
 
 

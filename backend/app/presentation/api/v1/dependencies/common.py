@@ -1,26 +1,36 @@
-"""Dependencies every router shares: the container, the session, the unit of work."""
+"""Dependencies every router shares: the container and the units of work.
+
+Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain `def` dependency
+in a worker thread, and that hop costs more than the work of building a use case.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.core.db import get_db
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.presentation.api.v1.dependencies.container import Container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     return cast(Container, request.app.state.container)
 
 
-def get_unit_of_work(session: Annotated[AsyncSession, Depends(get_db)]) -> UnitOfWork:
-    return SqlAlchemyUnitOfWork(session)
-
-
 ContainerDep = Annotated[Container, Depends(get_container)]
-SessionDep = Annotated[AsyncSession, Depends(get_db)]
+
+
+async def get_unit_of_work(container: ContainerDep) -> UnitOfWork:
+    return SqlAlchemyUnitOfWork(container.database.engine)
+
+
+async def get_read_only_unit_of_work(container: ContainerDep) -> UnitOfWork:
+    return SqlAlchemyUnitOfWork(container.database.read_engine)
+
+
+# For use cases that write: one transaction, which the use case commits.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
+# For use cases that only read: a read-only connection the database itself refuses writes on.
+ReadOnlyUnitOfWorkDep = Annotated[UnitOfWork, Depends(get_read_only_unit_of_work)]

@@ -12,6 +12,7 @@ from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.health import ReadinessProbes
 from app.infrastructure.adapters.jwt_tokens import JwtAccessTokenService
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
+from app.infrastructure.adapters.read_cache import InProcessReadCache
 from app.infrastructure.database.engine import Database
 
 
@@ -24,6 +25,7 @@ class Container:
     password_hasher: Argon2PasswordHasher
     access_tokens: JwtAccessTokenService
     catalog: CatalogSettings
+    catalog_cache: InProcessReadCache
     readiness: ReadinessProbes
 
     @classmethod
@@ -52,6 +54,10 @@ class Container:
                 clock=clock,
             ),
             catalog=CatalogSettings(categories=tuple(settings.catalog_categories)),
+            catalog_cache=InProcessReadCache(
+                ttl_seconds=settings.catalog_cache_ttl_seconds,
+                max_entries=settings.catalog_cache_max_entries,
+            ),
             readiness=ReadinessProbes(database, redis),
         )
 

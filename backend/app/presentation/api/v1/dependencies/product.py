@@ -13,35 +13,43 @@ from app.application.use_cases.product.recommend_products import (
     RecommendSimilarProducts,
 )
 from app.application.use_cases.product.update_product import UpdateProduct
-from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
+from app.presentation.api.v1.dependencies.common import (
+    ContainerDep,
+    ReadOnlyUnitOfWorkDep,
+    UnitOfWorkDep,
+)
 
 
-def get_create_product(uow: UnitOfWorkDep, container: ContainerDep) -> CreateProduct:
-    return CreateProduct(uow, container.clock, container.catalog)
+async def get_create_product(uow: UnitOfWorkDep, container: ContainerDep) -> CreateProduct:
+    return CreateProduct(uow, container.clock, container.catalog, container.catalog_cache)
 
 
-def get_get_product(uow: UnitOfWorkDep) -> GetProduct:
-    return GetProduct(uow)
+async def get_get_product(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> GetProduct:
+    return GetProduct(uow, container.catalog_cache)
 
 
-def get_list_products(uow: UnitOfWorkDep) -> ListProducts:
-    return ListProducts(uow)
+async def get_list_products(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> ListProducts:
+    return ListProducts(uow, container.catalog_cache)
 
 
-def get_update_product(uow: UnitOfWorkDep, container: ContainerDep) -> UpdateProduct:
-    return UpdateProduct(uow, container.clock, container.catalog)
+async def get_update_product(uow: UnitOfWorkDep, container: ContainerDep) -> UpdateProduct:
+    return UpdateProduct(uow, container.clock, container.catalog, container.catalog_cache)
 
 
-def get_delete_product(uow: UnitOfWorkDep) -> DeleteProduct:
-    return DeleteProduct(uow)
+async def get_delete_product(uow: UnitOfWorkDep, container: ContainerDep) -> DeleteProduct:
+    return DeleteProduct(uow, container.catalog_cache)
 
 
-def get_recommend_products(uow: UnitOfWorkDep, container: ContainerDep) -> RecommendProducts:
-    return RecommendProducts(uow, container.catalog)
+async def get_recommend_products(
+    uow: ReadOnlyUnitOfWorkDep, container: ContainerDep
+) -> RecommendProducts:
+    return RecommendProducts(uow, container.catalog, container.catalog_cache)
 
 
-def get_recommend_similar(uow: UnitOfWorkDep, container: ContainerDep) -> RecommendSimilarProducts:
-    return RecommendSimilarProducts(uow, container.catalog)
+async def get_recommend_similar(
+    uow: ReadOnlyUnitOfWorkDep, container: ContainerDep
+) -> RecommendSimilarProducts:
+    return RecommendSimilarProducts(uow, container.catalog, container.catalog_cache)
 
 
 CreateProductDep = Annotated[CreateProduct, Depends(get_create_product)]

@@ -8,7 +8,7 @@ from app.application.use_cases.user.register_user import RegisterUser
 from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
 
 
-def get_register_user(uow: UnitOfWorkDep, container: ContainerDep) -> RegisterUser:
+async def get_register_user(uow: UnitOfWorkDep, container: ContainerDep) -> RegisterUser:
     return RegisterUser(uow, container.password_hasher, container.clock)
 
 

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request, Response, status
 
 from app.application.use_cases.user.register_user import Registration
 from app.presentation.api.problem import problem_responses
@@ -37,7 +36,11 @@ async def register(
     summary="Exchange e-mail (as `username`) and password for an access token",
 )
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], log_in: LogInDep
+    username: Annotated[str, Form(max_length=320, description="the account's e-mail address")],
+    password: Annotated[str, Form(max_length=1024)],
+    log_in: LogInDep,
 ) -> TokenOut:
-    token = await log_in.execute(form.username, form.password)
+    # The OAuth2 password form (what /docs' Authorize button sends), read field by field: a
+    # class dependency such as OAuth2PasswordRequestForm would run in a worker thread.
+    token = await log_in.execute(username, password)
     return TokenOut(access_token=token.token, expires_in=token.expires_in)
