@@ -28,7 +28,7 @@ class Database:
         url: str,
         *,
         pool_size: int = 10,
-        max_overflow: int = 10,
+        max_overflow: int = 0,
         pool_timeout: float = 10.0,
     ) -> None:
         self.url = url
