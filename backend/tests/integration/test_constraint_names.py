@@ -57,3 +57,12 @@ async def test_a_duplicate_primary_key_is_not_taken_for_uq_users_email(
 
     # PostgreSQL names the primary key; SQLite reports only "users.id", which maps to no name.
     assert violated_constraint(error) == {"postgresql": "pk_users", "sqlite": None}[backend]
+
+
+async def test_database_errors_never_carry_the_bound_values(connection: AsyncConnection) -> None:
+    """An unexpected violation gets logged with its exception: it must not hold an e-mail or hash."""
+    row = user_row()
+    await connection.execute(insert(UserModel).values(row))
+    error = await integrity_error_of(connection, {**row, "email": "grace@example.com"})
+    assert "grace@example.com" not in str(error)
+    assert str(row["password_hash"]) not in str(error)

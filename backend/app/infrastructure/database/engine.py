@@ -34,6 +34,8 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         pool = {
+            # Errors and logs never carry bound values (e-mails, password hashes) into the logs.
+            "hide_parameters": True,
             "pool_size": pool_size,
             "max_overflow": max_overflow,
             "pool_timeout": pool_timeout,
