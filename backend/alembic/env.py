@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from alembic import context
 from app.infrastructure.database.base import Base
 from app.infrastructure.models import ProductModel, UserModel  # noqa: F401 - register the tables
 

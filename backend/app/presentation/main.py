@@ -13,6 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app.core.config import Settings
 from app.core.logging import configure_logging
+from app.infrastructure.database import migrations
 from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.problem import install_problem_handlers
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics.track_pool(container.database.pool_in_use)
         app.state.metrics.track_cache("catalog", container.catalog_cache)
         try:
+            await migrations.ensure_at_head(container.database.engine)
             await bootstrap(container)
             yield
         finally:

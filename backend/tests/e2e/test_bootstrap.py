@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.core.config import Settings
+from app.infrastructure.database.migrations import DatabaseNotMigratedError
 from tests.conftest import empty_all_tables
+from tests.databases import fresh_database
 from tests.e2e.conftest import login, make_settings, running_client
 
 DEV_ADMIN = "admin@example.com"
@@ -91,3 +93,12 @@ async def test_production_without_a_configured_admin_creates_none(
             assert not (tmp_path / "first-admin.txt").exists()
     finally:
         await empty_all_tables(database_url)
+
+
+async def test_an_unmigrated_database_is_refused_at_start_up_with_the_fix(
+    backend: str, tmp_path: Path
+) -> None:
+    async with fresh_database(backend, tmp_path, migrate=False) as url:
+        with pytest.raises(DatabaseNotMigratedError, match="run `strata migrate`"):
+            async with running_client(make_settings(url)):
+                pass  # never reached: the lifespan refuses to start

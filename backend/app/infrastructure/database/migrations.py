@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from alembic.config import Config
-from sqlalchemy.engine import make_url
-
 from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "alembic"
+logger = logging.getLogger("strata.migrations")
 
 
 def alembic_config(database_url: str) -> Config:
@@ -35,3 +40,28 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+class DatabaseNotMigratedError(RuntimeError):
+    """The database's schema is not the one this code was written for."""
+
+
+async def ensure_at_head(engine: AsyncEngine) -> None:
+    """Refuse to serve a database that is not migrated to the latest revision, and say why.
+
+    A database that does not answer yet is not refused here: readiness reports it (503) until it does.
+    """
+    expected = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    except (OperationalError, InterfaceError, OSError) as error:
+        logger.warning("database unreachable at start-up", extra={"error": type(error).__name__})
+        return
+    if current != expected:
+        raise DatabaseNotMigratedError(
+            f"the database is at revision {current or 'none (empty)'}, this code expects "
+            f"{expected}: run `strata migrate` (or `make migrate`) first"
+        )
