@@ -1,0 +1,1 @@
+"""Strata's load benchmark: `make bench` (`python -m bench.run`); see bench/README.md."""

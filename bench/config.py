@@ -1,0 +1,95 @@
+"""What every part of the benchmark shares: where things are, fixed sizes and timeouts, the
+environment knobs (Config), the one error type and the progress log."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA_DIR = ROOT / "bench" / "lua"
+RESULTS_DIR = ROOT / "bench" / "results"
+# The venv's bin directory, not resolved: resolving would follow the python symlink out of the venv.
+VENV_BIN = Path(sys.executable).parent
+
+HOST = "127.0.0.1"  # every server and every request stays on this machine
+PRODUCTS = 10_000
+BIG_PRODUCTS = 100_000
+PRODUCT_ID_SAMPLE = 16
+LOGIN_IN_FLIGHT = 64
+HEALTH_CONNECTIONS = 4
+RECOMMENDATION_BODY = '{"categories": ["books"], "price_range": "low", "limit": 10}'
+
+# The catalog read cache (CATALOG_CACHE_TTL_SECONDS), set explicitly on every server so that the
+# report can state it: the application's default for the main pass, off for the second pass, where
+# every catalog read reaches the database.
+CATALOG_CACHE_TTL_S = 5
+CATALOG_CACHE_OFF = 0
+
+# Generous: 64 logins queue behind two Argon2 hashes at a time, so seconds are expected; a request
+# that still times out is counted as an error rather than silently left out of the percentiles.
+WRK_TIMEOUT = "10s"
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+MEMORY_SAMPLE_INTERVAL_S = 0.2
+# "Idle": at most one clock tick (10 ms) of CPU per 100 ms, three samples in a row.
+IDLE_SAMPLE_INTERVAL_S = 0.1
+IDLE_MAX_TICKS = 1
+IDLE_QUIET_SAMPLES = 3
+IDLE_TIMEOUT_S = 60.0
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+class BenchError(Exception):
+    """The benchmark could not run (a tool, a database or a server is missing or broken)."""
+
+
+def log(message: str) -> None:
+    # Progress goes to stderr: stdout carries only the final report.
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The environment knobs (see bench/README.md)."""
+
+    duration_s: int
+    warmup_s: int
+    connections: int
+    databases: tuple[str, ...]
+    postgres_url: str
+
+    @classmethod
+    def from_env(cls) -> Config:
+        databases = tuple(
+            name.strip().lower()
+            for name in os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(",")
+            if name.strip()
+        )
+        unknown = set(databases) - set(DATABASE_NAMES)
+        if unknown or not databases:
+            raise BenchError(f"BENCH_DATABASES: choose from {', '.join(DATABASE_NAMES)}")
+        return cls(
+            duration_s=_env_int("BENCH_DURATION", 15, minimum=1),
+            warmup_s=_env_int("BENCH_WARMUP", 3, minimum=0),
+            connections=_env_int("BENCH_CONNECTIONS", 32, minimum=1),
+            databases=databases,
+            postgres_url=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        )
+
+
+def _env_int(name: str, default: int, *, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BenchError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise BenchError(f"{name} must be at least {minimum}")
+    return value
