@@ -7,11 +7,8 @@ import logging
 import secrets
 import sys
 
-from app.application.use_cases.product.seed_catalog import SeedCatalog
-from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
 from app.core.files import write_private_file
-from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.infrastructure.seed.demo_catalog import generate_products
 from app.presentation.api.v1.dependencies.container import Container
 
@@ -44,7 +41,7 @@ async def ensure_first_admin(container: Container) -> None:
 
 
 async def seed_demo_catalog_if_empty(container: Container) -> None:
-    seed = SeedCatalog(SqlAlchemyUnitOfWork(container.database.engine), container.catalog_cache)
+    seed = container.seed_catalog()
     if await seed.is_empty():
         products = generate_products(
             DEMO_PRODUCT_COUNT,
@@ -57,10 +54,7 @@ async def seed_demo_catalog_if_empty(container: Container) -> None:
 
 
 async def _ensure_admin(container: Container, email: str, password: str) -> bool:
-    ensure = EnsureAdmin(
-        SqlAlchemyUnitOfWork(container.database.engine), container.password_hasher, container.clock
-    )
-    return (await ensure.execute(email, password)).created
+    return (await container.ensure_admin().execute(email, password)).created
 
 
 def _announce_dev_admin(settings: Settings, password: str) -> None:

@@ -10,12 +10,9 @@ import typer
 import uvicorn
 from rich.progress import Progress
 
-from app.application.use_cases.product.seed_catalog import SeedCatalog
-from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
 from app.domain.errors import DomainError
 from app.infrastructure.database import migrations
-from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.infrastructure.seed.demo_catalog import generate_products
 from app.presentation.api.v1.dependencies.container import Container
 
@@ -60,12 +57,7 @@ def create_admin(
     """Create an admin account (nothing happens if the e-mail is taken)."""
 
     async def run(container: Container) -> None:
-        use_case = EnsureAdmin(
-            SqlAlchemyUnitOfWork(container.database.engine),
-            container.password_hasher,
-            container.clock,
-        )
-        result = await use_case.execute(email, password)
+        result = await container.ensure_admin().execute(email, password)
         message = "created" if result.created else "already exists; nothing changed"
         typer.echo(f"admin {result.email} {message}")
 
@@ -85,7 +77,7 @@ def seed_demo(
         )
         with Progress() as progress:
             task = progress.add_task("seeding products", total=products)
-            seeded = await SeedCatalog(SqlAlchemyUnitOfWork(container.database.engine)).execute(
+            seeded = await container.seed_catalog().execute(
                 generated, on_batch=lambda n: progress.advance(task, n)
             )
         typer.echo(f"{seeded} products added")

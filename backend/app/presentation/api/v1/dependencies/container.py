@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.use_cases.product.seed_catalog import SeedCatalog
+from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.health import ReadinessProbes
@@ -14,6 +16,7 @@ from app.infrastructure.adapters.jwt_tokens import JwtAccessTokenService
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
 from app.infrastructure.adapters.read_cache import InProcessReadCache
 from app.infrastructure.database.engine import Database
+from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,15 @@ class Container:
             ),
             readiness=ReadinessProbes(database, redis),
         )
+
+    # Use cases run outside a request (start-up bootstrap, the CLI), composed here like the rest.
+    def ensure_admin(self) -> EnsureAdmin:
+        return EnsureAdmin(
+            SqlAlchemyUnitOfWork(self.database.engine), self.password_hasher, self.clock
+        )
+
+    def seed_catalog(self) -> SeedCatalog:
+        return SeedCatalog(SqlAlchemyUnitOfWork(self.database.engine), self.catalog_cache)
 
     async def close(self) -> None:
         if self.redis is not None:
