@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
+from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.product import ProductFilter, ProductRepository
 from app.application.interfaces.security import AccessToken, AccessTokenClaims
 from app.application.interfaces.user import UserRepository
+from app.domain.entities.audit import AuditEvent
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.user import Role, User
 from app.domain.errors import EmailAlreadyRegisteredError, InvalidTokenError
@@ -26,7 +28,13 @@ DEFAULT_NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 CATEGORIES = ("electronics", "books", "clothing")
 DEFAULT_PASSWORD = "a long and unguessable passphrase"
 
-Row = TypeVar("Row", Product, User)
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+Row = TypeVar("Row", bound=_HasId)
 
 
 class _Transactional(Generic[Row]):
@@ -155,34 +163,85 @@ class FakeUserRepository(_Transactional[User]):
         return None
 
 
-class FakeUnitOfWork:
-    """One transaction over both fake repositories; counts commits and rolls back the rest.
+class FakeAuditRepository(_Transactional[AuditEvent]):
+    async def add(self, event: AuditEvent) -> None:
+        self._rows()[event.id] = event
 
-    `fake_products` / `fake_users` are the same repositories as `products` / `users`, typed as
-    fakes so tests can seed them and read what was committed.
+    async def list_page(
+        self, audit_filter: AuditFilter, *, before: UUID | None, limit: int
+    ) -> list[AuditEvent]:
+        events = sorted(self._rows().values(), key=lambda event: event.id, reverse=True)
+        return [
+            event
+            for event in events
+            if (audit_filter.actor_id is None or event.actor_id == audit_filter.actor_id)
+            and (audit_filter.action is None or event.action == audit_filter.action)
+            and (before is None or event.id < before)
+        ][:limit]
+
+    async def list_about_user(self, user_id: UUID) -> list[AuditEvent]:
+        return sorted(
+            (
+                event
+                for event in self._rows().values()
+                if event.actor_id == user_id or event.target_id == str(user_id)
+            ),
+            key=lambda event: event.id,
+        )
+
+    async def anonymise_actor(self, user_id: UUID) -> None:
+        rows = self._rows()
+        for event_id, event in list(rows.items()):
+            changes: dict[str, Any] = {}
+            if event.actor_id == user_id:
+                changes.update(actor_id=None, ip=None)
+            if event.target_id == str(user_id):
+                changes.update(target_id=None)
+            if changes:
+                rows[event_id] = event.model_copy(update=changes)
+
+    @property
+    def actions(self) -> list[str]:
+        """The committed events' actions, oldest first."""
+        return [event.action for event in self.committed]
+
+
+class FakeUnitOfWork:
+    """One transaction over every fake repository; counts commits and rolls back the rest.
+
+    `fake_products`, `fake_users`, ... are the same repositories as `products`, `users`, ...,
+    typed as fakes so tests can seed them and read what was committed.
     """
 
     products: ProductRepository
     users: UserRepository
+    audit_events: AuditRepository
 
     def __init__(
         self,
         products: FakeProductRepository | None = None,
         users: FakeUserRepository | None = None,
+        audit_events: FakeAuditRepository | None = None,
     ) -> None:
         self.fake_products = products if products is not None else FakeProductRepository()
         self.fake_users = users if users is not None else FakeUserRepository()
+        self.fake_audit_events = audit_events if audit_events is not None else FakeAuditRepository()
         self.products = self.fake_products
         self.users = self.fake_users
+        self.audit_events = self.fake_audit_events
         self.committed = 0
         self.entered = 0
+
+    def _repositories(self) -> list[_Transactional[Any]]:
+        """Every fake repository; a new one is added here and in `__init__`."""
+        return [self.fake_products, self.fake_users, self.fake_audit_events]
 
     async def __aenter__(self) -> Self:
         if self.fake_products.in_transaction:
             raise AssertionError("unit of work entered twice without leaving")
         self.entered += 1
-        self.fake_products.begin()
-        self.fake_users.begin()
+        for repository in self._repositories():
+            repository.begin()
         return self
 
     async def __aexit__(
@@ -191,15 +250,15 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.fake_products.end()
-        self.fake_users.end()
+        for repository in self._repositories():
+            repository.end()
 
     async def commit(self) -> None:
         if not self.fake_products.in_transaction:
             raise AssertionError("commit() outside `async with uow:`")
         self.committed += 1
-        self.fake_products.commit()
-        self.fake_users.commit()
+        for repository in self._repositories():
+            repository.commit()
 
 
 class FakeReadCache:

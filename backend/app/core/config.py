@@ -5,7 +5,9 @@ Settings are built once at start-up and handed to `create_app(settings)`; nothin
 
 from __future__ import annotations
 
+import base64
 import secrets
+from collections.abc import Callable
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -72,7 +74,41 @@ class Settings(BaseSettings):
     # Hashes computed at once; more only queue inside the hasher instead of starving other requests.
     password_hash_concurrency: int = Field(default=2, ge=1)
 
-    @field_validator("cors_origins", "catalog_categories", mode="before")
+    # --- Identity: sessions, e-mail, MFA
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=60)
+    max_sessions_per_user: int = Field(default=10, ge=1, le=1_000)
+    # Where links in e-mails (verification, password reset) point: the client application.
+    public_base_url: str = "http://127.0.0.1:8006"
+    totp_issuer: str = "Strata"
+    # Mail: SMTP when SMTP_HOST is set, else `.eml` files under MAIL_DIR (development).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Strata <no-reply@localhost>"
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_dir: Path = Path("./var/mail")
+
+    # --- Rate limits, in the `limits` string format ("5/minute;20/hour"); Redis when REDIS_URL is set.
+    rate_limit_enabled: bool = True
+    rate_limit_login_account: str = "5/minute;20/hour"
+    rate_limit_login_ip: str = "20/minute;200/hour"
+    rate_limit_register_ip: str = "5/minute;30/hour"
+    rate_limit_forgot_ip: str = "5/minute;20/hour"
+    rate_limit_mfa: str = "5/minute"
+    rate_limit_api: str = "600/minute"
+    # X-Forwarded-For is believed only from these addresses or networks (reverse proxies).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # --- Resources and files
+    max_upload_bytes: int = Field(default=25 * 1_048_576, ge=1)
+    storage_dir: Path = Path("./var/files")
+    # Master key(s) wrapping each file's data key (and sealing TOTP secrets): base64 of 32 bytes, or
+    # "id:base64,id:base64,..." to rotate (the first one encrypts, all of them decrypt).
+    file_encryption_key: SecretStr | None = None
+
+    @field_validator("cors_origins", "catalog_categories", "trusted_proxies", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _comma_separated(value)
@@ -109,6 +145,11 @@ class Settings(BaseSettings):
             )
         if "*" in self.cors_origins:
             raise ValueError("CORS_ORIGINS must list origins in production, not '*'")
+        if self.file_encryption_key is None or not self.file_encryption_key.get_secret_value():
+            raise ValueError(
+                "FILE_ENCRYPTION_KEY must be set in production "
+                "(generate one: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')"
+            )
         return self
 
     @property
@@ -131,12 +172,28 @@ class Settings(BaseSettings):
             return _load_or_create_secret(self.var_dir / "secret_key")
         return secrets.token_urlsafe(48)
 
+    @cached_property
+    def encryption_keys(self) -> str:
+        """FILE_ENCRYPTION_KEY, or in development a key generated once and kept in VAR_DIR.
 
-def _load_or_create_secret(path: Path) -> str:
+        Tests without it get a random per-process key.
+        """
+        if self.file_encryption_key is not None and self.file_encryption_key.get_secret_value():
+            return self.file_encryption_key.get_secret_value()
+        if self.environment is Environment.DEVELOPMENT:
+            return _load_or_create_secret(self.var_dir / "file_encryption_key", _new_aes_key)
+        return _new_aes_key()
+
+
+def _new_aes_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _load_or_create_secret(path: Path, generate: Callable[[], str] | None = None) -> str:
     if path.exists():
         stored = path.read_text(encoding="utf-8").strip()
         if len(stored) >= MIN_SECRET_KEY_LENGTH:
             return stored
-    key = secrets.token_urlsafe(48)
+    key = generate() if generate else secrets.token_urlsafe(48)
     write_private_file(path, key)
     return key

@@ -53,6 +53,34 @@ class MalformedRequestError(DomainError):
     code = "malformed_request"
 
 
+class PayloadTooLargeError(DomainError):
+    code = "request_too_large"
+
+
+class UnsupportedMediaTypeError(DomainError):
+    code = "unsupported_media_type"
+
+
+class RetryLaterError(DomainError):
+    """The request may succeed later; `retry_after_seconds` says when (answered as `Retry-After`)."""
+
+    code = "retry_later"
+
+    def __init__(self, retry_after_seconds: int, **params: Any) -> None:
+        super().__init__(retry_after_seconds=retry_after_seconds, **params)
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class RateLimitedError(RetryLaterError):
+    code = "rate_limited"
+
+
+class DependencyUnavailableError(RetryLaterError):
+    """A service we depend on (Redis, a provider) cannot answer: fail closed, never open."""
+
+    code = "service_unavailable"
+
+
 # Catalog
 class ProductNotFoundError(NotFoundError):
     code = "product.not_found"
@@ -94,3 +122,19 @@ class WeakPasswordError(InvalidValueError):
 # Pagination
 class InvalidCursorError(MalformedRequestError):
     code = "pagination.invalid_cursor"
+
+
+# Sessions (refresh tokens, logout, session list)
+# (errors of the sessions work go above this line)
+
+
+# Credentials (passwords, e-mail verification and reset, MFA)
+# (errors of the credentials work go above this line)
+
+
+# Access (policies, audit)
+# (errors of the access work go above this line)
+
+
+# Resources and files
+# (errors of the resources work go above this line)

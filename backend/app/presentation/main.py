@@ -18,7 +18,15 @@ from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.problem import install_problem_handlers
 from app.presentation.api.v1.dependencies.container import Container
-from app.presentation.api.v1.routers import auth, health, product, user
+from app.presentation.api.v1.routers import (
+    access,
+    auth,
+    credentials,
+    health,
+    product,
+    resource,
+    user,
+)
 from app.presentation.bootstrap import bootstrap
 
 GZIP_MINIMUM_BYTES = 1_000
@@ -52,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
 
     # Each router carries its full prefix, so the route template in logs and metrics is complete.
-    for feature in (health, auth, user, product):
+    for feature in (health, auth, credentials, user, access, product, resource):
         app.include_router(feature.router)
 
     # Added innermost first: the request context wraps everything, so even a 413 has a request id.

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -20,6 +24,9 @@ USER_PASSWORD = "a long and unguessable passphrase"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
 Headers = dict[str, str]
+# Mail and stored files of the e2e apps go here, never into the checkout's ./var.
+SCRATCH_DIR = Path(tempfile.mkdtemp(prefix="strata-e2e-"))
+atexit.register(shutil.rmtree, SCRATCH_DIR, ignore_errors=True)
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -33,6 +40,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Cheap Argon2 parameters keep the suite fast; production uses OWASP's minimum or more.
         "password_hash_memory_kib": 1024,
         "password_hash_iterations": 1,
+        "var_dir": SCRATCH_DIR / "var",
+        "mail_dir": SCRATCH_DIR / "mail",
+        "storage_dir": SCRATCH_DIR / "files",
+        # Tests of rate limiting turn it on; elsewhere it would make test order matter.
+        "rate_limit_enabled": False,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -84,6 +84,7 @@ async def test_production_without_a_configured_admin_creates_none(
         database_url,
         environment="production",
         secret_key="p" * 40,
+        file_encryption_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         first_admin_email=None,
         first_admin_password=None,
         var_dir=tmp_path,

@@ -42,3 +42,14 @@ class AccessTokenService(Protocol):
     def verify(self, token: str) -> AccessTokenClaims:
         """The claims of a valid, unexpired access token; InvalidTokenError otherwise."""
         ...
+
+
+class SecretBox(Protocol):
+    """Seals small secrets (a TOTP seed) for storage at rest with authenticated encryption.
+
+    `open` answers the original text, or raises if the sealed value was altered or its key is gone.
+    """
+
+    def seal(self, plaintext: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...

@@ -3,6 +3,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.user import UserRepository
 
@@ -16,6 +17,7 @@ class UnitOfWork(Protocol):
 
     products: ProductRepository
     users: UserRepository
+    audit_events: AuditRepository
 
     async def __aenter__(self) -> Self: ...
 

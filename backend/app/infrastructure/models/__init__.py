@@ -1,6 +1,7 @@
 """Every table, imported here so that `Base.metadata` (Alembic, tests) knows them all."""
 
+from app.infrastructure.models.audit import AuditEventModel
 from app.infrastructure.models.product import ProductModel
 from app.infrastructure.models.user import UserModel
 
-__all__ = ["ProductModel", "UserModel"]
+__all__ = ["AuditEventModel", "ProductModel", "UserModel"]

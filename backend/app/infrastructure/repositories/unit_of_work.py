@@ -5,8 +5,10 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.user import UserRepository
+from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
 from app.infrastructure.repositories.product import SqlAlchemyProductRepository
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
 
@@ -22,6 +24,7 @@ class SqlAlchemyUnitOfWork:
 
     products: ProductRepository
     users: UserRepository
+    audit_events: AuditRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -33,6 +36,7 @@ class SqlAlchemyUnitOfWork:
         self._connection = await self._engine.connect()
         self.products = SqlAlchemyProductRepository(self._connection)
         self.users = SqlAlchemyUserRepository(self._connection)
+        self.audit_events = SqlAlchemyAuditRepository(self._connection)
         return self
 
     async def __aexit__(

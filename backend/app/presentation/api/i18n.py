@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from app.presentation.api.messages import access, credentials, resources, sessions
+
 DEFAULT_LANGUAGE: Final = "en"
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {
@@ -21,6 +23,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "precondition_failed": "The resource has changed since you last read it.",
         "internal_error": "Something went wrong on our side. Quote the request id if you report it.",
         "service_unavailable": "A service we depend on is unavailable; please retry shortly.",
+        "retry_later": "Please retry in {retry_after_seconds} seconds.",
+        "rate_limited": "Too many requests: retry in {retry_after_seconds} seconds.",
         "http_error": "The request could not be served.",
         "auth.unauthenticated": "Authentication is required: send a bearer access token.",
         "auth.invalid_credentials": "The e-mail address or password is incorrect.",
@@ -48,6 +52,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "internal_error": "Une erreur s'est produite de notre côté. "
         "Citez l'identifiant de requête si vous la signalez.",
         "service_unavailable": "Un service dont nous dépendons est indisponible ; réessayez bientôt.",
+        "retry_later": "Veuillez réessayer dans {retry_after_seconds} secondes.",
+        "rate_limited": "Trop de requêtes : réessayez dans {retry_after_seconds} secondes.",
         "http_error": "La requête n'a pas pu être servie.",
         "auth.unauthenticated": "Authentification requise : envoyez un jeton d'accès bearer.",
         "auth.invalid_credentials": "L'adresse e-mail ou le mot de passe est incorrect.",
@@ -76,6 +82,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "internal_error": "Bei uns ist ein Fehler aufgetreten. "
         "Nennen Sie die Anfrage-ID, wenn Sie ihn melden.",
         "service_unavailable": "Ein benötigter Dienst ist nicht verfügbar; bitte später erneut versuchen.",
+        "retry_later": "Bitte in {retry_after_seconds} Sekunden erneut versuchen.",
+        "rate_limited": "Zu viele Anfragen: bitte in {retry_after_seconds} Sekunden erneut versuchen.",
         "http_error": "Die Anfrage konnte nicht bedient werden.",
         "auth.unauthenticated": "Anmeldung erforderlich: senden Sie ein Bearer-Zugriffstoken.",
         "auth.invalid_credentials": "E-Mail-Adresse oder Passwort ist falsch.",
@@ -93,6 +101,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "verwenden Sie einen `next_cursor` einer vorherigen Seite.",
     },
 }
+
+for _context in (sessions, credentials, access, resources):
+    for _language, _messages in _context.MESSAGES.items():
+        MESSAGES[_language].update(_messages)
 
 SUPPORTED_LANGUAGES: Final = frozenset(MESSAGES)
 

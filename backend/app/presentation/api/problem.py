@@ -27,8 +27,12 @@ from app.domain.errors import (
     InvalidValueError,
     MalformedRequestError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     PreconditionFailedError,
+    RateLimitedError,
+    RetryLaterError,
+    UnsupportedMediaTypeError,
 )
 from app.presentation.api.i18n import negotiate_language, translate
 
@@ -44,6 +48,10 @@ STATUS_BY_ERROR_FAMILY: list[tuple[type[DomainError], int]] = [
     (PermissionDeniedError, 403),
     (PreconditionFailedError, 412),
     (MalformedRequestError, 400),
+    (PayloadTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (RateLimitedError, 429),
+    (RetryLaterError, 503),
 ]
 
 # Codes for errors raised by the framework itself, by status.
@@ -132,7 +140,11 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
     errors = None
     if isinstance(exc, InvalidValueError):
         errors = [{"field": exc.field, "message": exc.reason, "type": exc.code}]
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RetryLaterError):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
     return problem_response(
         request.headers,
         status=status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from app.core.config import MIN_SECRET_KEY_LENGTH, Environment, Settings
 
 GOOD_SECRET = "k" * 20 + "0123456789abcdef"  # 36 characters, no published default
+GOOD_FILE_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 bytes
 
 
 @pytest.fixture(autouse=True)
@@ -57,15 +59,32 @@ def test_production_refuses_a_short_secret_key() -> None:
 
 
 def test_production_refuses_a_wildcard_cors_origin() -> None:
-    message = production_error(secret_key=GOOD_SECRET, cors_origins="https://a.example,*")
+    message = production_error(
+        secret_key=GOOD_SECRET,
+        file_encryption_key=GOOD_FILE_KEY,
+        cors_origins="https://a.example,*",
+    )
 
     assert "CORS_ORIGINS" in message
 
 
+def test_production_refuses_a_missing_file_encryption_key_and_says_how_to_make_one() -> None:
+    message = production_error(secret_key=GOOD_SECRET)
+
+    assert "FILE_ENCRYPTION_KEY must be set in production" in message
+    assert "os.urandom(32)" in message
+
+
 def test_production_signs_with_its_secret_key(tmp_path: Path) -> None:
-    production = settings(environment="production", secret_key=GOOD_SECRET, var_dir=tmp_path)
+    production = settings(
+        environment="production",
+        secret_key=GOOD_SECRET,
+        file_encryption_key=GOOD_FILE_KEY,
+        var_dir=tmp_path,
+    )
 
     assert production.signing_key == GOOD_SECRET
+    assert production.encryption_keys == GOOD_FILE_KEY
     assert list(tmp_path.iterdir()) == []
 
 
@@ -74,11 +93,30 @@ def test_production_reads_the_secret_key_from_the_environment(
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("FILE_ENCRYPTION_KEY", GOOD_FILE_KEY)
 
     assert settings().signing_key == GOOD_SECRET
 
 
 # ---------------------------------------------------------------- development secret
+
+
+def test_development_generates_a_file_encryption_key_once_and_reuses_it(tmp_path: Path) -> None:
+    first = settings(var_dir=tmp_path / "var").encryption_keys
+    second = settings(var_dir=tmp_path / "var").encryption_keys
+
+    assert first == second
+    assert len(base64.b64decode(first)) == 32
+    key_file = tmp_path / "var" / "file_encryption_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_tests_get_a_random_file_encryption_key_and_write_nothing(tmp_path: Path) -> None:
+    first = settings(environment="test", var_dir=tmp_path).encryption_keys
+    second = settings(environment="test", var_dir=tmp_path).encryption_keys
+
+    assert first != second
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_development_generates_a_secret_once_and_reuses_it(tmp_path: Path) -> None:

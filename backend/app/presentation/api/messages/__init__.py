@@ -1,0 +1,1 @@
+"""Problem messages, one module per bounded context, merged into `i18n.MESSAGES`."""

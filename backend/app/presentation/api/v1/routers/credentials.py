@@ -1,0 +1,9 @@
+"""Passwords, e-mail verification and MFA (API.md "Identity")."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.presentation.api.v1 import API_V1_PREFIX
+
+router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["identity"])
