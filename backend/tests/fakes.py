@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
+from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.product import ProductFilter, ProductRepository
 from app.application.interfaces.security import AccessToken, AccessTokenClaims
@@ -155,6 +156,16 @@ class FakeUserRepository(_Transactional[User]):
 
     async def get(self, user_id: UUID) -> User | None:
         return self._rows().get(user_id)
+
+    async def update(self, user: User, *, expected_version: int) -> bool:
+        rows = self._rows()
+        current = rows.get(user.id)
+        if current is None or current.version != expected_version:
+            return False
+        if any(other.email == user.email and other.id != user.id for other in rows.values()):
+            raise EmailAlreadyRegisteredError()
+        rows[user.id] = user
+        return True
 
     async def get_by_email(self, email: str) -> User | None:
         for user in self._rows().values():
@@ -385,3 +396,49 @@ def make_user(
         role=role,
     )
     return user if is_active else user.model_copy(update={"is_active": False})
+
+
+class FakeAccessPolicy:
+    """The default policy of the Casbin model, as plain rules: admins may do anything; users may
+    act on resources and files they own. Tests add or remove rules like an administrator would."""
+
+    def __init__(self, rules: Sequence[PolicyRule] | None = None) -> None:
+        self.rules: list[PolicyRule] = list(rules) if rules is not None else list(DEFAULT_RULES)
+
+    async def allows(
+        self, user: User, action: str, object_type: str, *, owner_id: UUID | None = None
+    ) -> bool:
+        if not user.is_active:
+            return False
+        return any(
+            rule.role == user.role.value
+            and rule.object_type in (object_type, "*")
+            and rule.action in (action, "*")
+            and (rule.scope == "all" or owner_id == user.id)
+            for rule in self.rules
+        )
+
+    async def list_rules(self) -> list[PolicyRule]:
+        return list(self.rules)
+
+    async def add_rule(self, rule: PolicyRule) -> bool:
+        if rule in self.rules:
+            return False
+        self.rules.append(rule)
+        return True
+
+    async def remove_rule(self, rule: PolicyRule) -> bool:
+        if rule not in self.rules:
+            return False
+        self.rules.remove(rule)
+        return True
+
+
+DEFAULT_RULES = (
+    PolicyRule("admin", "*", "*", "all"),
+    *(
+        PolicyRule("user", object_type, action, "own")
+        for object_type in ("resource", "file")
+        for action in ("create", "read", "update", "delete")
+    ),
+)

@@ -18,3 +18,10 @@ class UserRepository(Protocol):
     async def get_by_email(self, email: str) -> User | None:
         """The user with this normalised e-mail address."""
         ...
+
+    async def update(self, user: User, *, expected_version: int) -> bool:
+        """Store `user` over the row still at `expected_version` (optimistic concurrency).
+
+        False if another transaction changed the user first; the caller decides what that means.
+        """
+        ...

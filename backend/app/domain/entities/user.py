@@ -31,6 +31,12 @@ class User(BaseModel):
     role: Role = Role.USER
     is_active: bool = True
     password_hash: str
+    email_verified: bool = False
+    # TOTP: the secret is stored sealed (encrypted) by the SecretBox port, never in clear.
+    mfa_enabled: bool = False
+    totp_secret_sealed: str | None = None
+    # The last 30-second TOTP step a code was accepted for: a code works once, never replayed.
+    totp_last_used_step: int | None = None
     version: Annotated[int, Field(ge=1)] = 1
     created_at: datetime
     updated_at: datetime
@@ -62,6 +68,14 @@ class User(BaseModel):
                 "updated_at": now,
             },
         )
+
+    def changed(self, now: datetime, **changes: object) -> User:
+        """A copy with `changes` applied (validated), the version bumped and `updated_at` = now."""
+        data = self.model_dump()
+        data.update(changes)
+        data["version"] = self.version + 1
+        data["updated_at"] = now
+        return validated(type(self), data)
 
     @property
     def is_admin(self) -> bool:

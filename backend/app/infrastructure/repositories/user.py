@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +18,14 @@ _users = cast(Table, UserModel.__table__)
 _INSERT = insert(_users)
 _SELECT_BY_ID = select(_users).where(_users.c.id == bindparam("user_id"))
 _SELECT_BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"))
+_UPDATE = (
+    update(_users)
+    .where(_users.c.id == bindparam("user_id"), _users.c.version == bindparam("expected_version"))
+    # Bind names differ from column names: SQLAlchemy reserves those for its own SET parameters.
+    .values(
+        {column.name: bindparam(f"new_{column.name}") for column in _users.c if column.name != "id"}
+    )
+)
 
 
 class SqlAlchemyUserRepository:
@@ -40,6 +48,20 @@ class SqlAlchemyUserRepository:
     async def get_by_email(self, email: str) -> User | None:
         return await self._first(_SELECT_BY_EMAIL, {"email": email})
 
+    async def update(self, user: User, *, expected_version: int) -> bool:
+        """Store `user` over the row still at `expected_version`; False if it changed meanwhile."""
+        row = _to_row(user)
+        parameters = {f"new_{name}": value for name, value in row.items() if name != "id"}
+        parameters.update(user_id=user.id, expected_version=expected_version)
+        try:
+            async with self._connection.begin_nested():
+                result = await self._connection.execute(_UPDATE, parameters)
+        except IntegrityError as exc:
+            if violated_constraint(exc) == "uq_users_email":
+                raise EmailAlreadyRegisteredError() from exc
+            raise
+        return result.rowcount == 1
+
     async def _first(self, statement: Any, parameters: dict[str, Any]) -> User | None:
         row = (await self._connection.execute(statement, parameters)).mappings().first()
         return _to_entity(row) if row is not None else None
@@ -53,6 +75,10 @@ def _to_row(user: User) -> dict[str, Any]:
         "role": user.role.value,
         "is_active": user.is_active,
         "password_hash": user.password_hash,
+        "email_verified": user.email_verified,
+        "mfa_enabled": user.mfa_enabled,
+        "totp_secret_sealed": user.totp_secret_sealed,
+        "totp_last_used_step": user.totp_last_used_step,
         "version": user.version,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
@@ -67,6 +93,10 @@ def _to_entity(row: RowMapping) -> User:
         role=Role(row["role"]),
         is_active=row["is_active"],
         password_hash=row["password_hash"],
+        email_verified=row["email_verified"],
+        mfa_enabled=row["mfa_enabled"],
+        totp_secret_sealed=row["totp_secret_sealed"],
+        totp_last_used_step=row["totp_last_used_step"],
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

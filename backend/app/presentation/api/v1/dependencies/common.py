@@ -11,7 +11,10 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.core.logging import request_id_var
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
+from app.presentation.api.client_ip import client_ip
 from app.presentation.api.v1.dependencies.container import Container
 
 
@@ -34,3 +37,19 @@ async def get_read_only_unit_of_work(container: ContainerDep) -> UnitOfWork:
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 # For use cases that only read: a read-only connection the database itself refuses writes on.
 ReadOnlyUnitOfWorkDep = Annotated[UnitOfWork, Depends(get_read_only_unit_of_work)]
+
+
+USER_AGENT_MAX_LENGTH = 255
+
+
+async def get_request_context(request: Request, container: ContainerDep) -> RequestContext:
+    user_agent = request.headers.get("user-agent")
+    return RequestContext(
+        ip=client_ip(request, container.trusted_proxies),
+        user_agent=user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None,
+        request_id=request_id_var.get(),
+    )
+
+
+# Who is calling from where, for the audit trail and the session list.
+RequestContextDep = Annotated[RequestContext, Depends(get_request_context)]

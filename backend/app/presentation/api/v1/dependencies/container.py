@@ -17,6 +17,7 @@ from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
 from app.infrastructure.adapters.read_cache import InProcessReadCache
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
+from app.presentation.api.client_ip import IPNetwork, parse_trusted_proxies
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Container:
     catalog: CatalogSettings
     catalog_cache: InProcessReadCache
     readiness: ReadinessProbes
+    trusted_proxies: tuple[IPNetwork, ...]
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -62,6 +64,7 @@ class Container:
                 max_entries=settings.catalog_cache_max_entries,
             ),
             readiness=ReadinessProbes(database, redis),
+            trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
         )
 
     # Use cases run outside a request (start-up bootstrap, the CLI), composed here like the rest.
