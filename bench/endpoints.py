@@ -57,6 +57,20 @@ LOGIN = Endpoint(
 )
 ENDPOINTS = (*CATALOG_READS, LOGIN)
 
+# Identity and resources: each request verifies a bearer token (signature, deny-list, session).
+REFRESH = Endpoint(
+    "POST /api/v1/auth/refresh",
+    "/api/v1/auth/refresh",
+    "refresh.lua",
+    max_p99_ms=ENDPOINT_MAX_P99_MS,
+)
+RESOURCE_GET = Endpoint(
+    "GET /api/v1/resources/{id} (authenticated)",
+    "/api/v1/resources/{id}",  # the bench's own resource id is put in at run time
+    "authorized_get.lua",
+    max_p99_ms=ENDPOINT_MAX_P99_MS,
+)
+
 LOGIN_UNDER_LOAD = Endpoint(
     f"POST /api/v1/auth/login ({LOGIN_IN_FLIGHT} in flight)",
     "/api/v1/auth/login",

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bench.config import (
     BIG_PRODUCTS,
     CATALOG_CACHE_OFF,
@@ -17,7 +19,14 @@ from bench.config import (
     log,
 )
 from bench.databases import seed
-from bench.endpoints import BIG_RECOMMENDATIONS, CATALOG_READS, ENDPOINTS
+from bench.endpoints import (
+    BIG_RECOMMENDATIONS,
+    CATALOG_READS,
+    ENDPOINTS,
+    REFRESH,
+    RESOURCE_GET,
+)
+from bench.identity import REFRESH_SESSIONS_PER_CONNECTION, prepare_identity
 from bench.measure import (
     catalog_cache_lookups,
     measure_login_with_health,
@@ -27,7 +36,7 @@ from bench.measure import (
     script_env,
     server_memory,
 )
-from bench.records import DatabaseReport
+from bench.records import DatabaseReport, Row
 from bench.servers import App, Server
 from bench.wrk import Load
 
@@ -45,6 +54,7 @@ def main_pass(
         load = _load(app, server, config, wrk)
         for endpoint in ENDPOINTS:
             report.rows.append(measure_row(server, load, config.warmup_s, endpoint, ceiling_rps))
+        report.rows.extend(_identity_rows(server, load, config, ceiling_rps))
         report.under_login = measure_login_with_health(server, load, config.warmup_s, ceiling_rps)
         report.memory = server_memory(server, idle, [*report.rows, *report.under_login])
         report.cache_lookups = catalog_cache_lookups(server)
@@ -81,6 +91,20 @@ def big_catalog_pass(
         report.big = measure_row(server, load, config.warmup_s, BIG_RECOMMENDATIONS, ceiling_rps)
         report.big_memory = server_memory(server, idle, [report.big])
         report.big_cache_lookups = catalog_cache_lookups(server)
+
+
+def _identity_rows(server: Server, load: Load, config: Config, ceiling_rps: float) -> list[Row]:
+    """Refresh and an authenticated resource read, with a user and sessions made just before."""
+    fixture = prepare_identity(server.port, load.connections * REFRESH_SESSIONS_PER_CONNECTION + 1)
+    refresh_load = load.with_script_env(BENCH_REFRESH_TOKENS=",".join(fixture.refresh_tokens))
+    read_load = load.with_script_env(BENCH_ACCESS_TOKEN=fixture.access_token)
+    resource_get = dataclasses.replace(
+        RESOURCE_GET, path=RESOURCE_GET.path.replace("{id}", fixture.resource_id)
+    )
+    return [
+        measure_row(server, read_load, config.warmup_s, resource_get, ceiling_rps),
+        measure_row(server, refresh_load, config.warmup_s, REFRESH, ceiling_rps),
+    ]
 
 
 def _load(app: App, server: Server, config: Config, wrk: str) -> Load:

@@ -60,6 +60,9 @@ class Load:
     def with_connections(self, connections: int) -> Load:
         return dataclasses.replace(self, connections=connections)
 
+    def with_script_env(self, **values: str) -> Load:
+        return dataclasses.replace(self, script_env={**self.script_env, **values})
+
 
 @dataclass(frozen=True, slots=True)
 class WrkResult:

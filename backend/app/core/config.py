@@ -13,7 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.core.files import write_private_file
@@ -22,6 +23,7 @@ MIN_SECRET_KEY_LENGTH = 32
 # Values that have been published somewhere (docs, examples) and so are no secret at all.
 KNOWN_DEFAULT_SECRETS = frozenset({"changethis", "change-me", "secret", "dev", "development"})
 DEFAULT_CATEGORIES = ("electronics", "books", "clothing")
+RATE_LIMIT_NAMES = ("login_account", "login_ip", "register_ip", "forgot_ip", "mfa", "api")
 
 
 class Environment(StrEnum):
@@ -126,6 +128,20 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: str) -> str:
         return value.upper()
 
+    @field_validator(*(f"rate_limit_{name}" for name in RATE_LIMIT_NAMES))
+    @classmethod
+    def _check_rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        setting = (info.field_name or "rate_limit").upper()
+        try:
+            windows = parse_many(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{setting}: {value!r} is not a rate limit like '5/minute;20/hour'"
+            ) from exc
+        if any(window.amount < 1 for window in windows):
+            raise ValueError(f"{setting}: {value!r} allows no request; every amount must be >= 1")
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
@@ -151,6 +167,11 @@ class Settings(BaseSettings):
                 "(generate one: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')"
             )
         return self
+
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        """Each rate limit by name (`login_ip`, `api`, ...): the setting RATE_LIMIT_<NAME>."""
+        return {name: getattr(self, f"rate_limit_{name}") for name in RATE_LIMIT_NAMES}
 
     @property
     def is_development(self) -> bool:

@@ -18,6 +18,7 @@ from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.problem import install_problem_handlers
 from app.presentation.api.v1.dependencies.container import Container
+from app.presentation.api.v1.dependencies.rate_limit import LimitApi
 from app.presentation.api.v1.routers import (
     access,
     auth,
@@ -60,8 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
 
     # Each router carries its full prefix, so the route template in logs and metrics is complete.
-    for feature in (health, auth, credentials, user, access, product, resource):
-        app.include_router(feature.router)
+    app.include_router(health.router)  # probes and metrics: never rate limited
+    for feature in (auth, credentials, user, access, product, resource):
+        app.include_router(feature.router, dependencies=[LimitApi])
 
     # Added innermost first: the request context wraps everything, so even a 413 has a request id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -3,6 +3,9 @@
 A client can write any `X-Forwarded-For` it likes, so the header is believed only hop by hop from
 the right: while the address that handed us the request is one of TRUSTED_PROXIES, the entry it
 appended names the next hop. The first address that is not a trusted proxy is the client.
+
+Addresses come back in canonical form (`2001:db8::1`, an IPv4-mapped `::ffff:192.0.2.1` as
+`192.0.2.1`), so one client has one spelling: in the audit trail and as a rate-limit key.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from collections.abc import Iterable, Sequence
 
 from starlette.requests import Request
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_FORWARDED_HOPS = 20  # a longer chain is not ours: stop reading it rather than parse it all
-_STATE_KEY = "client_ip"
+# Remembered in the request's own scope, not in `scope["state"]`: a server may hand every request
+# the same lifespan state dict (asgi-lifespan does), and one client's address would become all.
+_SCOPE_KEY = "strata.client_ip"
 
 
 def parse_trusted_proxies(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -31,42 +37,68 @@ def parse_trusted_proxies(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
 def resolve_client_ip(
     peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
 ) -> str | None:
-    if peer is None or not trusted or not _is_trusted(peer, trusted):
-        return peer
-    hops = [hop.strip() for hop in (forwarded_for or "").split(",")][-MAX_FORWARDED_HOPS:]
-    client = peer
+    """The client address, from the TCP peer and the (comma-joined) X-Forwarded-For values."""
+    if peer is None:
+        return None
+    client = parse_address(peer)
+    if client is None:
+        return peer  # not an IP peer (a Unix socket, a test client): nothing to resolve
+    if not trusted or not forwarded_for:
+        return str(client)
+    # Only the last hops can matter; slicing the split keeps a long header from costing more.
+    hops = forwarded_for.split(",")[-MAX_FORWARDED_HOPS:]
     for hop in reversed(hops):
         if not _is_trusted(client, trusted):
             break
-        if not _is_address(hop):
-            break  # garbage from a client: the last trusted hop is the best we know
-        client = hop
-    return client
+        address = parse_address(hop)
+        if address is None:
+            break  # garbage where a trusted proxy should have written: the proxy is what we know
+        client = address
+    return str(client)
 
 
 def client_ip(request: Request, trusted: Sequence[IPNetwork]) -> str | None:
     """The client address of this request, worked out once and remembered on the request."""
-    cached = request.scope.get("state", {}).get(_STATE_KEY)
+    cached = request.scope.get(_SCOPE_KEY)
     if cached is not None:
         return str(cached)
     peer = request.client.host if request.client else None
-    address = resolve_client_ip(peer, request.headers.get("x-forwarded-for"), trusted)
+    # A proxy may add its own X-Forwarded-For line instead of extending the client's: read them
+    # all, in order (RFC 9110 §5.3), or the client's own line would be taken for the proxy's.
+    forwarded_for = ",".join(request.headers.getlist("x-forwarded-for"))
+    address = resolve_client_ip(peer, forwarded_for, trusted)
     if address is not None:
-        request.state.client_ip = address
+        request.scope[_SCOPE_KEY] = address
     return address
 
 
-def _is_address(value: str) -> bool:
+def parse_address(value: str) -> IPAddress | None:
+    """An address as proxies write it: bare, `[v6]`, `v4:port` or `[v6]:port`; None if garbage."""
+    text = value.strip()
+    if text.startswith("["):
+        text, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not _is_port(rest)):
+            return None
+    elif text.count(":") == 1:  # IPv4 with a port; a bare IPv6 address has at least two colons
+        text, _, port = text.partition(":")
+        if not _is_port(":" + port):
+            return None
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return True
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            return None  # a link-local zone means nothing outside the machine that wrote it
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+    return address
 
 
-def _is_trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
+def _is_port(text: str) -> bool:
+    port = text[1:]
+    return text.startswith(":") and port.isascii() and port.isdigit() and len(port) <= 5
+
+
+def _is_trusted(address: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
+    return any(address in network for network in trusted)

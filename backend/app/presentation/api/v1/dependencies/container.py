@@ -14,6 +14,7 @@ from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.health import ReadinessProbes
 from app.infrastructure.adapters.jwt_tokens import JwtAccessTokenService
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
+from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
 from app.infrastructure.adapters.read_cache import InProcessReadCache
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
@@ -32,6 +33,7 @@ class Container:
     catalog_cache: InProcessReadCache
     readiness: ReadinessProbes
     trusted_proxies: tuple[IPNetwork, ...]
+    rate_limiter: LimitsRateLimiter
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -65,6 +67,12 @@ class Container:
             ),
             readiness=ReadinessProbes(database, redis),
             trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
+            rate_limiter=LimitsRateLimiter.build(
+                settings.rate_limits,
+                enabled=settings.rate_limit_enabled,
+                redis_url=settings.redis_url,
+                redis=redis,
+            ),
         )
 
     # Use cases run outside a request (start-up bootstrap, the CLI), composed here like the rest.

@@ -8,6 +8,11 @@ from app.application.use_cases.user.register_user import Registration
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.auth import LogInDep
+from app.presentation.api.v1.dependencies.rate_limit import (
+    LimitLoginAccount,
+    LimitLoginIp,
+    LimitRegisterIp,
+)
 from app.presentation.api.v1.dependencies.user import RegisterUserDep
 from app.presentation.api.v1.schemas.user import TokenOut, UserOut, UserRegister
 
@@ -17,7 +22,8 @@ router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["identity"])
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429, 503),
+    dependencies=[LimitRegisterIp],
     summary="Create an account (always with the `user` role)",
 )
 async def register(
@@ -32,7 +38,8 @@ async def register(
 
 @router.post(
     "/login",
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 422, 429, 503),
+    dependencies=[LimitLoginIp, LimitLoginAccount],
     summary="Exchange e-mail (as `username`) and password for an access token",
 )
 async def login(

@@ -1,0 +1,112 @@
+"""Rate-limit dependencies: one limiter (built in the container), ready-made route dependencies.
+
+Routes declare them in their decorator, which runs them before the body's own parameters:
+
+    @router.post("/login", dependencies=[LimitLoginIp, LimitLoginAccount])
+
+or take the limiter to count against a key of their own: `await limiter.hit("mfa", token)`.
+Every one raises `RateLimitedError` (429 + Retry-After), or `DependencyUnavailableError` (503 +
+Retry-After) when Redis cannot answer: rate limiting fails closed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security.utils import get_authorization_scheme_param
+
+from app.domain.errors import InvalidTokenError
+from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
+from app.presentation.api.client_ip import client_ip
+from app.presentation.api.v1.dependencies.common import ContainerDep
+
+# The limit names, as in the settings RATE_LIMIT_<NAME>.
+LOGIN_ACCOUNT = "login_account"
+LOGIN_IP = "login_ip"
+REGISTER_IP = "register_ip"
+FORGOT_IP = "forgot_ip"
+MFA = "mfa"
+API = "api"
+
+# Requests without a peer address (a Unix socket without a proxy header) share one budget.
+UNKNOWN_CLIENT = "unknown"
+IPV6_CLIENT_PREFIX = 64
+
+
+async def get_rate_limiter(container: ContainerDep) -> LimitsRateLimiter:
+    return container.rate_limiter
+
+
+RateLimiterDep = Annotated[LimitsRateLimiter, Depends(get_rate_limiter)]
+
+
+def account_key(username: str) -> str:
+    """One budget per account however the address is spelled ("Alice@X.org " = "alice@x.org")."""
+    return username.strip().casefold()
+
+
+def _ip_key(request: Request, container: ContainerDep) -> str:
+    address = client_ip(request, container.trusted_proxies)
+    if address is None:
+        return UNKNOWN_CLIENT
+    if ":" in address:
+        # Every IPv6 subscriber holds at least a /64 and picks addresses in it at will: counting
+        # per address would give one client 2^64 budgets.
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return address
+
+
+def _limit_per_ip(limit_name: str) -> Callable[[Request, ContainerDep], Awaitable[None]]:
+    async def limit_per_ip(request: Request, container: ContainerDep) -> None:
+        await container.rate_limiter.hit(limit_name, _ip_key(request, container))
+
+    limit_per_ip.__name__ = f"limit_{limit_name}"
+    return limit_per_ip
+
+
+async def limit_login_account(request: Request, container: ContainerDep) -> None:
+    # FastAPI parsed the form before running dependencies; Starlette hands back the same object.
+    username = (await request.form()).get("username")
+    if isinstance(username, str) and username.strip():
+        await container.rate_limiter.hit(LOGIN_ACCOUNT, account_key(username))
+
+
+async def limit_mfa(request: Request, container: ContainerDep) -> None:
+    # The JSON body is parsed once by FastAPI and cached on the request; this reads that copy.
+    body: Any = await request.json()
+    token = body.get("mfa_token") if isinstance(body, dict) else None
+    if isinstance(token, str) and token:
+        await container.rate_limiter.hit(MFA, token)
+
+
+async def limit_api(request: Request, container: ContainerDep) -> None:
+    """Per user for a valid bearer token, per client address otherwise.
+
+    The token is verified (a signature check, no database): keying on the raw token would give
+    every garbage token a fresh budget, so a flood of them would be free. An invalid token counts
+    against its sender's address instead, and the route answers it 401 as usual.
+    """
+    if not container.rate_limiter.enabled:
+        return
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() == "bearer" and token:
+        try:
+            subject = container.access_tokens.verify(token).subject
+        except InvalidTokenError:
+            pass
+        else:
+            await container.rate_limiter.hit(API, f"user:{subject}")
+            return
+    await container.rate_limiter.hit(API, f"ip:{_ip_key(request, container)}")
+
+
+# For `dependencies=[...]` in route decorators (and `include_router`).
+LimitLoginIp = Depends(_limit_per_ip(LOGIN_IP))
+LimitRegisterIp = Depends(_limit_per_ip(REGISTER_IP))
+LimitForgotIp = Depends(_limit_per_ip(FORGOT_IP))
+LimitLoginAccount = Depends(limit_login_account)
+LimitMfa = Depends(limit_mfa)
+LimitApi = Depends(limit_api)
