@@ -17,12 +17,18 @@ from uuid import UUID
 from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.product import ProductFilter, ProductRepository
-from app.application.interfaces.security import AccessToken, AccessTokenClaims
+from app.application.interfaces.security import AccessToken, AccessTokenClaims, MfaTokenClaims
+from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.product import PriceRange, Product
+from app.domain.entities.session import Session
 from app.domain.entities.user import Role, User
-from app.domain.errors import EmailAlreadyRegisteredError, InvalidTokenError
+from app.domain.errors import (
+    DependencyUnavailableError,
+    EmailAlreadyRegisteredError,
+    InvalidTokenError,
+)
 from app.domain.services.recommendation import ProductClass
 
 DEFAULT_NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
@@ -148,6 +154,8 @@ def _matches(product: Product, product_filter: ProductFilter) -> bool:
 class FakeUserRepository(_Transactional[User]):
     """Like the real one, refuses a second account with the same (normalised) e-mail."""
 
+    _sessions: FakeSessionRepository
+
     async def add(self, user: User) -> None:
         rows = self._rows()
         if any(u.email == user.email for u in rows.values()):
@@ -156,6 +164,20 @@ class FakeUserRepository(_Transactional[User]):
 
     async def get(self, user_id: UUID) -> User | None:
         return self._rows().get(user_id)
+
+    def attach_sessions(self, sessions: FakeSessionRepository) -> None:
+        """The sessions `get_in_session` joins with (the fake unit of work wires them)."""
+        self._sessions = sessions
+
+    async def get_in_session(self, user_id: UUID, session_id: UUID, now: datetime) -> User | None:
+        session = self._sessions._rows().get(session_id)
+        if session is None or session.user_id != user_id or session.expires_at <= now:
+            return None
+        return self._rows().get(user_id)
+
+    async def list_page(self, *, after: UUID | None, limit: int) -> list[User]:
+        users = sorted(self._rows().values(), key=lambda user: user.id)
+        return [user for user in users if after is None or user.id > after][:limit]
 
     async def update(self, user: User, *, expected_version: int) -> bool:
         rows = self._rows()
@@ -227,12 +249,14 @@ class FakeUnitOfWork:
     products: ProductRepository
     users: UserRepository
     audit_events: AuditRepository
+    sessions: SessionRepository
 
     def __init__(
         self,
         products: FakeProductRepository | None = None,
         users: FakeUserRepository | None = None,
         audit_events: FakeAuditRepository | None = None,
+        sessions: FakeSessionRepository | None = None,
     ) -> None:
         self.fake_products = products if products is not None else FakeProductRepository()
         self.fake_users = users if users is not None else FakeUserRepository()
@@ -240,12 +264,15 @@ class FakeUnitOfWork:
         self.products = self.fake_products
         self.users = self.fake_users
         self.audit_events = self.fake_audit_events
+        self.fake_sessions = sessions if sessions is not None else FakeSessionRepository()
+        self.sessions = self.fake_sessions
+        self.fake_users.attach_sessions(self.fake_sessions)
         self.committed = 0
         self.entered = 0
 
     def _repositories(self) -> list[_Transactional[Any]]:
         """Every fake repository; a new one is added here and in `__init__`."""
-        return [self.fake_products, self.fake_users, self.fake_audit_events]
+        return [self.fake_products, self.fake_users, self.fake_audit_events, self.fake_sessions]
 
     async def __aenter__(self) -> Self:
         if self.fake_products.in_transaction:
@@ -336,19 +363,22 @@ class FakePasswordHasher:
 
 
 class FakeAccessTokenService:
-    """Issues "token-<n>" tokens and verifies only the ones it issued, until they expire."""
+    """Issues "token-<n>" access tokens and "mfa-<n>" MFA tokens; verifies only its own, of the
+    right kind, until they expire."""
 
     def __init__(self, clock: FakeClock | None = None, ttl_seconds: int = 900) -> None:
         self._clock = clock if clock is not None else FakeClock()
         self._ttl = ttl_seconds
         self._claims: dict[str, AccessTokenClaims] = {}
+        self._mfa_claims: dict[str, MfaTokenClaims] = {}
         self.issued: list[UUID] = []
 
-    def issue(self, user_id: UUID) -> AccessToken:
+    def issue(self, user_id: UUID, session_id: UUID) -> AccessToken:
         token = f"token-{len(self.issued) + 1}"
         now = self._clock.now()
         self._claims[token] = AccessTokenClaims(
             subject=user_id,
+            session_id=session_id,
             token_id=token,
             issued_at=now,
             expires_at=now + timedelta(seconds=self._ttl),
@@ -361,6 +391,87 @@ class FakeAccessTokenService:
         if claims is None or claims.expires_at <= self._clock.now():
             raise InvalidTokenError()
         return claims
+
+    def issue_mfa(self, user_id: UUID) -> str:
+        token = f"mfa-{len(self._mfa_claims) + 1}"
+        self._mfa_claims[token] = MfaTokenClaims(
+            subject=user_id, token_id=token, expires_at=self._clock.now() + timedelta(minutes=5)
+        )
+        return token
+
+    def verify_mfa(self, token: str) -> MfaTokenClaims:
+        claims = self._mfa_claims.get(token)
+        if claims is None or claims.expires_at <= self._clock.now():
+            raise InvalidTokenError()
+        return claims
+
+
+class FakeTokenDenyList:
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self._clock = clock if clock is not None else FakeClock()
+        self.denied: dict[str, datetime] = {}
+        self.unavailable = False  # True: behave like an unreachable Redis
+
+    async def deny(self, token_id: str, *, until: datetime) -> None:
+        if self.unavailable:
+            raise DependencyUnavailableError(retry_after_seconds=5)
+        self.denied[token_id] = until
+
+    async def is_denied(self, token_id: str) -> bool:
+        if self.unavailable:
+            raise DependencyUnavailableError(retry_after_seconds=5)
+        until = self.denied.get(token_id)
+        return until is not None and until > self._clock.now()
+
+
+class FakeSessionRepository(_Transactional[Session]):
+    async def add(self, session: Session) -> None:
+        self._rows()[session.id] = session
+
+    async def get(self, session_id: UUID) -> Session | None:
+        return self._rows().get(session_id)
+
+    async def rotate(self, session: Session, *, previous_hash: str) -> bool:
+        rows = self._rows()
+        current = rows.get(session.id)
+        if current is None or current.refresh_token_hash != previous_hash:
+            return False
+        rows[session.id] = session
+        return True
+
+    async def list_active(self, user_id: UUID, now: datetime) -> list[Session]:
+        return sorted(
+            (s for s in self._rows().values() if s.user_id == user_id and s.expires_at > now),
+            key=lambda s: (s.created_at, s.id),
+            reverse=True,
+        )
+
+    async def delete(self, session_id: UUID) -> bool:
+        return self._rows().pop(session_id, None) is not None
+
+    async def delete_all_for_user(self, user_id: UUID, *, keep: UUID | None = None) -> int:
+        doomed = [s.id for s in self._rows().values() if s.user_id == user_id and s.id != keep]
+        for session_id in doomed:
+            del self._rows()[session_id]
+        return len(doomed)
+
+    async def delete_expired(self, user_id: UUID, now: datetime) -> int:
+        doomed = [
+            s.id for s in self._rows().values() if s.user_id == user_id and s.expires_at <= now
+        ]
+        for session_id in doomed:
+            del self._rows()[session_id]
+        return len(doomed)
+
+    async def delete_oldest_beyond(self, user_id: UUID, keep: int) -> int:
+        mine = sorted(
+            (s for s in self._rows().values() if s.user_id == user_id),
+            key=lambda s: (s.created_at, s.id),
+            reverse=True,
+        )
+        for session in mine[keep:]:
+            del self._rows()[session.id]
+        return max(0, len(mine) - keep)
 
 
 # ---------------------------------------------------------------- builders

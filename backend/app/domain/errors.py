@@ -125,6 +125,26 @@ class InvalidCursorError(MalformedRequestError):
 
 
 # Sessions (refresh tokens, logout, session list)
+class InvalidRefreshTokenError(AuthenticationError):
+    """Unknown, spent, expired or revoked: one answer, so a probe learns nothing."""
+
+    code = "auth.invalid_refresh_token"
+
+
+class SessionNotFoundError(NotFoundError):
+    code = "session.not_found"
+
+
+class OwnAccessChangeError(ConflictError):
+    """An administrator may not demote or deactivate themselves (and lock everyone out)."""
+
+    code = "user.own_access_change"
+
+
+class UserChangedConcurrentlyError(ConflictError):
+    code = "user.changed_concurrently"
+
+
 # (errors of the sessions work go above this line)
 
 

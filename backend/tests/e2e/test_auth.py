@@ -109,7 +109,15 @@ async def test_login_without_form_fields_is_422(client: AsyncClient) -> None:
 
 def _token(**claims: Any) -> str:
     now = int(time.time())
-    payload = {"sub": "x", "iat": now, "exp": now + 60, "jti": "j", "type": "access", **claims}
+    payload = {
+        "sub": "x",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "j",
+        "type": "access",
+        **claims,
+    }
     return jwt.encode(payload, TEST_SECRET_KEY, algorithm="HS256")
 
 
@@ -123,23 +131,42 @@ async def test_forged_and_misused_tokens_are_401(
     admin_id = await _admin_id(client, admin_headers)
     now = int(time.time())
     valid = admin_headers["Authorization"].removeprefix("Bearer ")
+    session_id = jwt.decode(valid, options={"verify_signature": False})["sid"]
     header, payload, signature = valid.split(".")
     flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
     unsigned = jwt.encode(
-        {"sub": admin_id, "iat": now, "exp": now + 60, "jti": "j", "type": "access"},
+        {
+            "sub": admin_id,
+            "sid": session_id,
+            "iat": now,
+            "exp": now + 60,
+            "jti": "j",
+            "type": "access",
+        },
         key=None,
         algorithm="none",
     )
     forged = [
         unsigned,
         f"{header}.{payload}.{flipped}",
-        _token(sub=admin_id, exp=now - 1),
-        _token(sub=admin_id, type="refresh"),
-        _token(sub=admin_id, nbf=now + 3600),
-        _token(sub="01900000-0000-7000-8000-000000000000"),
-        _token(sub="not-a-uuid"),
+        _token(sub=admin_id, sid=session_id, exp=now - 1),
+        _token(sub=admin_id, sid=session_id, type="refresh"),
+        _token(sub=admin_id, sid=session_id, type="mfa"),
+        _token(sub=admin_id, sid=session_id, nbf=now + 3600),
+        _token(sub=admin_id),  # no session
+        _token(sub=admin_id, sid="01900000-0000-7000-8000-000000000000"),  # nobody's session
+        _token(sub="01900000-0000-7000-8000-000000000000", sid=session_id),  # someone else's
+        _token(sub="not-a-uuid", sid=session_id),
         jwt.encode(
-            {"sub": admin_id, "exp": now + 60, "iat": now, "jti": "j", "type": "access"},
+            {
+                "sub": admin_id,
+                "sid": session_id,
+                "exp": now + 60,
+                "iat": now,
+                "nbf": now,
+                "jti": "j",
+                "type": "access",
+            },
             "another-secret-that-is-long-enough-000000",
             algorithm="HS256",
         ),
@@ -151,7 +178,9 @@ async def test_forged_and_misused_tokens_are_401(
         assert response.status_code == 401, token
         assert response.headers["www-authenticate"] == "Bearer"
     assert (
-        await client.get(ME, headers={"Authorization": f"Bearer {_token(sub=admin_id)}"})
+        await client.get(
+            ME, headers={"Authorization": f"Bearer {_token(sub=admin_id, sid=session_id)}"}
+        )
     ).status_code == 200
 
 

@@ -31,16 +31,37 @@ class AccessToken:
 @dataclass(frozen=True, slots=True)
 class AccessTokenClaims:
     subject: UUID
+    session_id: UUID
     token_id: str
     issued_at: datetime
     expires_at: datetime
 
 
 class AccessTokenService(Protocol):
-    def issue(self, user_id: UUID) -> AccessToken: ...
+    def issue(self, user_id: UUID, session_id: UUID) -> AccessToken: ...
 
     def verify(self, token: str) -> AccessTokenClaims:
         """The claims of a valid, unexpired access token; InvalidTokenError otherwise."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MfaTokenClaims:
+    subject: UUID
+    token_id: str
+    expires_at: datetime
+
+
+class MfaTokenService(Protocol):
+    """The short-lived proof that a password was right, pending the second factor.
+
+    It is not an access token: it opens nothing but `/auth/mfa/verify`.
+    """
+
+    def issue_mfa(self, user_id: UUID) -> str: ...
+
+    def verify_mfa(self, token: str) -> MfaTokenClaims:
+        """The claims of a valid, unexpired MFA token; InvalidTokenError otherwise."""
         ...
 
 

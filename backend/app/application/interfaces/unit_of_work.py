@@ -5,6 +5,7 @@ from typing import Protocol, Self
 
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.product import ProductRepository
+from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 
 
@@ -18,6 +19,7 @@ class UnitOfWork(Protocol):
     products: ProductRepository
     users: UserRepository
     audit_events: AuditRepository
+    sessions: SessionRepository
 
     async def __aenter__(self) -> Self: ...
 

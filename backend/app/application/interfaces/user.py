@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -17,6 +18,14 @@ class UserRepository(Protocol):
 
     async def get_by_email(self, email: str) -> User | None:
         """The user with this normalised e-mail address."""
+        ...
+
+    async def get_in_session(self, user_id: UUID, session_id: UUID, now: datetime) -> User | None:
+        """The user, if `session_id` is one of their sessions and has not expired (one query)."""
+        ...
+
+    async def list_page(self, *, after: UUID | None, limit: int) -> list[User]:
+        """Users by id, those after `after` when it is given."""
         ...
 
     async def update(self, user: User, *, expected_version: int) -> bool:

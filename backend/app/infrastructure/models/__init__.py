@@ -2,6 +2,7 @@
 
 from app.infrastructure.models.audit import AuditEventModel
 from app.infrastructure.models.product import ProductModel
+from app.infrastructure.models.session import SessionModel
 from app.infrastructure.models.user import UserModel
 
-__all__ = ["AuditEventModel", "ProductModel", "UserModel"]
+__all__ = ["AuditEventModel", "ProductModel", "SessionModel", "UserModel"]

@@ -7,9 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.product import ProductRepository
+from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
 from app.infrastructure.repositories.product import SqlAlchemyProductRepository
+from app.infrastructure.repositories.session import SqlAlchemySessionRepository
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
 
 
@@ -25,6 +27,7 @@ class SqlAlchemyUnitOfWork:
     products: ProductRepository
     users: UserRepository
     audit_events: AuditRepository
+    sessions: SessionRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -37,6 +40,7 @@ class SqlAlchemyUnitOfWork:
         self.products = SqlAlchemyProductRepository(self._connection)
         self.users = SqlAlchemyUserRepository(self._connection)
         self.audit_events = SqlAlchemyAuditRepository(self._connection)
+        self.sessions = SqlAlchemySessionRepository(self._connection)
         return self
 
     async def __aexit__(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.entities.user import Role, User
 from app.domain.errors import EmailAlreadyRegisteredError
 from app.infrastructure.database.errors import violated_constraint
+from app.infrastructure.models.session import SessionModel
 from app.infrastructure.models.user import UserModel
 
 _users = cast(Table, UserModel.__table__)
@@ -18,6 +20,24 @@ _users = cast(Table, UserModel.__table__)
 _INSERT = insert(_users)
 _SELECT_BY_ID = select(_users).where(_users.c.id == bindparam("user_id"))
 _SELECT_BY_EMAIL = select(_users).where(_users.c.email == bindparam("email"))
+_sessions = cast(Table, SessionModel.__table__)
+# Authentication's one query: the user, only if the token's session is theirs and unexpired.
+_SELECT_IN_SESSION = (
+    select(_users)
+    .join(_sessions, _sessions.c.user_id == _users.c.id)
+    .where(
+        _users.c.id == bindparam("user_id"),
+        _sessions.c.id == bindparam("session_id"),
+        _sessions.c.expires_at > bindparam("now"),
+    )
+)
+_SELECT_PAGE = (
+    select(_users)
+    .where(_users.c.id > bindparam("after"))
+    .order_by(_users.c.id)
+    .limit(bindparam("limit"))
+)
+_SELECT_FIRST_PAGE = select(_users).order_by(_users.c.id).limit(bindparam("limit"))
 _UPDATE = (
     update(_users)
     .where(_users.c.id == bindparam("user_id"), _users.c.version == bindparam("expected_version"))
@@ -47,6 +67,18 @@ class SqlAlchemyUserRepository:
 
     async def get_by_email(self, email: str) -> User | None:
         return await self._first(_SELECT_BY_EMAIL, {"email": email})
+
+    async def get_in_session(self, user_id: UUID, session_id: UUID, now: datetime) -> User | None:
+        return await self._first(
+            _SELECT_IN_SESSION, {"user_id": user_id, "session_id": session_id, "now": now}
+        )
+
+    async def list_page(self, *, after: UUID | None, limit: int) -> list[User]:
+        if after is None:
+            result = await self._connection.execute(_SELECT_FIRST_PAGE, {"limit": limit})
+        else:
+            result = await self._connection.execute(_SELECT_PAGE, {"after": after, "limit": limit})
+        return [_to_entity(row) for row in result.mappings()]
 
     async def update(self, user: User, *, expected_version: int) -> bool:
         """Store `user` over the row still at `expected_version`; False if it changed meanwhile."""

@@ -1,36 +1,86 @@
 from __future__ import annotations
 
-from app.application.interfaces.security import AccessToken, AccessTokenService, PasswordHasher
+from dataclasses import dataclass
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.security import MfaTokenService, PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.application.use_cases.auth.session_tokens import SessionTokens, TokenPair
+from app.domain.entities.audit import AuditEvent, AuditOutcome
+from app.domain.entities.user import User
 from app.domain.errors import InvalidCredentialsError, InvalidValueError
 from app.domain.value_objects.email import normalize_email
 
 
+@dataclass(frozen=True, slots=True)
+class MfaChallenge:
+    """The password was right; the second factor is still owed (`/auth/mfa/verify`)."""
+
+    mfa_token: str
+
+
 class LogIn:
-    """Exchange an e-mail and password for an access token.
+    """Exchange an e-mail and password for a new session's tokens, or an MFA challenge.
 
     Every failure (unknown e-mail, wrong password, inactive account) is the same error and takes
-    the same time, so the answer reveals nothing about which accounts exist.
+    the same time, so the answer reveals nothing about which accounts exist. Each attempt is in the
+    audit trail, never with the password or the e-mail that was typed.
     """
 
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, tokens: AccessTokenService) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        sessions: SessionTokens,
+        mfa_tokens: MfaTokenService,
+        clock: Clock,
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
-        self._tokens = tokens
+        self._sessions = sessions
+        self._mfa_tokens = mfa_tokens
+        self._clock = clock
 
-    async def execute(self, email: str, password: str) -> AccessToken:
+    async def execute(
+        self, email: str, password: str, context: RequestContext
+    ) -> TokenPair | MfaChallenge:
+        user = await self._find(email)
+        # No transaction is open while Argon2 works: it never holds a pooled connection.
+        if user is None:
+            await self._hasher.burn_time(password)
+            await self._record_failure(None, context)
+            raise InvalidCredentialsError()
+        if not await self._hasher.verify(password, user.password_hash) or not user.is_active:
+            await self._record_failure(user, context)
+            raise InvalidCredentialsError()
+        if user.mfa_enabled:
+            return MfaChallenge(mfa_token=self._mfa_tokens.issue_mfa(user.id))
+        async with self._uow as uow:
+            pair = await self._sessions.start(uow, user, context)
+            await uow.commit()
+        return pair
+
+    async def _find(self, email: str) -> User | None:
         try:
             normalized = normalize_email(email)
         except InvalidValueError:
-            normalized = None
-        user = None
-        if normalized is not None:
-            async with self._uow as uow:
-                user = await uow.users.get_by_email(normalized)
-        # The transaction is over before hashing starts: Argon2 never holds a pooled connection.
-        if user is None:
-            await self._hasher.burn_time(password)
-            raise InvalidCredentialsError()
-        if not await self._hasher.verify(password, user.password_hash) or not user.is_active:
-            raise InvalidCredentialsError()
-        return self._tokens.issue(user.id)
+            return None
+        async with self._uow as uow:
+            return await uow.users.get_by_email(normalized)
+
+    async def _record_failure(self, user: User | None, context: RequestContext) -> None:
+        async with self._uow as uow:
+            await uow.audit_events.add(
+                AuditEvent.record(
+                    action="auth.login",
+                    now=self._clock.now(),
+                    actor_id=user.id if user else None,
+                    target_type="user" if user else None,
+                    target_id=user.id if user else None,
+                    outcome=AuditOutcome.FAILURE,
+                    ip=context.ip,
+                    request_id=context.request_id,
+                )
+            )
+            await uow.commit()

@@ -1,35 +1,60 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from app.application.interfaces.security import AccessTokenClaims
 from app.application.use_cases.auth.authenticate import Authenticate
 from app.application.use_cases.auth.log_in import LogIn
 from app.domain.entities.user import User
 from app.domain.errors import AuthenticationError
-from app.presentation.api.v1.dependencies.common import ContainerDep, ReadOnlyUnitOfWorkDep
+from app.presentation.api.v1.dependencies.common import (
+    ContainerDep,
+    ReadOnlyUnitOfWorkDep,
+    UnitOfWorkDep,
+)
 
 # auto_error=False: a missing token becomes our problem+json 401, not FastAPI's plain one.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-async def get_log_in(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> LogIn:
-    return LogIn(uow, container.password_hasher, container.access_tokens)
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated user and the claims of the access token they presented."""
+
+    user: User
+    claims: AccessTokenClaims
+
+
+async def get_log_in(uow: UnitOfWorkDep, container: ContainerDep) -> LogIn:
+    return LogIn(
+        uow,
+        container.password_hasher,
+        container.session_tokens,
+        container.access_tokens,
+        container.clock,
+    )
 
 
 async def get_authenticate(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> Authenticate:
-    return Authenticate(uow, container.access_tokens)
+    return Authenticate(uow, container.access_tokens, container.token_deny_list, container.clock)
 
 
-async def get_current_user(
+async def get_caller(
     token: Annotated[str | None, Depends(bearer_scheme)],
     authenticate: Annotated[Authenticate, Depends(get_authenticate)],
-) -> User:
+) -> Caller:
     if not token:
         raise AuthenticationError()
-    return await authenticate.execute(token)
+    user, claims = await authenticate.execute_with_claims(token)
+    return Caller(user=user, claims=claims)
+
+
+async def get_current_user(caller: Annotated[Caller, Depends(get_caller)]) -> User:
+    return caller.user
 
 
 async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
@@ -38,6 +63,7 @@ async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> Us
     return user
 
 
+CallerDep = Annotated[Caller, Depends(get_caller)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 AdminUser = Annotated[User, Depends(get_admin_user)]
 LogInDep = Annotated[LogIn, Depends(get_log_in)]

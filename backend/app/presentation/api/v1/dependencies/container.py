@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from app.application.interfaces.session import TokenDenyList
+from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens
 from app.application.use_cases.product.catalog import CatalogSettings
 from app.application.use_cases.product.seed_catalog import SeedCatalog
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.health import ReadinessProbes
-from app.infrastructure.adapters.jwt_tokens import JwtAccessTokenService
+from app.infrastructure.adapters.jwt_tokens import JwtTokenService
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
 from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
 from app.infrastructure.adapters.read_cache import InProcessReadCache
+from app.infrastructure.adapters.token_deny_list import InProcessTokenDenyList, RedisTokenDenyList
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.presentation.api.client_ip import IPNetwork, parse_trusted_proxies
@@ -28,7 +32,9 @@ class Container:
     redis: Redis | None
     clock: SystemClock
     password_hasher: Argon2PasswordHasher
-    access_tokens: JwtAccessTokenService
+    access_tokens: JwtTokenService  # access and MFA tokens
+    token_deny_list: TokenDenyList
+    session_tokens: SessionTokens
     catalog: CatalogSettings
     catalog_cache: InProcessReadCache
     readiness: ReadinessProbes
@@ -45,6 +51,11 @@ class Container:
         )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         clock = SystemClock()
+        tokens = JwtTokenService(
+            signing_key=settings.signing_key,
+            ttl_seconds=settings.access_token_ttl_seconds,
+            clock=clock,
+        )
         return cls(
             settings=settings,
             database=database,
@@ -55,10 +66,18 @@ class Container:
                 iterations=settings.password_hash_iterations,
                 concurrency=settings.password_hash_concurrency,
             ),
-            access_tokens=JwtAccessTokenService(
-                signing_key=settings.signing_key,
-                ttl_seconds=settings.access_token_ttl_seconds,
-                clock=clock,
+            access_tokens=tokens,
+            # Logouts must reach every API process: in Redis when there is one.
+            token_deny_list=(
+                RedisTokenDenyList(redis, clock) if redis else InProcessTokenDenyList(clock)
+            ),
+            session_tokens=SessionTokens(
+                tokens,
+                clock,
+                SessionPolicy(
+                    refresh_token_lifetime=timedelta(seconds=settings.refresh_token_ttl_seconds),
+                    max_sessions_per_user=settings.max_sessions_per_user,
+                ),
             ),
             catalog=CatalogSettings(categories=tuple(settings.catalog_categories)),
             catalog_cache=InProcessReadCache(

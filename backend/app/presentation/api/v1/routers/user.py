@@ -1,11 +1,23 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from uuid import UUID
 
+from fastapi import APIRouter, Query
+
+from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.application.use_cases.user.change_user_access import AccessChange
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.auth import CurrentUser
-from app.presentation.api.v1.schemas.user import UserOut
+from app.presentation.api.v1.dependencies.auth import AdminUser, CurrentUser
+from app.presentation.api.v1.dependencies.common import RequestContextDep
+from app.presentation.api.v1.dependencies.user import (
+    ChangeUserAccessDep,
+    ListUsersDep,
+    UpdateProfileDep,
+)
+from app.presentation.api.v1.schemas.common import CursorPage
+from app.presentation.api.v1.schemas.user import ProfileUpdate, UserAccessUpdate, UserOut
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["identity"])
 
@@ -13,3 +25,45 @@ router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["identity"])
 @router.get("/me", responses=problem_responses(401), summary="The caller's account")
 async def read_me(user: CurrentUser) -> UserOut:
     return UserOut.of(user)
+
+
+@router.patch(
+    "/me", responses=problem_responses(401, 409, 422), summary="Change the caller's full name"
+)
+async def update_me(body: ProfileUpdate, user: CurrentUser, update: UpdateProfileDep) -> UserOut:
+    if "full_name" not in body.model_fields_set:
+        return UserOut.of(user)
+    return UserOut.of(await update.execute(user, full_name=body.full_name))
+
+
+@router.get(
+    "",
+    responses=problem_responses(400, 401, 403, 422),
+    summary="Every account, one page at a time (administrators)",
+)
+async def list_users(
+    actor: AdminUser,
+    list_users: ListUsersDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=256)] = None,
+) -> CursorPage[UserOut]:
+    page = await list_users.execute(actor, limit=limit, cursor=cursor)
+    return CursorPage(items=[UserOut.of(user) for user in page.items], next_cursor=page.next_cursor)
+
+
+@router.patch(
+    "/{user_id}",
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Change a user's role or deactivate the account (administrators)",
+    description="Either change revokes every session of that user. Administrators cannot "
+    "demote or deactivate themselves.",
+)
+async def update_user_access(
+    user_id: UUID,
+    body: UserAccessUpdate,
+    actor: AdminUser,
+    change_access: ChangeUserAccessDep,
+    context: RequestContextDep,
+) -> UserOut:
+    change = AccessChange(role=body.role, is_active=body.is_active)
+    return UserOut.of(await change_access.execute(actor, user_id, change, context))

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
 from app.domain.value_objects.email import EMAIL_MAX_LENGTH
+from app.presentation.api.v1.schemas.common import PatchBody
 
 
 class UserRegister(BaseModel):
@@ -34,7 +35,10 @@ class UserOut(BaseModel):
         return cls.model_validate(user.model_dump(exclude={"password_hash"}))
 
 
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
-    expires_in: int
+class ProfileUpdate(PatchBody):
+    full_name: Annotated[StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH)] | None = None
+
+
+class UserAccessUpdate(PatchBody):
+    role: Role | None = None
+    is_active: StrictBool | None = None

@@ -1,0 +1,52 @@
+"""Ports of sessions: where sessions are kept, and the deny-list of revoked access tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from app.domain.entities.session import Session
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: Session) -> None: ...
+
+    async def get(self, session_id: UUID) -> Session | None: ...
+
+    async def rotate(self, session: Session, *, previous_hash: str) -> bool:
+        """Store the rotated `session` if its refresh hash is still `previous_hash`.
+
+        False if another request spent that refresh token first (the caller treats it as reuse).
+        """
+        ...
+
+    async def list_active(self, user_id: UUID, now: datetime) -> list[Session]:
+        """The user's unexpired sessions, newest first."""
+        ...
+
+    async def delete(self, session_id: UUID) -> bool:
+        """Revoke one session; False if there was none."""
+        ...
+
+    async def delete_all_for_user(self, user_id: UUID, *, keep: UUID | None = None) -> int:
+        """Revoke every session of the user, except `keep`; how many were revoked."""
+        ...
+
+    async def delete_expired(self, user_id: UUID, now: datetime) -> int: ...
+
+    async def delete_oldest_beyond(self, user_id: UUID, keep: int) -> int:
+        """Revoke the user's oldest sessions until at most `keep` remain."""
+        ...
+
+
+class TokenDenyList(Protocol):
+    """Access tokens revoked before they expire (logout), by token id (`jti`).
+
+    Shared by every API process where Redis is configured. When it cannot be asked, it raises
+    DependencyUnavailableError: a revoked token must never be let through (fail closed).
+    """
+
+    async def deny(self, token_id: str, *, until: datetime) -> None: ...
+
+    async def is_denied(self, token_id: str) -> bool: ...

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.security import AccessTokenClaims
+from app.application.interfaces.session import TokenDenyList
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.user import User
+
+
+class LogOut:
+    """End the caller's session: its refresh token and the presented access token stop at once.
+
+    The session row goes (so no token of it is honoured any more), and the access token's id is
+    denied until the token would have expired anyway, for every API process.
+    """
+
+    def __init__(self, uow: UnitOfWork, deny_list: TokenDenyList, clock: Clock) -> None:
+        self._uow = uow
+        self._deny_list = deny_list
+        self._clock = clock
+
+    async def execute(self, user: User, claims: AccessTokenClaims, context: RequestContext) -> None:
+        # Denied first: if the deny-list is unreachable, nothing is half done and the client retries.
+        await self._deny_list.deny(claims.token_id, until=claims.expires_at)
+        async with self._uow as uow:
+            await uow.sessions.delete(claims.session_id)
+            await uow.audit_events.add(
+                AuditEvent.record(
+                    action="auth.logout",
+                    now=self._clock.now(),
+                    actor_id=user.id,
+                    target_type="session",
+                    target_id=claims.session_id,
+                    ip=context.ip,
+                    request_id=context.request_id,
+                )
+            )
+            await uow.commit()

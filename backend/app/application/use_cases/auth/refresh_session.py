@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.application.use_cases.auth.session_tokens import SessionTokens, TokenPair
+from app.domain.entities.audit import AuditEvent, AuditOutcome
+from app.domain.entities.session import parse_refresh_token
+from app.domain.errors import InvalidRefreshTokenError
+
+
+class RefreshSession:
+    """Spend a refresh token for a new token pair of the same session.
+
+    A spent token presented again revokes the session, so whichever of the owner or a thief comes
+    second, both are logged out (reuse detection); the answer is the same 401 as for any unknown
+    token. Two requests racing with the same token: one wins, the other is reuse.
+    """
+
+    def __init__(self, uow: UnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
+        self._uow = uow
+        self._sessions = sessions
+        self._clock = clock
+
+    async def execute(self, refresh_token: str, context: RequestContext) -> TokenPair:
+        session_id, secret = parse_refresh_token(refresh_token)
+        now = self._clock.now()
+        async with self._uow as uow:
+            session = await uow.sessions.get(session_id)
+            if session is None:
+                raise InvalidRefreshTokenError()
+            user = await uow.users.get_in_session(session.user_id, session.id, now)
+            if user is None or not user.is_active or not session.is_active(now):
+                await uow.sessions.delete(session.id)
+                await uow.commit()
+                raise InvalidRefreshTokenError()
+            if session.holds(secret):
+                rotated, new_token = session.rotated(
+                    now=now,
+                    lifetime=self._sessions.refresh_token_lifetime,
+                    user_agent=context.user_agent,
+                    ip=context.ip,
+                )
+                if await uow.sessions.rotate(rotated, previous_hash=session.refresh_token_hash):
+                    await uow.commit()
+                    return self._sessions.pair_for(rotated, new_token)
+            await self._revoke_reused(uow, session.id, session.user_id, context)
+        raise InvalidRefreshTokenError()
+
+    async def _revoke_reused(
+        self, uow: UnitOfWork, session_id: UUID, user_id: UUID, context: RequestContext
+    ) -> None:
+        await uow.sessions.delete(session_id)
+        await uow.audit_events.add(
+            AuditEvent.record(
+                action="auth.refresh_reuse",
+                now=self._clock.now(),
+                actor_id=user_id,
+                target_type="session",
+                target_id=session_id,
+                outcome=AuditOutcome.DENIED,
+                ip=context.ip,
+                request_id=context.request_id,
+            )
+        )
+        await uow.commit()

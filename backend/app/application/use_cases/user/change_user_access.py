@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.application.use_cases.auth.session_tokens import SessionTokens
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.user import Role, User
+from app.domain.errors import OwnAccessChangeError, UserChangedConcurrentlyError, UserNotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class AccessChange:
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class ChangeUserAccess:
+    """An administrator changes a user's role or deactivates / reactivates the account.
+
+    Either change revokes every session of that user: what they could do is decided at login,
+    so they log in again under the new rules. An administrator cannot demote or deactivate
+    themselves, so the last one cannot lock everybody out.
+    """
+
+    def __init__(self, uow: UnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
+        self._uow = uow
+        self._sessions = sessions
+        self._clock = clock
+
+    async def execute(
+        self, actor: User, user_id: UUID, change: AccessChange, context: RequestContext
+    ) -> User:
+        actor.require_admin()
+        async with self._uow as uow:
+            user = await uow.users.get(user_id)
+            if user is None:
+                raise UserNotFoundError()
+            role = change.role if change.role is not None else user.role
+            is_active = change.is_active if change.is_active is not None else user.is_active
+            if (role, is_active) == (user.role, user.is_active):
+                return user
+            if user.id == actor.id:
+                raise OwnAccessChangeError()
+            now = self._clock.now()
+            changed = user.changed(now, role=role, is_active=is_active)
+            if not await uow.users.update(changed, expected_version=user.version):
+                raise UserChangedConcurrentlyError()
+            revoked = await self._sessions.revoke_all(uow, user.id, now=now)
+            await uow.audit_events.add(
+                AuditEvent.record(
+                    action="user.update",
+                    now=now,
+                    actor_id=actor.id,
+                    target_type="user",
+                    target_id=user.id,
+                    ip=context.ip,
+                    request_id=context.request_id,
+                    details={
+                        "role": role.value,
+                        "is_active": str(is_active).lower(),
+                        "sessions_revoked": str(revoked),
+                    },
+                )
+            )
+            await uow.commit()
+        return changed

@@ -1,0 +1,99 @@
+"""A login session: one refresh-token family, from login until logout, revocation or expiry.
+
+A refresh token is `<session id>.<secret>`; the session keeps only the SHA-256 of the current
+secret. Refreshing replaces the secret, so each refresh token works once. A known session presented
+with any other secret means a refresh token was used twice, by its owner and by a thief, and nobody
+can tell which is which: the whole session is revoked (reuse detection, RFC 9700 §4.14).
+
+A revoked or expired session is deleted, with the user agent and address it kept: they are stored
+only as long as the session lives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain.errors import InvalidRefreshTokenError
+from app.domain.value_objects.identifiers import new_id
+from app.domain.value_objects.opaque_token import hash_secret, new_secret, secrets_match
+
+USER_AGENT_MAX_LENGTH = 255
+_SEPARATOR = "."
+
+
+class Session(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_id: UUID
+    refresh_token_hash: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: Annotated[str, Field(max_length=USER_AGENT_MAX_LENGTH)] | None = None
+    ip: Annotated[str, Field(max_length=45)] | None = None
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        user_id: UUID,
+        now: datetime,
+        lifetime: timedelta,
+        user_agent: str | None,
+        ip: str | None,
+    ) -> tuple[Session, str]:
+        """A new session and its first refresh token (the only time the token exists in clear)."""
+        secret = new_secret()
+        session = cls(
+            id=new_id(),
+            user_id=user_id,
+            refresh_token_hash=hash_secret(secret),
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + lifetime,
+            user_agent=user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None,
+            ip=ip,
+        )
+        return session, session.refresh_token(secret)
+
+    def refresh_token(self, secret: str) -> str:
+        return f"{self.id}{_SEPARATOR}{secret}"
+
+    def is_active(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+    def holds(self, secret: str) -> bool:
+        """True if `secret` is this session's current (unspent) refresh secret."""
+        return secrets_match(secret, self.refresh_token_hash)
+
+    def rotated(
+        self, *, now: datetime, lifetime: timedelta, user_agent: str | None, ip: str | None
+    ) -> tuple[Session, str]:
+        """This session with a new refresh secret (the old one is spent) and the new token."""
+        secret = new_secret()
+        session = self.model_copy(
+            update={
+                "refresh_token_hash": hash_secret(secret),
+                "last_used_at": now,
+                "expires_at": now + lifetime,
+                "user_agent": user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else self.user_agent,
+                "ip": ip or self.ip,
+            }
+        )
+        return session, session.refresh_token(secret)
+
+
+def parse_refresh_token(token: str) -> tuple[UUID, str]:
+    """(session id, secret) of a refresh token; InvalidRefreshTokenError for anything else."""
+    session_part, separator, secret = token.partition(_SEPARATOR)
+    if not separator or not secret or len(token) > 256:
+        raise InvalidRefreshTokenError()
+    try:
+        return UUID(session_part), secret
+    except ValueError as exc:
+        raise InvalidRefreshTokenError() from exc

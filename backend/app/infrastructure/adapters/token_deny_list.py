@@ -1,0 +1,81 @@
+"""The deny-list of revoked access tokens (`TokenDenyList` port): in-process, or Redis.
+
+Entries live exactly as long as the token they deny would have: after that, the token's own `exp`
+refuses it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from datetime import datetime
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.application.interfaces.clock import Clock
+from app.domain.errors import DependencyUnavailableError
+
+logger = logging.getLogger("strata.tokens")
+KEY_PREFIX = "strata:denied-jti:"
+RETRY_AFTER_SECONDS = 5
+
+
+class InProcessTokenDenyList:
+    """For a single API process (the embedded default): a dict, and a heap to forget expired ids."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._denied: dict[str, float] = {}
+        self._expiries: list[tuple[float, str]] = []
+
+    async def deny(self, token_id: str, *, until: datetime) -> None:
+        expires = until.timestamp()
+        if expires <= self._clock.now().timestamp():
+            return
+        self._denied[token_id] = max(expires, self._denied.get(token_id, 0.0))
+        heapq.heappush(self._expiries, (expires, token_id))
+
+    async def is_denied(self, token_id: str) -> bool:
+        now = self._clock.now().timestamp()
+        self._forget_expired(now)
+        expires = self._denied.get(token_id)
+        return expires is not None and expires > now
+
+    def _forget_expired(self, now: float) -> None:
+        while self._expiries and self._expiries[0][0] <= now:
+            _, token_id = heapq.heappop(self._expiries)
+            if self._denied.get(token_id, now + 1) <= now:
+                del self._denied[token_id]
+
+    def __len__(self) -> int:
+        return len(self._denied)
+
+
+class RedisTokenDenyList:
+    """Shared by every API process. Any Redis failure refuses the request (503), never admits it."""
+
+    def __init__(self, redis: Redis, clock: Clock, *, key_prefix: str = KEY_PREFIX) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._prefix = key_prefix
+
+    async def deny(self, token_id: str, *, until: datetime) -> None:
+        ttl_ms = int((until - self._clock.now()).total_seconds() * 1000)
+        if ttl_ms <= 0:
+            return
+        try:
+            await self._redis.set(self._prefix + token_id, b"1", px=ttl_ms)
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def is_denied(self, token_id: str) -> bool:
+        try:
+            return bool(await self._redis.exists(self._prefix + token_id))
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: BaseException) -> DependencyUnavailableError:
+    logger.warning("token deny-list unavailable", extra={"error": type(exc).__name__})
+    return DependencyUnavailableError(retry_after_seconds=RETRY_AFTER_SECONDS)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.application.use_cases.auth.log_out import LogOut
+from app.application.use_cases.auth.manage_sessions import ListSessions, RevokeSession
+from app.application.use_cases.auth.refresh_session import RefreshSession
+from app.presentation.api.v1.dependencies.common import (
+    ContainerDep,
+    ReadOnlyUnitOfWorkDep,
+    UnitOfWorkDep,
+)
+
+
+async def get_refresh_session(uow: UnitOfWorkDep, container: ContainerDep) -> RefreshSession:
+    return RefreshSession(uow, container.session_tokens, container.clock)
+
+
+async def get_log_out(uow: UnitOfWorkDep, container: ContainerDep) -> LogOut:
+    return LogOut(uow, container.token_deny_list, container.clock)
+
+
+async def get_list_sessions(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> ListSessions:
+    return ListSessions(uow, container.clock)
+
+
+async def get_revoke_session(uow: UnitOfWorkDep, container: ContainerDep) -> RevokeSession:
+    return RevokeSession(uow, container.clock)
+
+
+RefreshSessionDep = Annotated[RefreshSession, Depends(get_refresh_session)]
+LogOutDep = Annotated[LogOut, Depends(get_log_out)]
+ListSessionsDep = Annotated[ListSessions, Depends(get_list_sessions)]
+RevokeSessionDep = Annotated[RevokeSession, Depends(get_revoke_session)]

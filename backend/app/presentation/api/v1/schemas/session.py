@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StrictStr
+
+from app.application.use_cases.auth.session_tokens import TokenPair
+from app.domain.entities.session import Session
+from app.presentation.api.v1.schemas.common import RequestBody
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenPairOut:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+        )
+
+
+class MfaRequiredOut(BaseModel):
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="valid for 5 minutes, only at /api/v1/auth/mfa/verify")
+
+
+class RefreshIn(RequestBody):
+    refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
+
+
+class SessionOut(BaseModel):
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool = Field(description="true for the session of the token this list was asked with")
+
+    @classmethod
+    def of(cls, session: Session, *, current_session_id: UUID) -> SessionOut:
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            ip=session.ip,
+            current=session.id == current_session_id,
+        )
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
