@@ -1,0 +1,445 @@
+"""Sessions through the HTTP API: refresh rotation and reuse, logout, the session list, the cap,
+and every way a token can be forged or misused."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jwt
+import pytest_asyncio
+from httpx import AsyncClient
+from sqlalchemy import text
+
+from app.core.config import Settings
+from app.infrastructure.database.engine import Database
+from tests.conftest import empty_all_tables
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    TEST_SECRET_KEY,
+    USER_PASSWORD,
+    Headers,
+    make_settings,
+    running_client,
+)
+from tests.e2e.test_product import assert_problem
+
+LOGIN = "/api/v1/auth/login"
+REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
+SESSIONS = "/api/v1/auth/sessions"
+ME = "/api/v1/users/me"
+EMAIL = "reader@example.com"
+
+
+async def register(client: AsyncClient, email: str = EMAIL) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": USER_PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def log_in(
+    client: AsyncClient, email: str = EMAIL, password: str = USER_PASSWORD, agent: str = "tests"
+) -> dict[str, Any]:
+    response = await client.post(
+        LOGIN, data={"username": email, "password": password}, headers={"User-Agent": agent}
+    )
+    assert response.status_code == 200, response.text
+    body = dict(response.json())
+    assert body["token_type"] == "bearer"
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    return body
+
+
+def bearer(tokens: dict[str, Any]) -> Headers:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def refresh(client: AsyncClient, refresh_token: str) -> Any:
+    return await client.post(REFRESH, json={"refresh_token": refresh_token})
+
+
+# ---------------------------------------------------------------- refresh
+
+
+async def test_refresh_returns_a_new_pair_and_spends_the_old_refresh_token(
+    client: AsyncClient,
+) -> None:
+    await register(client)
+    first = await log_in(client)
+
+    response = await refresh(client, first["refresh_token"])
+
+    assert response.status_code == 200, response.text
+    second = response.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (await client.get(ME, headers=bearer(second))).status_code == 200
+    assert (await client.get(ME, headers=bearer(first))).status_code == 200  # same session
+
+
+async def test_refresh_reuse_revokes_the_whole_session(client: AsyncClient) -> None:
+    await register(client)
+    first = await log_in(client)
+    second = (await refresh(client, first["refresh_token"])).json()
+
+    reused = await refresh(client, first["refresh_token"])
+
+    assert_problem(reused, 401, "auth.invalid_refresh_token")
+    assert_problem(
+        await refresh(client, second["refresh_token"]), 401, "auth.invalid_refresh_token"
+    )
+    for tokens in (first, second):
+        assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
+
+
+async def test_an_access_token_at_refresh_is_401(client: AsyncClient) -> None:
+    await register(client)
+    tokens = await log_in(client)
+
+    response = await refresh(client, tokens["access_token"])
+
+    assert_problem(response, 401, "auth.invalid_refresh_token")
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert (await client.get(ME, headers=bearer(tokens))).status_code == 200
+
+
+async def test_refresh_validates_its_body(client: AsyncClient) -> None:
+    assert_problem(await client.post(REFRESH, json={}), 422, "validation_error")
+    assert_problem(await client.post(REFRESH, json={"refresh_token": 5}), 422, "validation_error")
+    assert_problem(
+        await client.post(REFRESH, json={"refresh_token": "x", "extra": 1}), 422, "validation_error"
+    )
+    assert_problem(
+        await client.post(REFRESH, content=b"{", headers={"Content-Type": "application/json"}),
+        400,
+        "malformed_request",
+    )
+    for garbage in ["x", "a.b", "01900000-0000-7000-8000-000000000000.secret", "é" * 100]:
+        assert_problem(await refresh(client, garbage), 401, "auth.invalid_refresh_token")
+
+
+# ---------------------------------------------------------------- logout
+
+
+async def test_logout_stops_the_access_and_refresh_tokens_at_once(client: AsyncClient) -> None:
+    await register(client)
+    tokens = await log_in(client)
+    other = await log_in(client)
+
+    response = await client.post(LOGOUT, headers=bearer(tokens))
+
+    assert response.status_code == 204
+    assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
+    assert_problem(
+        await refresh(client, tokens["refresh_token"]), 401, "auth.invalid_refresh_token"
+    )
+    assert (await client.get(ME, headers=bearer(other))).status_code == 200  # other session lives
+
+
+async def test_logout_needs_a_token(client: AsyncClient) -> None:
+    assert_problem(await client.post(LOGOUT), 401, "auth.unauthenticated")
+
+
+# ---------------------------------------------------------------- sessions
+
+
+async def test_sessions_list_shows_the_callers_sessions_and_which_is_current(
+    client: AsyncClient,
+) -> None:
+    await register(client)
+    older = await log_in(client, agent="phone")
+    current = await log_in(client, agent="laptop")
+
+    response = await client.get(SESSIONS, headers=bearer(current))
+
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [item["user_agent"] for item in items] == ["laptop", "phone"]
+    assert [item["current"] for item in items] == [True, False]
+    assert set(items[0]) == {
+        "id",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "user_agent",
+        "ip",
+        "current",
+    }
+    assert older["refresh_token"] not in response.text
+
+
+async def test_revoking_a_session_stops_its_tokens(client: AsyncClient) -> None:
+    await register(client)
+    doomed = await log_in(client, agent="stolen laptop")
+    current = await log_in(client)
+    items = (await client.get(SESSIONS, headers=bearer(current))).json()["items"]
+    doomed_id = next(item["id"] for item in items if item["user_agent"] == "stolen laptop")
+
+    response = await client.delete(f"{SESSIONS}/{doomed_id}", headers=bearer(current))
+
+    assert response.status_code == 204
+    assert_problem(await client.get(ME, headers=bearer(doomed)), 401, "auth.invalid_token")
+    assert_problem(
+        await refresh(client, doomed["refresh_token"]), 401, "auth.invalid_refresh_token"
+    )
+    assert len((await client.get(SESSIONS, headers=bearer(current))).json()["items"]) == 1
+
+
+async def test_another_users_session_is_not_found(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    await register(client)
+    victim = await log_in(client)
+    victim_session = (await client.get(SESSIONS, headers=bearer(victim))).json()["items"][0]["id"]
+
+    response = await client.delete(f"{SESSIONS}/{victim_session}", headers=admin_headers)
+
+    assert_problem(response, 404, "session.not_found")
+    assert (await client.get(ME, headers=bearer(victim))).status_code == 200
+    assert_problem(
+        await client.delete(f"{SESSIONS}/not-a-uuid", headers=admin_headers),
+        422,
+        "validation_error",
+    )
+
+
+@pytest_asyncio.fixture
+async def capped_client(database_url: str) -> AsyncIterator[AsyncClient]:
+    settings: Settings = make_settings(database_url, max_sessions_per_user=2)
+    async with running_client(settings) as client:
+        yield client
+    await empty_all_tables(database_url)
+
+
+async def test_the_session_cap_evicts_the_oldest(capped_client: AsyncClient) -> None:
+    client = capped_client
+    await register(client)
+    oldest = await log_in(client, agent="first")
+    await log_in(client, agent="second")
+    newest = await log_in(client, agent="third")
+
+    agents = [
+        i["user_agent"]
+        for i in (await client.get(SESSIONS, headers=bearer(newest))).json()["items"]
+    ]
+
+    assert agents == ["third", "second"]
+    assert_problem(await client.get(ME, headers=bearer(oldest)), 401, "auth.invalid_token")
+    assert_problem(
+        await refresh(client, oldest["refresh_token"]), 401, "auth.invalid_refresh_token"
+    )
+
+
+# ---------------------------------------------------------------- misused tokens
+
+
+async def test_a_refresh_token_as_bearer_is_401(client: AsyncClient) -> None:
+    await register(client)
+    tokens = await log_in(client)
+
+    response = await client.get(ME, headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+
+    assert_problem(response, 401, "auth.invalid_token")
+
+
+async def test_an_expired_token_is_401(client: AsyncClient) -> None:
+    await register(client)
+    tokens = await log_in(client)
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    now = int(time.time())
+    expired = jwt.encode(
+        {**claims, "iat": now - 120, "nbf": now - 120, "exp": now - 60},
+        TEST_SECRET_KEY,
+        algorithm="HS256",
+    )
+
+    assert_problem(
+        await client.get(ME, headers={"Authorization": f"Bearer {expired}"}),
+        401,
+        "auth.invalid_token",
+    )
+
+
+# ---------------------------------------------------------------- administration of users
+
+
+async def test_deactivating_a_user_revokes_their_sessions(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    user = await register(client)
+    tokens = await log_in(client)
+
+    response = await client.patch(
+        f"/api/v1/users/{user['id']}", json={"is_active": False}, headers=admin_headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["is_active"] is False
+    assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
+    assert_problem(
+        await refresh(client, tokens["refresh_token"]), 401, "auth.invalid_refresh_token"
+    )
+    relogin = await client.post(LOGIN, data={"username": EMAIL, "password": USER_PASSWORD})
+    assert_problem(relogin, 401, "auth.invalid_credentials")
+
+
+async def test_a_role_change_revokes_sessions_and_takes_effect_at_the_next_login(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    user = await register(client)
+    tokens = await log_in(client)
+
+    response = await client.patch(
+        f"/api/v1/users/{user['id']}", json={"role": "admin"}, headers=admin_headers
+    )
+
+    assert response.json()["role"] == "admin"
+    assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
+    promoted = await log_in(client)
+    assert (await client.get("/api/v1/users", headers=bearer(promoted))).status_code == 200
+
+
+async def test_an_admin_cannot_demote_or_deactivate_themselves(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    admin_id = (await client.get(ME, headers=admin_headers)).json()["id"]
+
+    for change in ({"role": "user"}, {"is_active": False}):
+        response = await client.patch(
+            f"/api/v1/users/{admin_id}", json=change, headers=admin_headers
+        )
+        assert_problem(response, 409, "user.own_access_change")
+    assert (await client.get(ME, headers=admin_headers)).json()["role"] == "admin"
+
+
+async def test_user_administration_is_for_admins_only(client: AsyncClient) -> None:
+    user = await register(client)
+    tokens = await log_in(client)
+
+    assert_problem(
+        await client.get("/api/v1/users", headers=bearer(tokens)), 403, "auth.admin_required"
+    )
+    response = await client.patch(
+        f"/api/v1/users/{user['id']}", json={"role": "admin"}, headers=bearer(tokens)
+    )
+    assert_problem(response, 403, "auth.admin_required")
+    assert (await client.get(ME, headers=bearer(tokens))).json()["role"] == "user"
+    assert_problem(await client.get("/api/v1/users"), 401, "auth.unauthenticated")
+
+
+async def test_user_access_updates_are_validated(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    user = await register(client)
+    url = f"/api/v1/users/{user['id']}"
+    for body in ({"role": "root"}, {"is_active": "no"}, {"role": None}, {"email": "x@example.com"}):
+        assert_problem(
+            await client.patch(url, json=body, headers=admin_headers), 422, "validation_error"
+        )
+    missing = "/api/v1/users/01900000-0000-7000-8000-000000000000"
+    assert_problem(
+        await client.patch(missing, json={"role": "admin"}, headers=admin_headers),
+        404,
+        "user.not_found",
+    )
+
+
+async def test_users_are_listed_a_page_at_a_time(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    for index in range(3):
+        await register(client, f"user{index}@example.com")
+
+    first = (await client.get("/api/v1/users?limit=2", headers=admin_headers)).json()
+    second = (
+        await client.get(
+            f"/api/v1/users?limit=2&cursor={first['next_cursor']}", headers=admin_headers
+        )
+    ).json()
+
+    emails = [u["email"] for u in first["items"] + second["items"]]
+    assert sorted(emails) == sorted([ADMIN_EMAIL, *(f"user{i}@example.com" for i in range(3))])
+    assert second["next_cursor"] is None
+    assert "password_hash" not in str(first)
+    assert_problem(
+        await client.get("/api/v1/users?cursor=garbage", headers=admin_headers),
+        400,
+        "pagination.invalid_cursor",
+    )
+
+
+async def test_users_change_their_own_name_and_nothing_else(client: AsyncClient) -> None:
+    await register(client)
+    tokens = await log_in(client)
+
+    renamed = await client.patch(ME, json={"full_name": "  Ada Lovelace "}, headers=bearer(tokens))
+
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["full_name"] == "Ada Lovelace"
+    assert renamed.json()["version"] == 2
+    for body in (
+        {"role": "admin"},
+        {"email": "x@example.com"},
+        {"full_name": "a\u0000b"},
+        {"full_name": None},
+    ):
+        assert_problem(
+            await client.patch(ME, json=body, headers=bearer(tokens)), 422, "validation_error"
+        )
+    assert (await client.get(ME, headers=bearer(tokens))).json()["role"] == "user"
+
+
+async def test_logins_logouts_and_access_changes_are_audited_without_secrets(
+    client: AsyncClient, admin_headers: Headers, database_url: str
+) -> None:
+    user = await register(client)
+    await client.post(LOGIN, data={"username": EMAIL, "password": "wrong password here"})
+    tokens = await log_in(client)
+    await client.post(LOGOUT, headers=bearer(tokens))
+    await client.patch(f"/api/v1/users/{user['id']}", json={"role": "admin"}, headers=admin_headers)
+
+    database = Database(database_url)
+    try:
+        async with database.read_engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT * FROM audit_events"))).mappings().all()
+    finally:
+        await database.dispose()
+
+    mine = [
+        row for row in rows if str(row["actor_id"]).replace("-", "") == user["id"].replace("-", "")
+    ]
+    assert sorted((row["action"], row["outcome"]) for row in mine) == [
+        ("auth.login", "failure"),
+        ("auth.login", "success"),
+        ("auth.logout", "success"),
+    ]
+    [change] = [row for row in rows if row["action"] == "user.update"]
+    assert str(change["target_id"]) == user["id"]
+    dump = str([dict(row) for row in rows])
+    for secret in (
+        "wrong password here",
+        USER_PASSWORD,
+        tokens["access_token"],
+        tokens["refresh_token"],
+    ):
+        assert secret not in dump
+
+
+async def test_with_redis_down_authenticated_requests_fail_closed(database_url: str) -> None:
+    settings = make_settings(database_url, redis_url="redis://127.0.0.1:1/0")
+    try:
+        async with running_client(settings) as client:
+            tokens = await log_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+            response = await client.get(ME, headers=bearer(tokens))
+            logout = await client.post(LOGOUT, headers=bearer(tokens))
+
+            assert_problem(response, 503, "service_unavailable")
+            assert response.headers["retry-after"] == "5"
+            assert_problem(logout, 503, "service_unavailable")
+    finally:
+        await empty_all_tables(database_url)

@@ -1,0 +1,145 @@
+"""The session repository and the user-in-session query, on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.entities.session import Session
+from app.domain.entities.user import User
+from app.infrastructure.models.user import UserModel
+from app.infrastructure.repositories.session import SqlAlchemySessionRepository
+from app.infrastructure.repositories.user import SqlAlchemyUserRepository
+from tests.fakes import DEFAULT_NOW, make_user
+
+LIFETIME = timedelta(days=30)
+
+
+async def stored_user(connection: AsyncConnection, email: str = "alice@example.com") -> User:
+    user = make_user(email=email)
+    await SqlAlchemyUserRepository(connection).add(user)
+    return user
+
+
+def new_session(user: User, *, minutes_later: int = 0) -> Session:
+    session, _ = Session.start(
+        user_id=user.id,
+        now=DEFAULT_NOW + timedelta(minutes=minutes_later),
+        lifetime=LIFETIME,
+        user_agent="Mozilla/5.0 (X11)",
+        ip="2001:db8::1",
+    )
+    return session
+
+
+async def test_a_session_round_trips(connection: AsyncConnection) -> None:
+    user = await stored_user(connection)
+    sessions = SqlAlchemySessionRepository(connection)
+    session = new_session(user)
+
+    await sessions.add(session)
+
+    assert await sessions.get(session.id) == session
+    assert await sessions.get(new_session(user).id) is None
+
+
+async def test_rotate_succeeds_once_from_the_expected_hash(connection: AsyncConnection) -> None:
+    user = await stored_user(connection)
+    sessions = SqlAlchemySessionRepository(connection)
+    session = new_session(user)
+    await sessions.add(session)
+    rotated, _ = session.rotated(
+        now=DEFAULT_NOW + timedelta(hours=1), lifetime=LIFETIME, user_agent="new", ip="192.0.2.1"
+    )
+
+    assert await sessions.rotate(rotated, previous_hash=session.refresh_token_hash) is True
+    assert await sessions.rotate(rotated, previous_hash=session.refresh_token_hash) is False
+    assert await sessions.get(session.id) == rotated
+
+
+async def test_listing_shows_a_users_unexpired_sessions_newest_first(
+    connection: AsyncConnection,
+) -> None:
+    alice = await stored_user(connection)
+    bob = await stored_user(connection, "bob@example.com")
+    sessions = SqlAlchemySessionRepository(connection)
+    older, newer, expired = (new_session(alice, minutes_later=m) for m in (1, 2, -60 * 24 * 31))
+    for session in (older, newer, expired, new_session(bob)):
+        await sessions.add(session)
+
+    assert await sessions.list_active(alice.id, DEFAULT_NOW + timedelta(minutes=5)) == [
+        newer,
+        older,
+    ]
+    assert await sessions.delete_expired(alice.id, DEFAULT_NOW) == 1
+    assert await sessions.get(expired.id) is None
+
+
+async def test_revocations(connection: AsyncConnection) -> None:
+    alice = await stored_user(connection)
+    bob = await stored_user(connection, "bob@example.com")
+    sessions = SqlAlchemySessionRepository(connection)
+    mine = [new_session(alice, minutes_later=m) for m in range(5)]
+    theirs = new_session(bob)
+    for session in (*mine, theirs):
+        await sessions.add(session)
+
+    assert await sessions.delete_oldest_beyond(alice.id, keep=3) == 2
+    assert [s.id for s in await sessions.list_active(alice.id, DEFAULT_NOW)] == [
+        s.id for s in reversed(mine[2:])
+    ]
+    assert await sessions.delete(mine[2].id) is True
+    assert await sessions.delete(mine[2].id) is False
+    assert await sessions.delete_all_for_user(alice.id, keep=mine[4].id) == 1
+    assert [s.id for s in await sessions.list_active(alice.id, DEFAULT_NOW)] == [mine[4].id]
+    assert await sessions.delete_all_for_user(alice.id) == 1
+    assert await sessions.get(theirs.id) == theirs
+
+
+async def test_the_user_is_found_only_within_a_live_session_of_theirs(
+    connection: AsyncConnection,
+) -> None:
+    alice = await stored_user(connection)
+    bob = await stored_user(connection, "bob@example.com")
+    users = SqlAlchemyUserRepository(connection)
+    sessions = SqlAlchemySessionRepository(connection)
+    session = new_session(alice)
+    await sessions.add(session)
+
+    assert await users.get_in_session(alice.id, session.id, DEFAULT_NOW) == alice
+    assert await users.get_in_session(bob.id, session.id, DEFAULT_NOW) is None
+    assert await users.get_in_session(alice.id, session.id, session.expires_at) is None
+    await sessions.delete(session.id)
+    assert await users.get_in_session(alice.id, session.id, DEFAULT_NOW) is None
+
+
+async def test_deleting_a_user_takes_their_sessions(connection: AsyncConnection) -> None:
+    alice = await stored_user(connection)
+    sessions = SqlAlchemySessionRepository(connection)
+    session = new_session(alice)
+    await sessions.add(session)
+
+    users = UserModel.__table__
+    await connection.execute(delete(users).where(users.c.id == alice.id))
+
+    assert await sessions.get(session.id) is None
+
+
+async def test_users_are_paged_by_id_and_updated_optimistically(
+    connection: AsyncConnection,
+) -> None:
+    users = SqlAlchemyUserRepository(connection)
+    stored = sorted(
+        [await stored_user(connection, f"user{i}@example.com") for i in range(3)],
+        key=lambda u: u.id,
+    )
+
+    assert await users.list_page(after=None, limit=2) == stored[:2]
+    assert await users.list_page(after=stored[1].id, limit=2) == stored[2:]
+
+    renamed = stored[0].changed(DEFAULT_NOW + timedelta(hours=1), full_name="Ada")
+    assert await users.update(renamed, expected_version=stored[0].version) is True
+    assert await users.update(renamed, expected_version=stored[0].version) is False
+    assert await users.get(renamed.id) == renamed
