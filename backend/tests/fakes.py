@@ -175,6 +175,14 @@ class FakeUserRepository(_Transactional[User]):
             return None
         return self._rows().get(user_id)
 
+    async def delete(self, user_id: UUID) -> bool:
+        if self._rows().pop(user_id, None) is None:
+            return False
+        # Like ON DELETE CASCADE: the user's sessions go with the row.
+        for session in [s for s in self._sessions._rows().values() if s.user_id == user_id]:
+            del self._sessions._rows()[session.id]
+        return True
+
     async def list_page(self, *, after: UUID | None, limit: int) -> list[User]:
         users = sorted(self._rows().values(), key=lambda user: user.id)
         return [user for user in users if after is None or user.id > after][:limit]

@@ -145,6 +145,13 @@ class UserChangedConcurrentlyError(ConflictError):
     code = "user.changed_concurrently"
 
 
+class WrongPasswordError(PermissionDeniedError):
+    """The caller is authenticated, but the password they confirmed a sensitive step with is not
+    theirs (403: their token stays valid, unlike a 401)."""
+
+    code = "auth.wrong_password"
+
+
 # (errors of the sessions work go above this line)
 
 

@@ -28,6 +28,10 @@ class UserRepository(Protocol):
         """Users by id, those after `after` when it is given."""
         ...
 
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the account row; rows that belong to it (sessions, tokens) go with it."""
+        ...
+
     async def update(self, user: User, *, expected_version: int) -> bool:
         """Store `user` over the row still at `expected_version` (optimistic concurrency).
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +38,7 @@ _SELECT_PAGE = (
     .limit(bindparam("limit"))
 )
 _SELECT_FIRST_PAGE = select(_users).order_by(_users.c.id).limit(bindparam("limit"))
+_DELETE = delete(_users).where(_users.c.id == bindparam("user_id"))
 _UPDATE = (
     update(_users)
     .where(_users.c.id == bindparam("user_id"), _users.c.version == bindparam("expected_version"))
@@ -79,6 +80,10 @@ class SqlAlchemyUserRepository:
         else:
             result = await self._connection.execute(_SELECT_PAGE, {"after": after, "limit": limit})
         return [_to_entity(row) for row in result.mappings()]
+
+    async def delete(self, user_id: UUID) -> bool:
+        result = await self._connection.execute(_DELETE, {"user_id": user_id})
+        return result.rowcount == 1
 
     async def update(self, user: User, *, expected_version: int) -> bool:
         """Store `user` over the row still at `expected_version`; False if it changed meanwhile."""

@@ -11,6 +11,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "session.not_found": "This session does not exist.",
         "user.own_access_change": "You cannot change your own role or deactivate your own account.",
         "user.changed_concurrently": "The account changed while you were updating it; retry.",
+        "auth.wrong_password": "The password is not correct.",
     },
     "fr": {
         "auth.invalid_refresh_token": "Le jeton de rafraîchissement est invalide, expiré ou déjà "
@@ -19,6 +20,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "user.own_access_change": "Vous ne pouvez pas changer votre propre rôle ni désactiver "
         "votre propre compte.",
         "user.changed_concurrently": "Le compte a changé pendant votre modification ; réessayez.",
+        "auth.wrong_password": "Le mot de passe est incorrect.",
     },
     "de": {
         "auth.invalid_refresh_token": "Das Aktualisierungstoken ist ungültig, abgelaufen oder "
@@ -28,5 +30,6 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "Konto deaktivieren.",
         "user.changed_concurrently": "Das Konto wurde während Ihrer Änderung geändert; "
         "bitte erneut versuchen.",
+        "auth.wrong_password": "Das Passwort ist nicht korrekt.",
     },
 }

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.application.use_cases.user.change_user_access import AccessChange
@@ -11,12 +11,14 @@ from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.auth import AdminUser, CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
+from app.presentation.api.v1.dependencies.privacy import EraseMyAccountDep, ExportMyDataDep
 from app.presentation.api.v1.dependencies.user import (
     ChangeUserAccessDep,
     ListUsersDep,
     UpdateProfileDep,
 )
 from app.presentation.api.v1.schemas.common import CursorPage
+from app.presentation.api.v1.schemas.privacy import AccountErasure, PersonalDataExport
 from app.presentation.api.v1.schemas.user import ProfileUpdate, UserAccessUpdate, UserOut
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["identity"])
@@ -34,6 +36,29 @@ async def update_me(body: ProfileUpdate, user: CurrentUser, update: UpdateProfil
     if "full_name" not in body.model_fields_set:
         return UserOut.of(user)
     return UserOut.of(await update.execute(user, full_name=body.full_name))
+
+
+@router.get(
+    "/me/export",
+    responses=problem_responses(401),
+    summary="Everything stored about the caller, as one JSON document (GDPR access)",
+)
+async def export_me(user: CurrentUser, export: ExportMyDataDep) -> PersonalDataExport:
+    return PersonalDataExport.of(await export.execute(user))
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 422),
+    summary="Erase the caller's account and personal data (GDPR erasure)",
+    description="Needs the password (and a TOTP or recovery code when MFA is on). Sessions, "
+    "resources and files are deleted; audit rows stay, with the caller anonymised.",
+)
+async def erase_me(
+    body: AccountErasure, user: CurrentUser, erase: EraseMyAccountDep, context: RequestContextDep
+) -> None:
+    await erase.execute(user, body.password, context)
 
 
 @router.get(

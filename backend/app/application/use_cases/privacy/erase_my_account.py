@@ -1,0 +1,46 @@
+"""GDPR erasure (art. 17): the caller deletes their account and the personal data it holds.
+
+The password confirms it is really them (a stolen access token alone cannot erase an account).
+Everything goes in one transaction: sessions (so every token stops), the account row, and the
+caller's name, address and IP are cut out of the audit trail, whose rows stay (anonymised)
+because the trail is what the operator must keep. One more row records that an erasure happened,
+without saying whose.
+"""
+
+from __future__ import annotations
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.security import PasswordHasher
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.user import User
+from app.domain.errors import UserNotFoundError, WrongPasswordError
+
+
+class EraseMyAccount:
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+
+    async def execute(self, caller: User, password: str, context: RequestContext) -> None:
+        if not await self._hasher.verify(password, caller.password_hash):
+            raise WrongPasswordError()
+        async with self._uow as uow:
+            user = await uow.users.get(caller.id)
+            if user is None:
+                raise UserNotFoundError()
+            await uow.sessions.delete_all_for_user(user.id)
+            await uow.audit_events.anonymise_actor(user.id)
+            await uow.users.delete(user.id)
+            await uow.audit_events.add(
+                AuditEvent.record(
+                    action="user.erase",
+                    now=self._clock.now(),
+                    actor_id=None,
+                    target_type="user",
+                    request_id=context.request_id,
+                )
+            )
+            await uow.commit()

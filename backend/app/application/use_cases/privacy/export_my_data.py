@@ -1,0 +1,42 @@
+"""GDPR access (art. 15) and portability (art. 20): everything Strata stores about the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.session import Session
+from app.domain.entities.user import User
+from app.domain.errors import UserNotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalData:
+    exported_at: datetime
+    user: User
+    sessions: list[Session]
+    audit_events: list[AuditEvent]
+
+
+class ExportMyData:
+    """One consistent snapshot (a single transaction) of the caller's data."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def execute(self, caller: User) -> PersonalData:
+        now = self._clock.now()
+        async with self._uow as uow:
+            user = await uow.users.get(caller.id)
+            if user is None:
+                raise UserNotFoundError()
+            return PersonalData(
+                exported_at=now,
+                user=user,
+                sessions=await uow.sessions.list_active(user.id, now),
+                audit_events=await uow.audit_events.list_about_user(user.id),
+            )

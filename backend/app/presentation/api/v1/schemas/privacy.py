@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from app.application.use_cases.privacy.export_my_data import PersonalData
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.session import Session
+from app.presentation.api.v1.schemas.user import UserOut
+
+
+class AccountErasure(BaseModel):
+    # Not RequestBody: that trims strings, and a password is exactly what was typed.
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+    code: Annotated[StrictStr, Field(min_length=6, max_length=32)] | None = Field(
+        default=None, description="a TOTP or recovery code; required when MFA is on"
+    )
+
+
+class ExportedSession(BaseModel):
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+
+    @classmethod
+    def of(cls, session: Session) -> ExportedSession:
+        return cls.model_validate(session.model_dump(exclude={"refresh_token_hash", "user_id"}))
+
+
+class ExportedAuditEvent(BaseModel):
+    id: UUID
+    occurred_at: datetime
+    actor_id: UUID | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    outcome: str
+    ip: str | None
+    request_id: str | None
+    details: dict[str, str]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> ExportedAuditEvent:
+        return cls.model_validate(event.model_dump())
+
+
+class PersonalDataExport(BaseModel):
+    """Everything Strata stores about you. Secrets (password hash, TOTP seed, token hashes) are
+    described, never exported: they are ours to verify you with, and useless to anyone else."""
+
+    exported_at: datetime
+    profile: UserOut
+    sessions: list[ExportedSession]
+    audit_events: list[ExportedAuditEvent]
+
+    @classmethod
+    def of(cls, data: PersonalData) -> PersonalDataExport:
+        return cls(
+            exported_at=data.exported_at,
+            profile=UserOut.of(data.user),
+            sessions=[ExportedSession.of(session) for session in data.sessions],
+            audit_events=[ExportedAuditEvent.of(event) for event in data.audit_events],
+        )

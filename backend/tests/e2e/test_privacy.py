@@ -1,0 +1,97 @@
+"""GDPR: the caller's export, and erasure of the account with the trail kept, anonymised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import text
+
+from app.infrastructure.database.engine import Database
+from tests.e2e.conftest import USER_PASSWORD, Headers
+from tests.e2e.test_product import assert_problem
+from tests.e2e.test_session import EMAIL, bearer, log_in, refresh, register
+
+EXPORT = "/api/v1/users/me/export"
+ME = "/api/v1/users/me"
+
+
+async def audit_rows(database_url: str) -> list[dict[str, Any]]:
+    database = Database(database_url)
+    try:
+        async with database.read_engine.connect() as connection:
+            result = await connection.execute(text("SELECT * FROM audit_events"))
+            return [dict(row) for row in result.mappings()]
+    finally:
+        await database.dispose()
+
+
+async def test_the_export_holds_the_profile_sessions_and_audit_events_without_secrets(
+    client: AsyncClient,
+) -> None:
+    user = await register(client)
+    await client.post("/api/v1/auth/login", data={"username": EMAIL, "password": "wrong password!"})
+    tokens = await log_in(client, agent="export-agent")
+
+    response = await client.get(EXPORT, headers=bearer(tokens))
+
+    assert response.status_code == 200, response.text
+    export = response.json()
+    assert export["profile"]["id"] == user["id"]
+    assert export["profile"]["email"] == EMAIL
+    assert [s["user_agent"] for s in export["sessions"]] == ["export-agent"]
+    actions = sorted((e["action"], e["outcome"]) for e in export["audit_events"])
+    assert actions == [("auth.login", "failure"), ("auth.login", "success")]
+    for secret in ("password_hash", "refresh_token_hash", "totp_secret", tokens["refresh_token"]):
+        assert secret not in response.text
+
+
+async def test_the_export_needs_a_token(client: AsyncClient) -> None:
+    assert_problem(await client.get(EXPORT), 401, "auth.unauthenticated")
+
+
+async def test_erasure_needs_the_password(client: AsyncClient) -> None:
+    await register(client)
+    tokens = await log_in(client)
+
+    wrong = await client.request(
+        "DELETE", ME, json={"password": "not my password"}, headers=bearer(tokens)
+    )
+    missing = await client.request("DELETE", ME, json={}, headers=bearer(tokens))
+
+    assert_problem(wrong, 403, "auth.wrong_password")
+    assert_problem(missing, 422, "validation_error")
+    assert (await client.get(ME, headers=bearer(tokens))).status_code == 200
+
+
+async def test_erasure_deletes_the_account_and_anonymises_the_trail(
+    client: AsyncClient, admin_headers: Headers, database_url: str
+) -> None:
+    user = await register(client)
+    tokens = await log_in(client)
+    other = await log_in(client)
+
+    response = await client.request(
+        "DELETE", ME, json={"password": USER_PASSWORD}, headers=bearer(tokens)
+    )
+
+    assert response.status_code == 204, response.text
+    for session in (tokens, other):
+        assert_problem(await client.get(ME, headers=bearer(session)), 401, "auth.invalid_token")
+        assert_problem(
+            await refresh(client, session["refresh_token"]), 401, "auth.invalid_refresh_token"
+        )
+    relogin = await client.post(
+        "/api/v1/auth/login", data={"username": EMAIL, "password": USER_PASSWORD}
+    )
+    assert_problem(relogin, 401, "auth.invalid_credentials")
+    rows = await audit_rows(database_url)
+    dump = str(rows).replace("-", "")
+    assert user["id"].replace("-", "") not in dump
+    assert EMAIL not in dump
+    assert [row["action"] for row in rows].count("auth.login") >= 2  # kept, anonymised
+    assert any(row["action"] == "user.erase" and row["actor_id"] is None for row in rows)
+    users = (await client.get("/api/v1/users", headers=admin_headers)).json()["items"]
+    assert EMAIL not in [u["email"] for u in users]
+    # The address is free again.
+    await register(client)
