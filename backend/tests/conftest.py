@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
+from app.application.interfaces.access import DEFAULT_RULES
 from app.infrastructure.database.base import Base
 from app.infrastructure.database.engine import Database
+from app.infrastructure.models.access import CasbinRuleModel
 from tests.databases import BACKENDS, fresh_database
 
 
@@ -30,11 +32,28 @@ async def database_url(
         yield url
 
 
+# Configuration rather than data: reset to what a fresh installation has, not emptied.
+_POLICY_TABLES = frozenset({"casbin_rule", "access_policy_version"})
+
+
 async def empty_all_tables(database_url: str) -> None:
+    """Delete every row a test wrote; the access policy goes back to its seeded defaults."""
     database = Database(database_url)
     try:
         async with database.engine.begin() as connection:
             for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our own table names
+                if table.name not in _POLICY_TABLES:
+                    await connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our own table names
+            await connection.execute(text("DELETE FROM casbin_rule"))
+            await connection.execute(
+                insert(CasbinRuleModel.__table__),
+                [
+                    {"ptype": "p", "v0": r.role, "v1": r.object_type, "v2": r.action, "v3": r.scope}
+                    for r in DEFAULT_RULES
+                ],
+            )
+            await connection.execute(
+                text("UPDATE access_policy_version SET version = version + 1 WHERE id = 1")
+            )
     finally:
         await database.dispose()

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
-from app.application.interfaces.access import PolicyRule
+from app.application.interfaces.access import DEFAULT_RULES, PolicyRule
 from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.product import ProductFilter, ProductRepository
 from app.application.interfaces.security import AccessToken, AccessTokenClaims, MfaTokenClaims
@@ -551,13 +551,3 @@ class FakeAccessPolicy:
             return False
         self.rules.remove(rule)
         return True
-
-
-DEFAULT_RULES = (
-    PolicyRule("admin", "*", "*", "all"),
-    *(
-        PolicyRule("user", object_type, action, "own")
-        for object_type in ("resource", "file")
-        for action in ("create", "read", "update", "delete")
-    ),
-)

@@ -160,6 +160,19 @@ class WrongPasswordError(PermissionDeniedError):
 
 
 # Access (policies, audit)
+class PolicyRuleExistsError(ConflictError):
+    code = "policy.exists"
+
+
+class PolicyRuleNotFoundError(NotFoundError):
+    code = "policy.not_found"
+
+
+class PolicyLockoutError(ConflictError):
+    """Removing the rule would leave no administrator able to manage the policy."""
+
+    code = "policy.lockout"
+
 # (errors of the access work go above this line)
 
 

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics.track_cache("catalog", container.catalog_cache)
         try:
             await migrations.ensure_at_head(container.database.engine)
+            await container.access_policy.warm_up()
             await bootstrap(container)
             yield
         finally:

@@ -13,7 +13,7 @@ from uuid import UUID
 from app.domain.entities.user import User
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class PolicyRule:
     """One policy line: `role` may do `action` on `object_type` objects; `scope` is "all" or "own"."""
 
@@ -21,6 +21,23 @@ class PolicyRule:
     object_type: str
     action: str
     scope: str = "all"
+
+
+ROLES = ("admin", "user")
+OBJECT_TYPES = ("*", "resource", "file", "policy", "audit", "user", "product")
+ACTIONS = ("*", "create", "read", "update", "delete")
+SCOPES = ("all", "own")
+
+# What a fresh installation allows (seeded by the migration that creates the policy table):
+# administrators everything; users their own resources and files.
+DEFAULT_RULES = (
+    PolicyRule("admin", "*", "*", "all"),
+    *(
+        PolicyRule("user", object_type, action, "own")
+        for object_type in ("resource", "file")
+        for action in ("create", "read", "update", "delete")
+    ),
+)
 
 
 class AccessPolicy(Protocol):

@@ -1,8 +1,16 @@
 """Every table, imported here so that `Base.metadata` (Alembic, tests) knows them all."""
 
+from app.infrastructure.models.access import AccessPolicyVersionModel, CasbinRuleModel
 from app.infrastructure.models.audit import AuditEventModel
 from app.infrastructure.models.product import ProductModel
 from app.infrastructure.models.session import SessionModel
 from app.infrastructure.models.user import UserModel
 
-__all__ = ["AuditEventModel", "ProductModel", "SessionModel", "UserModel"]
+__all__ = [
+    "AccessPolicyVersionModel",
+    "AuditEventModel",
+    "CasbinRuleModel",
+    "ProductModel",
+    "SessionModel",
+    "UserModel",
+]

@@ -13,6 +13,7 @@ from app.application.use_cases.product.catalog import CatalogSettings
 from app.application.use_cases.product.seed_catalog import SeedCatalog
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
+from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.health import ReadinessProbes
 from app.infrastructure.adapters.jwt_tokens import JwtTokenService
@@ -40,6 +41,7 @@ class Container:
     readiness: ReadinessProbes
     trusted_proxies: tuple[IPNetwork, ...]
     rate_limiter: LimitsRateLimiter
+    access_policy: CasbinAccessPolicy
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -86,6 +88,7 @@ class Container:
             ),
             readiness=ReadinessProbes(database, redis),
             trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
+            access_policy=CasbinAccessPolicy(database.engine),
             rate_limiter=LimitsRateLimiter.build(
                 settings.rate_limits,
                 enabled=settings.rate_limit_enabled,

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.audit import AuditFilter
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.pagination import Page, decode_cursor, encode_cursor, ensure_page_size
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.user import User
+from app.domain.errors import AdminRequiredError
+
+
+class ListAuditEvents:
+    """Administrators read the audit trail, newest first, a keyset page at a time."""
+
+    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
+        self._uow = uow
+        self._policy = policy
+
+    async def execute(
+        self, actor: User, audit_filter: AuditFilter, *, limit: int, cursor: str | None
+    ) -> Page[AuditEvent]:
+        if not await self._policy.allows(actor, "read", "audit"):
+            raise AdminRequiredError()
+        ensure_page_size(limit)
+        before = decode_cursor(cursor)
+        async with self._uow as uow:
+            rows = await uow.audit_events.list_page(audit_filter, before=before, limit=limit + 1)
+        items = rows[:limit]
+        has_more = len(rows) > limit
+        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)

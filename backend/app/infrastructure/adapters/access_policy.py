@@ -1,0 +1,141 @@
+"""Access control with Casbin (`AccessPolicy` port): RBAC over the roles, plus an owner rule.
+
+A policy line says that a role may do an action on a type of object, either on all of them
+(`scope` "all") or only on those it owns ("own"). `*` matches any object type or action. The lines
+live in the `casbin_rule` table (Alembic creates it and seeds the defaults), loaded through
+Casbin's async SQLAlchemy adapter.
+
+Several API processes share the table. Each change bumps a counter in `access_policy_version`; each
+process compares its counter with the table's at most every `refresh_interval` seconds and reloads
+when they differ, so a change is obeyed everywhere within that interval (0.5 s by default). A reload
+builds a new enforcer and swaps it in whole: a request never sees a half-loaded policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from uuid import UUID
+
+import casbin
+from casbin_async_sqlalchemy_adapter import Adapter
+from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.application.interfaces.access import PolicyRule
+from app.domain.entities.user import User
+
+MODEL = """
+[request_definition]
+r = sub, role, obj, act, owner
+
+[policy_definition]
+p = role, obj, act, scope
+
+[role_definition]
+g = _, _
+
+[policy_effect]
+e = some(where (p.eft == allow))
+
+[matchers]
+m = g(r.role, p.role) && (p.obj == "*" || r.obj == p.obj) && (p.act == "*" || r.act == p.act) \
+&& (p.scope == "all" || (p.scope == "own" && r.owner != "" && r.owner == r.sub))
+"""
+DEFAULT_REFRESH_INTERVAL_SECONDS = 0.5
+logger = logging.getLogger("strata.access")
+_READ_VERSION = text("SELECT version FROM access_policy_version WHERE id = 1")
+_BUMP_VERSION = text("UPDATE access_policy_version SET version = version + 1 WHERE id = 1")
+
+
+class CasbinAccessPolicy:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        refresh_interval: float = DEFAULT_REFRESH_INTERVAL_SECONDS,
+    ) -> None:
+        self._engine = engine
+        self._refresh_interval = refresh_interval
+        self._enforcer: casbin.AsyncEnforcer | None = None
+        self._version: int | None = None
+        self._checked_at = 0.0
+        self._reload_lock = asyncio.Lock()
+
+    async def load(self) -> casbin.AsyncEnforcer:
+        """Read the policy (at start-up, and whenever another process changed it)."""
+        version = await self._read_version()
+        enforcer = casbin.AsyncEnforcer(
+            casbin.Enforcer.new_model(text=MODEL), Adapter(self._engine)
+        )
+        await enforcer.load_policy()
+        self._enforcer, self._version = enforcer, version
+        self._checked_at = time.monotonic()
+        return enforcer
+
+    async def warm_up(self) -> None:
+        """Load at start-up; with the database unreachable, leave it to the first request."""
+        try:
+            await self.load()
+        except (OSError, OperationalError, InterfaceError) as exc:
+            logger.warning(
+                "access policy not loaded at start-up", extra={"error": type(exc).__name__}
+            )
+
+    async def allows(
+        self, user: User, action: str, object_type: str, *, owner_id: UUID | None = None
+    ) -> bool:
+        if not user.is_active:
+            return False
+        enforcer = await self._current()
+        owner = str(owner_id) if owner_id is not None else ""
+        return bool(enforcer.enforce(str(user.id), user.role.value, object_type, action, owner))
+
+    async def list_rules(self) -> list[PolicyRule]:
+        enforcer = await self._current()
+        return sorted(PolicyRule(*line[:4]) for line in enforcer.get_policy())
+
+    async def add_rule(self, rule: PolicyRule) -> bool:
+        enforcer = await self._current()
+        added = bool(await enforcer.add_policy(*_fields(rule)))
+        if added:
+            await self._bump_version()
+        return added
+
+    async def remove_rule(self, rule: PolicyRule) -> bool:
+        enforcer = await self._current()
+        removed = bool(await enforcer.remove_policy(*_fields(rule)))
+        if removed:
+            await self._bump_version()
+        return removed
+
+    async def _current(self) -> casbin.AsyncEnforcer:
+        enforcer = self._enforcer
+        if enforcer is not None and not self._stale():
+            return enforcer
+        async with self._reload_lock:  # one reload at a time, however many requests wait
+            if self._enforcer is None:
+                return await self.load()
+            if self._stale():
+                if await self._read_version() != self._version:
+                    return await self.load()
+                self._checked_at = time.monotonic()
+            return self._enforcer
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._checked_at >= self._refresh_interval
+
+    async def _read_version(self) -> int:
+        async with self._engine.connect() as connection:
+            return int(await connection.scalar(_READ_VERSION) or 0)
+
+    async def _bump_version(self) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(_BUMP_VERSION)
+        self._version = await self._read_version()
+
+
+def _fields(rule: PolicyRule) -> tuple[str, str, str, str]:
+    return (rule.role, rule.object_type, rule.action, rule.scope)
