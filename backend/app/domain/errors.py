@@ -173,8 +173,39 @@ class PolicyLockoutError(ConflictError):
 
     code = "policy.lockout"
 
+
 # (errors of the access work go above this line)
 
 
 # Resources and files
+class ResourceNotFoundError(NotFoundError):
+    code = "resource.not_found"
+
+
+class ResourceVersionMismatchError(PreconditionFailedError):
+    code = "resource.version_mismatch"
+
+
+class FileNotFoundInResourceError(NotFoundError):
+    code = "file.not_found"
+
+
+class FileTooLargeError(PayloadTooLargeError):
+    code = "file.too_large"
+
+
+class UnsupportedFileTypeError(UnsupportedMediaTypeError):
+    code = "file.unsupported_type"
+
+
+class MissingFileError(InvalidValueError):
+    code = "file.missing"
+
+
+class StoredFileCorruptError(DomainError):
+    """The stored ciphertext does not authenticate: altered on disk, or its key is gone."""
+
+    code = "file.corrupt"
+
+
 # (errors of the resources work go above this line)

@@ -3,6 +3,7 @@ its lifespan, so importing this module starts nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -31,6 +32,8 @@ from app.presentation.api.v1.routers import (
 from app.presentation.bootstrap import bootstrap
 
 GZIP_MINIMUM_BYTES = 1_000
+UPLOAD_PATHS = re.compile(r"^/api/v1/resources/[^/]+/files/?$")
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the file
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -67,7 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(feature.router, dependencies=[LimitApi])
 
     # Added innermost first: the request context wraps everything, so even a 413 has a request id.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        large_body_paths=UPLOAD_PATHS,
+        large_max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+    )
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     if settings.cors_origins:
         app.add_middleware(

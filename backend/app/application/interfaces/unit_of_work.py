@@ -5,6 +5,7 @@ from typing import Protocol, Self
 
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.product import ProductRepository
+from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
 from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 
@@ -20,6 +21,8 @@ class UnitOfWork(Protocol):
     users: UserRepository
     audit_events: AuditRepository
     sessions: SessionRepository
+    resources: ResourceRepository
+    resource_files: ResourceFileRepository
 
     async def __aenter__(self) -> Self: ...
 

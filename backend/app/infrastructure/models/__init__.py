@@ -3,6 +3,7 @@
 from app.infrastructure.models.access import AccessPolicyVersionModel, CasbinRuleModel
 from app.infrastructure.models.audit import AuditEventModel
 from app.infrastructure.models.product import ProductModel
+from app.infrastructure.models.resource import ResourceFileModel, ResourceModel
 from app.infrastructure.models.session import SessionModel
 from app.infrastructure.models.user import UserModel
 
@@ -11,6 +12,8 @@ __all__ = [
     "AuditEventModel",
     "CasbinRuleModel",
     "ProductModel",
+    "ResourceFileModel",
+    "ResourceModel",
     "SessionModel",
     "UserModel",
 ]

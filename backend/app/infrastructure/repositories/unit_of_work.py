@@ -7,10 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.product import ProductRepository
+from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
 from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
 from app.infrastructure.repositories.product import SqlAlchemyProductRepository
+from app.infrastructure.repositories.resource import (
+    SqlAlchemyResourceFileRepository,
+    SqlAlchemyResourceRepository,
+)
 from app.infrastructure.repositories.session import SqlAlchemySessionRepository
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
 
@@ -28,6 +33,8 @@ class SqlAlchemyUnitOfWork:
     users: UserRepository
     audit_events: AuditRepository
     sessions: SessionRepository
+    resources: ResourceRepository
+    resource_files: ResourceFileRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -41,6 +48,8 @@ class SqlAlchemyUnitOfWork:
         self.users = SqlAlchemyUserRepository(self._connection)
         self.audit_events = SqlAlchemyAuditRepository(self._connection)
         self.sessions = SqlAlchemySessionRepository(self._connection)
+        self.resources = SqlAlchemyResourceRepository(self._connection)
+        self.resource_files = SqlAlchemyResourceFileRepository(self._connection)
         return self
 
     async def __aexit__(

@@ -91,25 +91,39 @@ class BodySizeLimitMiddleware:
     """413 for bodies over `max_bytes`: at once from Content-Length, or as soon as a streamed body
     passes the limit, so an oversized body is never read whole."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        exempt_prefixes: tuple[str, ...] = (),
+        *,
+        large_body_paths: re.Pattern[str] | None = None,
+        large_max_bytes: int = 0,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
         self.exempt_prefixes = exempt_prefixes
+        # Uploads: a larger cap here; the route enforces its exact limit on the file itself.
+        self.large_body_paths = large_body_paths
+        self.large_max_bytes = large_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.default_max_bytes
+        if self.large_body_paths is not None and self.large_body_paths.match(scope["path"]):
+            max_bytes = self.large_max_bytes
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
             status = 413 if declared.isdigit() else 400
             response = problem_response(
                 headers,
                 status=status,
                 code="request_too_large" if status == 413 else "malformed_request",
                 instance=scope["path"],
-                params={"limit": self.max_bytes},
+                params={"limit": max_bytes},
             )
             await response(scope, receive, send)
             return
@@ -120,7 +134,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise HTTPException(status_code=413)
             return message
 

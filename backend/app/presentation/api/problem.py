@@ -32,6 +32,7 @@ from app.domain.errors import (
     PreconditionFailedError,
     RateLimitedError,
     RetryLaterError,
+    StoredFileCorruptError,
     UnsupportedMediaTypeError,
 )
 from app.presentation.api.i18n import negotiate_language, translate
@@ -52,6 +53,7 @@ STATUS_BY_ERROR_FAMILY: list[tuple[type[DomainError], int]] = [
     (UnsupportedMediaTypeError, 415),
     (RateLimitedError, 429),
     (RetryLaterError, 503),
+    (StoredFileCorruptError, 500),
 ]
 
 # Codes for errors raised by the framework itself, by status.

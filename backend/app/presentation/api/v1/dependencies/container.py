@@ -15,6 +15,9 @@ from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
 from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock
+from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
+from app.infrastructure.adapters.encryption import MasterKeyRing
+from app.infrastructure.adapters.file_storage import LocalEncryptedFileStorage
 from app.infrastructure.adapters.health import ReadinessProbes
 from app.infrastructure.adapters.jwt_tokens import JwtTokenService
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
@@ -42,6 +45,8 @@ class Container:
     trusted_proxies: tuple[IPNetwork, ...]
     rate_limiter: LimitsRateLimiter
     access_policy: CasbinAccessPolicy
+    file_storage: LocalEncryptedFileStorage
+    content_type_sniffer: PuremagicContentTypeSniffer
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -89,6 +94,10 @@ class Container:
             readiness=ReadinessProbes(database, redis),
             trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
             access_policy=CasbinAccessPolicy(database.engine),
+            file_storage=LocalEncryptedFileStorage(
+                settings.storage_dir, MasterKeyRing.from_setting(settings.encryption_keys)
+            ),
+            content_type_sniffer=PuremagicContentTypeSniffer(),
             rate_limiter=LimitsRateLimiter.build(
                 settings.rate_limits,
                 enabled=settings.rate_limit_enabled,

@@ -1,0 +1,82 @@
+"""Ports of resources and their files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from app.domain.entities.resource import Resource, StoredFile
+
+
+class ResourceRepository(Protocol):
+    async def add(self, resource: Resource) -> None: ...
+
+    async def get(self, resource_id: UUID) -> Resource | None: ...
+
+    async def replace(self, resource: Resource, *, expected_version: int) -> bool:
+        """Store `resource` over the row still at `expected_version`; False if it changed."""
+        ...
+
+    async def delete(self, resource_id: UUID) -> bool:
+        """Delete the resource and its files' rows."""
+        ...
+
+    async def list_page(
+        self, *, owner_id: UUID | None, after: UUID | None, limit: int
+    ) -> list[Resource]:
+        """By id; only `owner_id`'s when it is given."""
+        ...
+
+    async def list_by_owner(self, owner_id: UUID) -> list[Resource]: ...
+
+    async def delete_by_owner(self, owner_id: UUID) -> int: ...
+
+
+class ResourceFileRepository(Protocol):
+    async def add(self, stored_file: StoredFile) -> None: ...
+
+    async def get(self, resource_id: UUID, file_id: UUID) -> StoredFile | None: ...
+
+    async def list_for_resource(self, resource_id: UUID) -> list[StoredFile]: ...
+
+    async def list_by_owner(self, owner_id: UUID) -> list[StoredFile]: ...
+
+    async def delete(self, file_id: UUID) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SealedBlob:
+    """What the storage reports about bytes it has just stored encrypted."""
+
+    size: int
+    sha256: str  # of the plaintext
+    key_id: str
+    wrapped_key: bytes
+    storage_key: str
+
+
+class FileStorage(Protocol):
+    """Stores file contents encrypted at rest, each under its own data key.
+
+    `save` streams: it never holds the whole content in memory, and raises FileTooLargeError as
+    soon as more than `max_bytes` arrive (keeping nothing). `open` streams the plaintext back and
+    raises StoredFileCorruptError rather than yield a byte it cannot authenticate.
+    """
+
+    async def save(
+        self, file_id: UUID, chunks: AsyncIterator[bytes], *, max_bytes: int
+    ) -> SealedBlob: ...
+
+    def open(self, stored_file: StoredFile) -> AsyncIterator[bytes]: ...
+
+    async def delete(self, storage_key: str) -> None:
+        """Remove the ciphertext; nothing happens if it is already gone."""
+        ...
+
+
+class ContentTypeSniffer(Protocol):
+    def sniff(self, head: bytes) -> str | None:
+        """The media type the first bytes of a file show, if it is one we accept; else None."""
+        ...

@@ -1,0 +1,164 @@
+"""A user's resources: create, read, list, change, delete. Owners act on their own; admins on all;
+to anybody else a resource does not exist (404), so its existence is never revealed."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from uuid import UUID
+
+from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.resource import FileStorage
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.pagination import Page, decode_cursor, encode_cursor, ensure_page_size
+from app.application.request_context import RequestContext
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.resource import Resource, ResourceChanges
+from app.domain.entities.user import User
+from app.domain.errors import ResourceNotFoundError, ResourceVersionMismatchError
+
+RESOURCE = "resource"
+
+
+async def visible_resource(
+    uow: UnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
+) -> Resource:
+    """The resource, if `actor` may do `action` on it; the same 404 whether absent or not theirs."""
+    resource = await uow.resources.get(resource_id)
+    if resource is None or not await policy.allows(
+        actor, action, RESOURCE, owner_id=resource.owner_id
+    ):
+        raise ResourceNotFoundError()
+    return resource
+
+
+def audit(
+    action: str,
+    actor: User,
+    target_type: str,
+    target_id: UUID,
+    context: RequestContext,
+    now: object,
+) -> AuditEvent:
+    return AuditEvent.record(
+        action=action,
+        now=now,  # type: ignore[arg-type]
+        actor_id=actor.id,
+        target_type=target_type,
+        target_id=target_id,
+        ip=context.ip,
+        request_id=context.request_id,
+    )
+
+
+class CreateResource:
+    def __init__(self, uow: UnitOfWork, policy: AccessPolicy, clock: Clock) -> None:
+        self._uow = uow
+        self._policy = policy
+        self._clock = clock
+
+    async def execute(
+        self, actor: User, *, name: str, description: str, context: RequestContext
+    ) -> Resource:
+        if not await self._policy.allows(actor, "create", RESOURCE, owner_id=actor.id):
+            raise ResourceNotFoundError()  # nothing to reveal: the collection is theirs
+        now = self._clock.now()
+        resource = Resource.create(owner_id=actor.id, name=name, description=description, now=now)
+        async with self._uow as uow:
+            await uow.resources.add(resource)
+            await uow.audit_events.add(
+                audit("resource.create", actor, RESOURCE, resource.id, context, now)
+            )
+            await uow.commit()
+        return resource
+
+
+class GetResource:
+    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
+        self._uow = uow
+        self._policy = policy
+
+    async def execute(self, actor: User, resource_id: UUID) -> Resource:
+        async with self._uow as uow:
+            return await visible_resource(uow, self._policy, actor, resource_id, "read")
+
+
+class ListResources:
+    """The caller's resources; an admin's view is everyone's, or one owner's with `owner_id`."""
+
+    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
+        self._uow = uow
+        self._policy = policy
+
+    async def execute(
+        self, actor: User, *, owner_id: UUID | None, limit: int, cursor: str | None
+    ) -> Page[Resource]:
+        ensure_page_size(limit)
+        after = decode_cursor(cursor)
+        # Reading everyone's (or another owner's) needs a rule without the owner condition.
+        sees_all = await self._policy.allows(actor, "read", RESOURCE, owner_id=None)
+        scope = owner_id if sees_all else actor.id
+        if not sees_all and owner_id is not None and owner_id != actor.id:
+            return Page(items=[], next_cursor=None)
+        async with self._uow as uow:
+            rows = await uow.resources.list_page(owner_id=scope, after=after, limit=limit + 1)
+        items = rows[:limit]
+        has_more = len(rows) > limit
+        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)
+
+
+class UpdateResource:
+    def __init__(self, uow: UnitOfWork, policy: AccessPolicy, clock: Clock) -> None:
+        self._uow = uow
+        self._policy = policy
+        self._clock = clock
+
+    async def execute(
+        self,
+        actor: User,
+        resource_id: UUID,
+        changes: ResourceChanges,
+        context: RequestContext,
+        *,
+        expected_versions: Collection[int] | None = None,
+    ) -> Resource:
+        async with self._uow as uow:
+            current = await visible_resource(uow, self._policy, actor, resource_id, "update")
+            if expected_versions is not None and current.version not in expected_versions:
+                raise ResourceVersionMismatchError(current_version=current.version)
+            if not changes.as_fields():
+                return current
+            now = self._clock.now()
+            updated = current.apply(changes, now=now)
+            if not await uow.resources.replace(updated, expected_version=current.version):
+                raise ResourceVersionMismatchError(current_version=None)
+            await uow.audit_events.add(
+                audit("resource.update", actor, RESOURCE, resource_id, context, now)
+            )
+            await uow.commit()
+        return updated
+
+
+class DeleteResource:
+    """Deletes the resource, its files' rows and then (after the commit) their ciphertext."""
+
+    def __init__(
+        self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage, clock: Clock
+    ) -> None:
+        self._uow = uow
+        self._policy = policy
+        self._storage = storage
+        self._clock = clock
+
+    async def execute(self, actor: User, resource_id: UUID, context: RequestContext) -> None:
+        async with self._uow as uow:
+            await visible_resource(uow, self._policy, actor, resource_id, "delete")
+            files = await uow.resource_files.list_for_resource(resource_id)
+            await uow.resources.delete(resource_id)
+            now = self._clock.now()
+            await uow.audit_events.add(
+                audit("resource.delete", actor, RESOURCE, resource_id, context, now)
+            )
+            await uow.commit()
+        for stored_file in files:
+            await self._storage.delete(stored_file.storage_key)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.application.use_cases.resource.files import DeleteFile, DownloadFile, ListFiles, UploadFile
+from app.application.use_cases.resource.resources import (
+    CreateResource,
+    DeleteResource,
+    GetResource,
+    ListResources,
+    UpdateResource,
+)
+from app.presentation.api.v1.dependencies.access import AccessPolicyDep
+from app.presentation.api.v1.dependencies.common import (
+    ContainerDep,
+    ReadOnlyUnitOfWorkDep,
+    UnitOfWorkDep,
+)
+
+
+async def get_create_resource(
+    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+) -> CreateResource:
+    return CreateResource(uow, policy, container.clock)
+
+
+async def get_get_resource(uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep) -> GetResource:
+    return GetResource(uow, policy)
+
+
+async def get_list_resources(uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep) -> ListResources:
+    return ListResources(uow, policy)
+
+
+async def get_update_resource(
+    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+) -> UpdateResource:
+    return UpdateResource(uow, policy, container.clock)
+
+
+async def get_delete_resource(
+    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+) -> DeleteResource:
+    return DeleteResource(uow, policy, container.file_storage, container.clock)
+
+
+async def get_upload_file(
+    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+) -> UploadFile:
+    return UploadFile(
+        uow,
+        policy,
+        container.file_storage,
+        container.content_type_sniffer,
+        container.clock,
+        max_bytes=container.settings.max_upload_bytes,
+    )
+
+
+async def get_list_files(uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep) -> ListFiles:
+    return ListFiles(uow, policy)
+
+
+async def get_download_file(
+    uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+) -> DownloadFile:
+    return DownloadFile(uow, policy, container.file_storage)
+
+
+async def get_delete_file(
+    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+) -> DeleteFile:
+    return DeleteFile(uow, policy, container.file_storage, container.clock)
+
+
+CreateResourceDep = Annotated[CreateResource, Depends(get_create_resource)]
+GetResourceDep = Annotated[GetResource, Depends(get_get_resource)]
+ListResourcesDep = Annotated[ListResources, Depends(get_list_resources)]
+UpdateResourceDep = Annotated[UpdateResource, Depends(get_update_resource)]
+DeleteResourceDep = Annotated[DeleteResource, Depends(get_delete_resource)]
+UploadFileDep = Annotated[UploadFile, Depends(get_upload_file)]
+ListFilesDep = Annotated[ListFiles, Depends(get_list_files)]
+DownloadFileDep = Annotated[DownloadFile, Depends(get_download_file)]
+DeleteFileDep = Annotated[DeleteFile, Depends(get_delete_file)]
