@@ -8,7 +8,8 @@ as a use case that did so would escape the rollback.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -17,16 +18,23 @@ from uuid import UUID
 from app.application.interfaces.access import DEFAULT_RULES, PolicyRule
 from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.product import ProductFilter, ProductRepository
+from app.application.interfaces.resource import (
+    ResourceFileRepository,
+    ResourceRepository,
+    SealedBlob,
+)
 from app.application.interfaces.security import AccessToken, AccessTokenClaims, MfaTokenClaims
 from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.product import PriceRange, Product
+from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
 from app.domain.entities.user import Role, User
 from app.domain.errors import (
     DependencyUnavailableError,
     EmailAlreadyRegisteredError,
+    FileTooLargeError,
     InvalidTokenError,
 )
 from app.domain.services.recommendation import ProductClass
@@ -247,6 +255,100 @@ class FakeAuditRepository(_Transactional[AuditEvent]):
         return [event.action for event in self.committed]
 
 
+class FakeResourceRepository(_Transactional[Resource]):
+    _files: FakeResourceFileRepository
+
+    async def add(self, resource: Resource) -> None:
+        self._rows()[resource.id] = resource
+
+    async def get(self, resource_id: UUID) -> Resource | None:
+        return self._rows().get(resource_id)
+
+    async def replace(self, resource: Resource, *, expected_version: int) -> bool:
+        current = self._rows().get(resource.id)
+        if current is None or current.version != expected_version:
+            return False
+        self._rows()[resource.id] = resource
+        return True
+
+    async def delete(self, resource_id: UUID) -> bool:
+        for stored in [f for f in self._files._rows().values() if f.resource_id == resource_id]:
+            del self._files._rows()[stored.id]
+        return self._rows().pop(resource_id, None) is not None
+
+    async def list_page(
+        self, *, owner_id: UUID | None, after: UUID | None, limit: int
+    ) -> list[Resource]:
+        rows = sorted(self._rows().values(), key=lambda r: r.id)
+        return [
+            r
+            for r in rows
+            if (owner_id is None or r.owner_id == owner_id) and (after is None or r.id > after)
+        ][:limit]
+
+    async def list_by_owner(self, owner_id: UUID) -> list[Resource]:
+        return await self.list_page(owner_id=owner_id, after=None, limit=10**9)
+
+    async def delete_by_owner(self, owner_id: UUID) -> int:
+        mine = await self.list_by_owner(owner_id)
+        for resource in mine:
+            await self.delete(resource.id)
+        return len(mine)
+
+
+class FakeResourceFileRepository(_Transactional[StoredFile]):
+    async def add(self, stored_file: StoredFile) -> None:
+        self._rows()[stored_file.id] = stored_file
+
+    async def get(self, resource_id: UUID, file_id: UUID) -> StoredFile | None:
+        stored = self._rows().get(file_id)
+        return stored if stored is not None and stored.resource_id == resource_id else None
+
+    async def list_for_resource(self, resource_id: UUID) -> list[StoredFile]:
+        return sorted(
+            (f for f in self._rows().values() if f.resource_id == resource_id), key=lambda f: f.id
+        )
+
+    async def list_by_owner(self, owner_id: UUID) -> list[StoredFile]:
+        return sorted(
+            (f for f in self._rows().values() if f.owner_id == owner_id), key=lambda f: f.id
+        )
+
+    async def delete(self, file_id: UUID) -> bool:
+        return self._rows().pop(file_id, None) is not None
+
+
+class FakeFileStorage:
+    """Keeps contents in a dict (unencrypted: the real adapter's encryption has its own tests)."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    async def save(
+        self, file_id: UUID, chunks: AsyncIterator[bytes], *, max_bytes: int
+    ) -> SealedBlob:
+        data = bytearray()
+        async for chunk in chunks:
+            data.extend(chunk)
+            if len(data) > max_bytes:
+                raise FileTooLargeError(limit=max_bytes)
+        key = f"fake/{file_id.hex}"
+        self.blobs[key] = bytes(data)
+        return SealedBlob(
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            key_id="fake",
+            wrapped_key=b"wrapped",
+            storage_key=key,
+        )
+
+    async def open(self, stored_file: StoredFile) -> AsyncIterator[bytes]:
+        yield self.blobs[stored_file.storage_key]
+
+    async def delete(self, storage_key: str) -> None:
+        self.blobs.pop(storage_key, None)
+
+
 class FakeUnitOfWork:
     """One transaction over every fake repository; counts commits and rolls back the rest.
 
@@ -258,6 +360,8 @@ class FakeUnitOfWork:
     users: UserRepository
     audit_events: AuditRepository
     sessions: SessionRepository
+    resources: ResourceRepository
+    resource_files: ResourceFileRepository
 
     def __init__(
         self,
@@ -266,6 +370,11 @@ class FakeUnitOfWork:
         audit_events: FakeAuditRepository | None = None,
         sessions: FakeSessionRepository | None = None,
     ) -> None:
+        self.fake_resources = FakeResourceRepository()
+        self.fake_resource_files = FakeResourceFileRepository()
+        self.fake_resources._files = self.fake_resource_files
+        self.resources = self.fake_resources
+        self.resource_files = self.fake_resource_files
         self.fake_products = products if products is not None else FakeProductRepository()
         self.fake_users = users if users is not None else FakeUserRepository()
         self.fake_audit_events = audit_events if audit_events is not None else FakeAuditRepository()
@@ -280,7 +389,14 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> list[_Transactional[Any]]:
         """Every fake repository; a new one is added here and in `__init__`."""
-        return [self.fake_products, self.fake_users, self.fake_audit_events, self.fake_sessions]
+        return [
+            self.fake_products,
+            self.fake_users,
+            self.fake_audit_events,
+            self.fake_sessions,
+            self.fake_resources,
+            self.fake_resource_files,
+        ]
 
     async def __aenter__(self) -> Self:
         if self.fake_products.in_transaction:

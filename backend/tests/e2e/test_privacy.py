@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 
 from app.infrastructure.database.engine import Database
-from tests.e2e.conftest import USER_PASSWORD, Headers
+from tests.e2e.conftest import SCRATCH_DIR, USER_PASSWORD, Headers
 from tests.e2e.test_product import assert_problem
 from tests.e2e.test_session import EMAIL, bearer, log_in, refresh, register
 
@@ -95,3 +95,36 @@ async def test_erasure_deletes_the_account_and_anonymises_the_trail(
     assert EMAIL not in [u["email"] for u in users]
     # The address is free again.
     await register(client)
+
+
+async def test_export_lists_resources_with_file_metadata_and_erasure_deletes_them(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    await register(client)
+    tokens = await log_in(client)
+    resource = (
+        await client.post("/api/v1/resources", json={"name": "Diary"}, headers=bearer(tokens))
+    ).json()
+    uploaded = (
+        await client.post(
+            f"/api/v1/resources/{resource['id']}/files",
+            files={"file": ("diary.txt", b"dear diary " * 20, "text/plain")},
+            headers=bearer(tokens),
+        )
+    ).json()
+
+    export = (await client.get(EXPORT, headers=bearer(tokens))).json()
+    [exported] = export["resources"]
+    assert exported["id"] == resource["id"]
+    assert [f["sha256"] for f in exported["files"]] == [uploaded["sha256"]]
+    stored = list((SCRATCH_DIR / "files").rglob(f"*{uploaded['id'].replace('-', '')}*"))
+    assert stored
+
+    erased = await client.request(
+        "DELETE", ME, json={"password": USER_PASSWORD}, headers=bearer(tokens)
+    )
+
+    assert erased.status_code == 204
+    assert not any(path.exists() for path in stored)
+    everyone = (await client.get("/api/v1/resources", headers=admin_headers)).json()["items"]
+    assert resource["id"] not in [r["id"] for r in everyone]

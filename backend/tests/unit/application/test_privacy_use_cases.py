@@ -13,7 +13,14 @@ from app.domain.entities.audit import AuditEvent
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
 from app.domain.errors import UserNotFoundError, WrongPasswordError
-from tests.fakes import DEFAULT_PASSWORD, FakeClock, FakePasswordHasher, FakeUnitOfWork, make_user
+from tests.fakes import (
+    DEFAULT_PASSWORD,
+    FakeClock,
+    FakeFileStorage,
+    FakePasswordHasher,
+    FakeUnitOfWork,
+    make_user,
+)
 
 CONTEXT = RequestContext(ip="192.0.2.9", request_id="req-gdpr")
 
@@ -71,7 +78,9 @@ async def test_an_erased_user_has_nothing_to_export(clock: FakeClock, alice: Use
 async def test_erasure_removes_the_account_and_sessions_and_anonymises_the_trail(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
-    await EraseMyAccount(uow, FakePasswordHasher(), clock).execute(alice, DEFAULT_PASSWORD, CONTEXT)
+    await EraseMyAccount(uow, FakePasswordHasher(), FakeFileStorage(), clock).execute(
+        alice, DEFAULT_PASSWORD, CONTEXT
+    )
 
     assert uow.fake_users.committed_row(alice.id) is None
     assert all(s.user_id != alice.id for s in uow.fake_sessions.committed)
@@ -91,7 +100,9 @@ async def test_erasure_with_a_wrong_password_changes_nothing(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
     with pytest.raises(WrongPasswordError):
-        await EraseMyAccount(uow, FakePasswordHasher(), clock).execute(alice, "guess", CONTEXT)
+        await EraseMyAccount(uow, FakePasswordHasher(), FakeFileStorage(), clock).execute(
+            alice, "guess", CONTEXT
+        )
 
     assert uow.committed == 0
     assert uow.fake_users.committed_row(alice.id) == alice

@@ -1,7 +1,8 @@
 """GDPR erasure (art. 17): the caller deletes their account and the personal data it holds.
 
 The password confirms it is really them (a stolen access token alone cannot erase an account).
-Everything goes in one transaction: sessions (so every token stops), the account row, and the
+Everything goes in one transaction: sessions (so every token stops), resources and their files'
+rows, the account row, and the
 caller's name, address and IP are cut out of the audit trail, whose rows stay (anonymised)
 because the trail is what the operator must keep. One more row records that an erasure happened,
 without saying whose.
@@ -10,6 +11,7 @@ without saying whose.
 from __future__ import annotations
 
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.resource import FileStorage
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
@@ -19,9 +21,12 @@ from app.domain.errors import UserNotFoundError, WrongPasswordError
 
 
 class EraseMyAccount:
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWork, hasher: PasswordHasher, storage: FileStorage, clock: Clock
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._storage = storage
         self._clock = clock
 
     async def execute(self, caller: User, password: str, context: RequestContext) -> None:
@@ -32,6 +37,8 @@ class EraseMyAccount:
             if user is None:
                 raise UserNotFoundError()
             await uow.sessions.delete_all_for_user(user.id)
+            files = await uow.resource_files.list_by_owner(user.id)
+            await uow.resources.delete_by_owner(user.id)
             await uow.audit_events.anonymise_actor(user.id)
             await uow.users.delete(user.id)
             await uow.audit_events.add(
@@ -44,3 +51,7 @@ class EraseMyAccount:
                 )
             )
             await uow.commit()
+        # The ciphertext goes once the rows are gone for good; a crash here leaves unreadable
+        # orphans (their data keys were in the deleted rows), never readable personal data.
+        for stored_file in files:
+            await self._storage.delete(stored_file.storage_key)

@@ -8,6 +8,7 @@ from datetime import datetime
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.audit import AuditEvent
+from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
 from app.domain.errors import UserNotFoundError
@@ -18,6 +19,8 @@ class PersonalData:
     exported_at: datetime
     user: User
     sessions: list[Session]
+    resources: list[Resource]
+    files: list[StoredFile]
     audit_events: list[AuditEvent]
 
 
@@ -38,5 +41,7 @@ class ExportMyData:
                 exported_at=now,
                 user=user,
                 sessions=await uow.sessions.list_active(user.id, now),
+                resources=await uow.resources.list_by_owner(user.id),
+                files=await uow.resource_files.list_by_owner(user.id),
                 audit_events=await uow.audit_events.list_about_user(user.id),
             )

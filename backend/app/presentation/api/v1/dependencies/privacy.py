@@ -18,7 +18,7 @@ async def get_export_my_data(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep
 
 
 async def get_erase_my_account(uow: UnitOfWorkDep, container: ContainerDep) -> EraseMyAccount:
-    return EraseMyAccount(uow, container.password_hasher, container.clock)
+    return EraseMyAccount(uow, container.password_hasher, container.file_storage, container.clock)
 
 
 ExportMyDataDep = Annotated[ExportMyData, Depends(get_export_my_data)]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from app.application.use_cases.privacy.export_my_data import PersonalData
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.session import Session
+from app.presentation.api.v1.schemas.resource import FileOut, ResourceOut
 from app.presentation.api.v1.schemas.user import UserOut
 
 
@@ -52,6 +53,10 @@ class ExportedAuditEvent(BaseModel):
         return cls.model_validate(event.model_dump())
 
 
+class ExportedResource(ResourceOut):
+    files: list[FileOut]
+
+
 class PersonalDataExport(BaseModel):
     """Everything Strata stores about you. Secrets (password hash, TOTP seed, token hashes) are
     described, never exported: they are ours to verify you with, and useless to anyone else."""
@@ -59,6 +64,7 @@ class PersonalDataExport(BaseModel):
     exported_at: datetime
     profile: UserOut
     sessions: list[ExportedSession]
+    resources: list[ExportedResource]
     audit_events: list[ExportedAuditEvent]
 
     @classmethod
@@ -67,5 +73,12 @@ class PersonalDataExport(BaseModel):
             exported_at=data.exported_at,
             profile=UserOut.of(data.user),
             sessions=[ExportedSession.of(session) for session in data.sessions],
+            resources=[
+                ExportedResource(
+                    **ResourceOut.of(resource).model_dump(),
+                    files=[FileOut.of(f) for f in data.files if f.resource_id == resource.id],
+                )
+                for resource in data.resources
+            ],
             audit_events=[ExportedAuditEvent.of(event) for event in data.audit_events],
         )
