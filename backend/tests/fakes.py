@@ -17,6 +17,7 @@ from uuid import UUID
 
 from app.application.interfaces.access import DEFAULT_RULES, PolicyRule
 from app.application.interfaces.audit import AuditFilter, AuditRepository
+from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
 from app.application.interfaces.product import ProductFilter, ProductRepository
 from app.application.interfaces.resource import (
     ResourceFileRepository,
@@ -27,6 +28,7 @@ from app.application.interfaces.security import AccessToken, AccessTokenClaims, 
 from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.domain.entities.audit import AuditEvent
+from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
@@ -349,6 +351,64 @@ class FakeFileStorage:
         self.blobs.pop(storage_key, None)
 
 
+class FakeOneTimeTokenRepository(_Transactional[OneTimeToken]):
+    async def add(self, token: OneTimeToken) -> None:
+        self._rows()[token.id] = token
+
+    async def get(self, token_id: UUID) -> OneTimeToken | None:
+        return self._rows().get(token_id)
+
+    async def mark_used(self, token_id: UUID, now: datetime) -> bool:
+        token = self._rows().get(token_id)
+        if token is None or token.used_at is not None:
+            return False
+        self._rows()[token_id] = token.model_copy(update={"used_at": now})
+        return True
+
+    async def delete_for_user(self, user_id: UUID, purpose: TokenPurpose) -> int:
+        doomed = [
+            t.id for t in self._rows().values() if t.user_id == user_id and t.purpose is purpose
+        ]
+        for token_id in doomed:
+            del self._rows()[token_id]
+        return len(doomed)
+
+
+class FakeRecoveryCodeRepository:
+    """Recovery code hashes per user, with the used ones set aside (not transactional: tests
+    that need rollback semantics use the real repository)."""
+
+    def __init__(self) -> None:
+        self.unused: dict[UUID, set[str]] = {}
+
+    async def replace_all(self, user_id: UUID, code_hashes: Sequence[str]) -> None:
+        self.unused[user_id] = set(code_hashes)
+
+    async def use(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
+        codes = self.unused.get(user_id, set())
+        if code_hash not in codes:
+            return False
+        codes.remove(code_hash)
+        return True
+
+    async def delete_all(self, user_id: UUID) -> None:
+        self.unused.pop(user_id, None)
+
+
+class FakePasswordStrengthChecker:
+    """Calls a password weak when it contains one of the user inputs or a known weak word."""
+
+    WEAK_WORDS = ("password", "qwerty", "123456")
+
+    async def weakness(self, password: str, *, user_inputs: Sequence[str]) -> str | None:
+        lowered = password.lower()
+        if any(word in lowered for word in self.WEAK_WORDS):
+            return "This is a very common password."
+        if any(value and value.lower() in lowered for value in user_inputs if len(value) > 2):
+            return "It contains your own name or address."
+        return None
+
+
 class FakeUnitOfWork:
     """One transaction over every fake repository; counts commits and rolls back the rest.
 
@@ -362,6 +422,8 @@ class FakeUnitOfWork:
     sessions: SessionRepository
     resources: ResourceRepository
     resource_files: ResourceFileRepository
+    one_time_tokens: OneTimeTokenRepository
+    recovery_codes: RecoveryCodeRepository
 
     def __init__(
         self,
@@ -373,6 +435,10 @@ class FakeUnitOfWork:
         self.fake_resources = FakeResourceRepository()
         self.fake_resource_files = FakeResourceFileRepository()
         self.fake_resources._files = self.fake_resource_files
+        self.fake_one_time_tokens = FakeOneTimeTokenRepository()
+        self.one_time_tokens = self.fake_one_time_tokens
+        self.fake_recovery_codes = FakeRecoveryCodeRepository()
+        self.recovery_codes = self.fake_recovery_codes
         self.resources = self.fake_resources
         self.resource_files = self.fake_resource_files
         self.fake_products = products if products is not None else FakeProductRepository()
@@ -396,6 +462,7 @@ class FakeUnitOfWork:
             self.fake_sessions,
             self.fake_resources,
             self.fake_resource_files,
+            self.fake_one_time_tokens,
         ]
 
     async def __aenter__(self) -> Self:

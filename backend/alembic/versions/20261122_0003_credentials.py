@@ -28,10 +28,48 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("totp_secret_sealed", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("totp_last_used_step", sa.BigInteger(), nullable=True))
-    # BEING WRITTEN: the credentials work adds its tables below.
+    op.create_table(
+        "one_time_tokens",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("purpose", sa.String(length=32), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_one_time_tokens_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_one_time_tokens")),
+    )
+    op.create_index(
+        op.f("ix_one_time_tokens_user_id_purpose"), "one_time_tokens", ["user_id", "purpose"]
+    )
+    op.create_table(
+        "recovery_codes",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_recovery_codes_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
+    )
+    op.create_index(
+        op.f("ix_recovery_codes_user_id_code_hash"), "recovery_codes", ["user_id", "code_hash"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("recovery_codes")
+    op.drop_table("one_time_tokens")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("totp_last_used_step")
         batch.drop_column("totp_secret_sealed")

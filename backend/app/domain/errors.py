@@ -156,6 +156,39 @@ class WrongPasswordError(PermissionDeniedError):
 
 
 # Credentials (passwords, e-mail verification and reset, MFA)
+class InvalidOneTimeTokenError(InvalidValueError):
+    """An e-mail verification or password reset token that is unknown, used or expired."""
+
+    code = "auth.invalid_one_time_token"
+
+    def __init__(self) -> None:
+        super().__init__(field="token", reason="is invalid, expired or already used")
+
+
+class InvalidMfaCodeError(AuthenticationError):
+    """The second factor at login was wrong: no tokens."""
+
+    code = "auth.invalid_mfa_code"
+
+
+class WrongSecondFactorError(PermissionDeniedError):
+    """A signed-in user confirmed a sensitive step with a wrong or missing TOTP/recovery code."""
+
+    code = "auth.wrong_mfa_code"
+
+
+class MfaAlreadyEnabledError(ConflictError):
+    code = "mfa.already_enabled"
+
+
+class MfaNotEnabledError(ConflictError):
+    code = "mfa.not_enabled"
+
+
+class MfaSetupMissingError(ConflictError):
+    code = "mfa.setup_missing"
+
+
 # (errors of the credentials work go above this line)
 
 

@@ -21,6 +21,8 @@ async def test_me_returns_the_caller_without_secrets(
         "full_name",
         "role",
         "is_active",
+        "email_verified",
+        "mfa_enabled",
         "version",
         "created_at",
         "updated_at",

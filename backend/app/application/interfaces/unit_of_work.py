@@ -4,6 +4,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from app.application.interfaces.audit import AuditRepository
+from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
 from app.application.interfaces.session import SessionRepository
@@ -23,6 +24,8 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     resources: ResourceRepository
     resource_files: ResourceFileRepository
+    one_time_tokens: OneTimeTokenRepository
+    recovery_codes: RecoveryCodeRepository
 
     async def __aenter__(self) -> Self: ...
 

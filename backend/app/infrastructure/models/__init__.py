@@ -2,6 +2,7 @@
 
 from app.infrastructure.models.access import AccessPolicyVersionModel, CasbinRuleModel
 from app.infrastructure.models.audit import AuditEventModel
+from app.infrastructure.models.credentials import OneTimeTokenModel, RecoveryCodeModel
 from app.infrastructure.models.product import ProductModel
 from app.infrastructure.models.resource import ResourceFileModel, ResourceModel
 from app.infrastructure.models.session import SessionModel
@@ -11,7 +12,9 @@ __all__ = [
     "AccessPolicyVersionModel",
     "AuditEventModel",
     "CasbinRuleModel",
+    "OneTimeTokenModel",
     "ProductModel",
+    "RecoveryCodeModel",
     "ResourceFileModel",
     "ResourceModel",
     "SessionModel",

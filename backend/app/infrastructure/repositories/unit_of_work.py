@@ -6,11 +6,16 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.application.interfaces.audit import AuditRepository
+from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
 from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
+from app.infrastructure.repositories.credentials import (
+    SqlAlchemyOneTimeTokenRepository,
+    SqlAlchemyRecoveryCodeRepository,
+)
 from app.infrastructure.repositories.product import SqlAlchemyProductRepository
 from app.infrastructure.repositories.resource import (
     SqlAlchemyResourceFileRepository,
@@ -35,6 +40,8 @@ class SqlAlchemyUnitOfWork:
     sessions: SessionRepository
     resources: ResourceRepository
     resource_files: ResourceFileRepository
+    one_time_tokens: OneTimeTokenRepository
+    recovery_codes: RecoveryCodeRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -50,6 +57,8 @@ class SqlAlchemyUnitOfWork:
         self.sessions = SqlAlchemySessionRepository(self._connection)
         self.resources = SqlAlchemyResourceRepository(self._connection)
         self.resource_files = SqlAlchemyResourceFileRepository(self._connection)
+        self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self._connection)
+        self.recovery_codes = SqlAlchemyRecoveryCodeRepository(self._connection)
         return self
 
     async def __aexit__(

@@ -7,12 +7,15 @@ from datetime import timedelta
 import pytest
 
 from app.application.request_context import RequestContext
+from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
 from app.domain.errors import UserNotFoundError, WrongPasswordError
+from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
+from app.infrastructure.adapters.totp import PyotpAuthenticator
 from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeClock,
@@ -22,6 +25,12 @@ from tests.fakes import (
     make_user,
 )
 
+
+def second_factor(clock: FakeClock) -> SecondFactor:
+    return SecondFactor(PyotpAuthenticator("Strata"), AesGcmSecretBox(KEY_RING), clock)
+
+
+KEY_RING = MasterKeyRing({"k1": b"k" * 32}, "k1")
 CONTEXT = RequestContext(ip="192.0.2.9", request_id="req-gdpr")
 
 
@@ -78,9 +87,9 @@ async def test_an_erased_user_has_nothing_to_export(clock: FakeClock, alice: Use
 async def test_erasure_removes_the_account_and_sessions_and_anonymises_the_trail(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
-    await EraseMyAccount(uow, FakePasswordHasher(), FakeFileStorage(), clock).execute(
-        alice, DEFAULT_PASSWORD, CONTEXT
-    )
+    await EraseMyAccount(
+        uow, FakePasswordHasher(), second_factor(clock), FakeFileStorage(), clock
+    ).execute(alice, DEFAULT_PASSWORD, None, CONTEXT)
 
     assert uow.fake_users.committed_row(alice.id) is None
     assert all(s.user_id != alice.id for s in uow.fake_sessions.committed)
@@ -100,9 +109,9 @@ async def test_erasure_with_a_wrong_password_changes_nothing(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
     with pytest.raises(WrongPasswordError):
-        await EraseMyAccount(uow, FakePasswordHasher(), FakeFileStorage(), clock).execute(
-            alice, "guess", CONTEXT
-        )
+        await EraseMyAccount(
+            uow, FakePasswordHasher(), second_factor(clock), FakeFileStorage(), clock
+        ).execute(alice, "guess", None, CONTEXT)
 
     assert uow.committed == 0
     assert uow.fake_users.committed_row(alice.id) == alice

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.application.use_cases.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.application.use_cases.user.register_user import RegisterUser, Registration
 from app.domain.entities.user import Role, User
@@ -11,6 +12,7 @@ from app.domain.errors import EmailAlreadyRegisteredError, InvalidValueError, We
 from tests.fakes import (
     FakeClock,
     FakePasswordHasher,
+    FakePasswordStrengthChecker,
     FakeUnitOfWork,
     FakeUserRepository,
     make_user,
@@ -31,12 +33,12 @@ def hasher() -> FakePasswordHasher:
 
 @pytest.fixture
 def register(uow: FakeUnitOfWork, hasher: FakePasswordHasher) -> RegisterUser:
-    return RegisterUser(uow, hasher, FakeClock())
+    return RegisterUser(uow, hasher, PasswordPolicy(FakePasswordStrengthChecker()), FakeClock())
 
 
 @pytest.fixture
 def ensure_admin(uow: FakeUnitOfWork, hasher: FakePasswordHasher) -> EnsureAdmin:
-    return EnsureAdmin(uow, hasher, FakeClock())
+    return EnsureAdmin(uow, hasher, PasswordPolicy(FakePasswordStrengthChecker()), FakeClock())
 
 
 class TwinRegistrationRepository(FakeUserRepository):
@@ -99,9 +101,9 @@ async def test_register_refuses_the_loser_of_a_race_for_the_same_email(
     uow = FakeUnitOfWork(users=TwinRegistrationRepository(twin))
 
     with pytest.raises(EmailAlreadyRegisteredError):
-        await RegisterUser(uow, hasher, FakeClock()).execute(
-            Registration(email="alice@example.com", password=PASSWORD)
-        )
+        await RegisterUser(
+            uow, hasher, PasswordPolicy(FakePasswordStrengthChecker()), FakeClock()
+        ).execute(Registration(email="alice@example.com", password=PASSWORD))
 
     assert uow.fake_users.committed == [twin]
     assert uow.committed == 0
@@ -167,7 +169,9 @@ async def test_ensure_admin_reports_not_created_when_another_process_won_the_rac
     twin = make_user(email="root@example.com", role=Role.ADMIN)
     uow = FakeUnitOfWork(users=TwinRegistrationRepository(twin))
 
-    result = await EnsureAdmin(uow, hasher, FakeClock()).execute("root@example.com", PASSWORD)
+    result = await EnsureAdmin(
+        uow, hasher, PasswordPolicy(FakePasswordStrengthChecker()), FakeClock()
+    ).execute("root@example.com", PASSWORD)
 
     assert not result.created
     assert uow.fake_users.committed == [twin]

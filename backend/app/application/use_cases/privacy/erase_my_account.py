@@ -1,6 +1,6 @@
 """GDPR erasure (art. 17): the caller deletes their account and the personal data it holds.
 
-The password confirms it is really them (a stolen access token alone cannot erase an account).
+The password (and, with MFA on, a code) confirms it is really them (a stolen access token alone cannot erase an account).
 Everything goes in one transaction: sessions (so every token stops), resources and their files'
 rows, the account row, and the
 caller's name, address and IP are cut out of the audit trail, whose rows stay (anonymised)
@@ -15,27 +15,38 @@ from app.application.interfaces.resource import FileStorage
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
+from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import User
-from app.domain.errors import UserNotFoundError, WrongPasswordError
+from app.domain.errors import UserNotFoundError, WrongPasswordError, WrongSecondFactorError
 
 
 class EraseMyAccount:
     def __init__(
-        self, uow: UnitOfWork, hasher: PasswordHasher, storage: FileStorage, clock: Clock
+        self,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        second_factor: SecondFactor,
+        storage: FileStorage,
+        clock: Clock,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._second_factor = second_factor
         self._storage = storage
         self._clock = clock
 
-    async def execute(self, caller: User, password: str, context: RequestContext) -> None:
+    async def execute(
+        self, caller: User, password: str, code: str | None, context: RequestContext
+    ) -> None:
         if not await self._hasher.verify(password, caller.password_hash):
             raise WrongPasswordError()
         async with self._uow as uow:
             user = await uow.users.get(caller.id)
             if user is None:
                 raise UserNotFoundError()
+            if user.mfa_enabled and await self._second_factor.consume(uow, user, code) is None:
+                raise WrongSecondFactorError()
             await uow.sessions.delete_all_for_user(user.id)
             files = await uow.resource_files.list_by_owner(user.id)
             await uow.resources.delete_by_owner(user.id)

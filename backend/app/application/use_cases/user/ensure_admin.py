@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.use_cases.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.user.register_user import RegisterUser, Registration
 from app.domain.entities.user import Role
 from app.domain.errors import EmailAlreadyRegisteredError
@@ -20,9 +21,11 @@ class AdminBootstrap:
 class EnsureAdmin:
     """Creates an admin account unless one with that e-mail exists (start-up and the CLI)."""
 
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWork, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
+    ) -> None:
         self._uow = uow
-        self._register = RegisterUser(uow, hasher, clock)
+        self._register = RegisterUser(uow, hasher, policy, clock)
 
     async def execute(self, email: str, password: str) -> AdminBootstrap:
         normalized = normalize_email(email)

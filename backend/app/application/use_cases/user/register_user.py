@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.use_cases.credentials.password_policy import PasswordPolicy
 from app.domain.entities.user import Role, User
 from app.domain.errors import EmailAlreadyRegisteredError
 from app.domain.value_objects.email import normalize_email
-from app.domain.value_objects.password import ensure_acceptable_password
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +21,19 @@ class Registration:
 class RegisterUser:
     """Anyone signs up. The account always gets the `user` role, whatever the request says."""
 
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWork, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._policy = policy
         self._clock = clock
 
     async def execute(self, registration: Registration, *, role: Role = Role.USER) -> User:
         email = normalize_email(registration.email)
-        ensure_acceptable_password(registration.password, email=email)
+        await self._policy.ensure_strong(
+            registration.password, email=email, full_name=registration.full_name
+        )
         async with self._uow as uow:
             if await uow.users.get_by_email(email) is not None:
                 raise EmailAlreadyRegisteredError()

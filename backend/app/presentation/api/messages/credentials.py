@@ -1,11 +1,38 @@
-"""Problem messages of the credentials work, in every supported language (merged by `i18n`)."""
+"""Problem messages of passwords, e-mail and MFA, in every supported language."""
 
 from __future__ import annotations
 
 from typing import Final
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {
-    "en": {},
-    "fr": {},
-    "de": {},
+    "en": {
+        "auth.invalid_one_time_token": "This link is invalid, has expired or was already used; "
+        "ask for a new one.",
+        "auth.invalid_mfa_code": "The code is wrong or was already used.",
+        "auth.wrong_mfa_code": "A current authenticator code (or a recovery code) is required, "
+        "and this one is wrong or was already used.",
+        "mfa.already_enabled": "Two-factor authentication is already on.",
+        "mfa.not_enabled": "Two-factor authentication is not on.",
+        "mfa.setup_missing": "Start with /auth/mfa/setup, then confirm a code from that secret.",
+    },
+    "fr": {
+        "auth.invalid_one_time_token": "Ce lien est invalide, a expiré ou a déjà servi ; "
+        "demandez-en un nouveau.",
+        "auth.invalid_mfa_code": "Le code est faux ou a déjà servi.",
+        "auth.wrong_mfa_code": "Un code d'authentification actuel (ou un code de secours) est "
+        "requis, et celui-ci est faux ou a déjà servi.",
+        "mfa.already_enabled": "L'authentification à deux facteurs est déjà activée.",
+        "mfa.not_enabled": "L'authentification à deux facteurs n'est pas activée.",
+        "mfa.setup_missing": "Commencez par /auth/mfa/setup, puis confirmez un code de ce secret.",
+    },
+    "de": {
+        "auth.invalid_one_time_token": "Dieser Link ist ungültig, abgelaufen oder wurde bereits "
+        "verwendet; fordern Sie einen neuen an.",
+        "auth.invalid_mfa_code": "Der Code ist falsch oder wurde bereits verwendet.",
+        "auth.wrong_mfa_code": "Ein aktueller Authentifizierungscode (oder ein Wiederherstellungs"
+        "code) ist erforderlich, und dieser ist falsch oder wurde bereits verwendet.",
+        "mfa.already_enabled": "Die Zwei-Faktor-Authentifizierung ist bereits aktiv.",
+        "mfa.not_enabled": "Die Zwei-Faktor-Authentifizierung ist nicht aktiv.",
+        "mfa.setup_missing": "Beginnen Sie mit /auth/mfa/setup und bestätigen Sie dann einen Code.",
+    },
 }

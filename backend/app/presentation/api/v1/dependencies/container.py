@@ -7,8 +7,11 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from app.application.interfaces.credentials import MailSender
 from app.application.interfaces.session import TokenDenyList
 from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens
+from app.application.use_cases.credentials.password_policy import PasswordPolicy
+from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.application.use_cases.product.catalog import CatalogSettings
 from app.application.use_cases.product.seed_catalog import SeedCatalog
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
@@ -16,14 +19,17 @@ from app.core.config import Settings
 from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
-from app.infrastructure.adapters.encryption import MasterKeyRing
+from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.file_storage import LocalEncryptedFileStorage
 from app.infrastructure.adapters.health import ReadinessProbes
 from app.infrastructure.adapters.jwt_tokens import JwtTokenService
+from app.infrastructure.adapters.mail import FileMailSender, SmtpMailSender
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
+from app.infrastructure.adapters.password_strength import ZxcvbnPasswordStrengthChecker
 from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
 from app.infrastructure.adapters.read_cache import InProcessReadCache
 from app.infrastructure.adapters.token_deny_list import InProcessTokenDenyList, RedisTokenDenyList
+from app.infrastructure.adapters.totp import PyotpAuthenticator
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.presentation.api.client_ip import IPNetwork, parse_trusted_proxies
@@ -46,6 +52,11 @@ class Container:
     rate_limiter: LimitsRateLimiter
     access_policy: CasbinAccessPolicy
     file_storage: LocalEncryptedFileStorage
+    mail_sender: MailSender
+    password_policy: PasswordPolicy
+    second_factor: SecondFactor
+    totp: PyotpAuthenticator
+    secret_box: AesGcmSecretBox
     content_type_sniffer: PuremagicContentTypeSniffer
 
     @classmethod
@@ -58,6 +69,9 @@ class Container:
         )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         clock = SystemClock()
+        key_ring = MasterKeyRing.from_setting(settings.encryption_keys)
+        totp = PyotpAuthenticator(settings.totp_issuer)
+        secret_box = AesGcmSecretBox(key_ring)
         tokens = JwtTokenService(
             signing_key=settings.signing_key,
             ttl_seconds=settings.access_token_ttl_seconds,
@@ -94,9 +108,12 @@ class Container:
             readiness=ReadinessProbes(database, redis),
             trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
             access_policy=CasbinAccessPolicy(database.engine),
-            file_storage=LocalEncryptedFileStorage(
-                settings.storage_dir, MasterKeyRing.from_setting(settings.encryption_keys)
-            ),
+            file_storage=LocalEncryptedFileStorage(settings.storage_dir, key_ring),
+            mail_sender=_mail_sender(settings),
+            password_policy=PasswordPolicy(ZxcvbnPasswordStrengthChecker()),
+            second_factor=SecondFactor(totp, secret_box, clock),
+            totp=totp,
+            secret_box=secret_box,
             content_type_sniffer=PuremagicContentTypeSniffer(),
             rate_limiter=LimitsRateLimiter.build(
                 settings.rate_limits,
@@ -109,7 +126,10 @@ class Container:
     # Use cases run outside a request (start-up bootstrap, the CLI), composed here like the rest.
     def ensure_admin(self) -> EnsureAdmin:
         return EnsureAdmin(
-            SqlAlchemyUnitOfWork(self.database.engine), self.password_hasher, self.clock
+            SqlAlchemyUnitOfWork(self.database.engine),
+            self.password_hasher,
+            self.password_policy,
+            self.clock,
         )
 
     def seed_catalog(self) -> SeedCatalog:
@@ -119,3 +139,18 @@ class Container:
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
+
+
+def _mail_sender(settings: Settings) -> MailSender:
+    """SMTP when SMTP_HOST is set; otherwise `.eml` files (development and tests)."""
+    if settings.smtp_host:
+        return SmtpMailSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+            timeout_seconds=settings.smtp_timeout_seconds,
+        )
+    return FileMailSender(settings.mail_dir, settings.smtp_from)

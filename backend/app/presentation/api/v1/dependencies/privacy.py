@@ -18,7 +18,13 @@ async def get_export_my_data(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep
 
 
 async def get_erase_my_account(uow: UnitOfWorkDep, container: ContainerDep) -> EraseMyAccount:
-    return EraseMyAccount(uow, container.password_hasher, container.file_storage, container.clock)
+    return EraseMyAccount(
+        uow,
+        container.password_hasher,
+        container.second_factor,
+        container.file_storage,
+        container.clock,
+    )
 
 
 ExportMyDataDep = Annotated[ExportMyData, Depends(get_export_my_data)]

@@ -16,7 +16,7 @@ from app.presentation.api.v1.dependencies.common import (
 
 
 async def get_register_user(uow: UnitOfWorkDep, container: ContainerDep) -> RegisterUser:
-    return RegisterUser(uow, container.password_hasher, container.clock)
+    return RegisterUser(uow, container.password_hasher, container.password_policy, container.clock)
 
 
 RegisterUserDep = Annotated[RegisterUser, Depends(get_register_user)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Form, Request, Response, status
 
 from app.application.use_cases.auth.log_in import MfaChallenge
 from app.application.use_cases.user.register_user import Registration
@@ -11,6 +11,7 @@ from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.auth import CallerDep, LogInDep
 from app.presentation.api.v1.dependencies.common import RequestContextDep
+from app.presentation.api.v1.dependencies.credentials import SendEmailVerificationDep
 from app.presentation.api.v1.dependencies.rate_limit import (
     LimitLoginAccount,
     LimitLoginIp,
@@ -43,11 +44,18 @@ router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["identity"])
     summary="Create an account (always with the `user` role)",
 )
 async def register(
-    body: UserRegister, register: RegisterUserDep, request: Request, response: Response
+    body: UserRegister,
+    register: RegisterUserDep,
+    send_verification: SendEmailVerificationDep,
+    background: BackgroundTasks,
+    request: Request,
+    response: Response,
 ) -> UserOut:
     user = await register.execute(
         Registration(email=body.email, password=body.password, full_name=body.full_name)
     )
+    # The verification mail goes out after the answer: a slow mail server delays nobody.
+    background.add_task(send_verification.execute, user)
     response.headers["Location"] = str(request.url_for("read_me").path)
     return UserOut.of(user)
 

@@ -58,7 +58,7 @@ async def export_me(user: CurrentUser, export: ExportMyDataDep) -> PersonalDataE
 async def erase_me(
     body: AccountErasure, user: CurrentUser, erase: EraseMyAccountDep, context: RequestContextDep
 ) -> None:
-    await erase.execute(user, body.password, context)
+    await erase.execute(user, body.password, body.code, context)
 
 
 @router.get(

@@ -26,13 +26,17 @@ class UserOut(BaseModel):
     full_name: str | None
     role: Role
     is_active: bool
+    email_verified: bool
+    mfa_enabled: bool
     version: int
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls.model_validate(user.model_dump(exclude={"password_hash"}))
+        return cls.model_validate(
+            user.model_dump(exclude={"password_hash", "totp_secret_sealed", "totp_last_used_step"})
+        )
 
 
 class ProfileUpdate(PatchBody):

@@ -1,0 +1,187 @@
+"""Changing a password, and resetting a forgotten one through a link sent by e-mail."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from uuid import UUID
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.credentials import MailMessage, MailSender
+from app.application.interfaces.security import PasswordHasher
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.application.use_cases.auth.session_tokens import SessionTokens
+from app.application.use_cases.credentials.password_policy import PasswordPolicy
+from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose, parse_one_time_token
+from app.domain.entities.user import User
+from app.domain.errors import (
+    InvalidOneTimeTokenError,
+    InvalidValueError,
+    UserChangedConcurrentlyError,
+    UserNotFoundError,
+    WrongPasswordError,
+    WrongSecondFactorError,
+)
+from app.domain.value_objects.email import normalize_email
+
+logger = logging.getLogger("strata.credentials")
+
+
+class ChangePassword:
+    """The signed-in user changes their password (current password, and a code if MFA is on).
+    Every other session is revoked; the one making the change stays signed in."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        second_factor: SecondFactor,
+        sessions: SessionTokens,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._policy = policy
+        self._second_factor = second_factor
+        self._sessions = sessions
+        self._clock = clock
+
+    async def execute(
+        self,
+        user: User,
+        *,
+        current_password: str,
+        new_password: str,
+        code: str | None,
+        current_session_id: UUID,
+        context: RequestContext,
+    ) -> None:
+        if not await self._hasher.verify(current_password, user.password_hash):
+            raise WrongPasswordError()
+        await self._policy.ensure_strong(
+            new_password, email=user.email, full_name=user.full_name, field="new_password"
+        )
+        password_hash = await self._hasher.hash(new_password)
+        async with self._uow as uow:
+            current = await uow.users.get(user.id)
+            if current is None:
+                raise UserNotFoundError()
+            if current.mfa_enabled:
+                confirmed = await self._second_factor.consume(uow, current, code)
+                if confirmed is None:
+                    raise WrongSecondFactorError()
+                current = confirmed
+            now = self._clock.now()
+            changed = current.changed(now, password_hash=password_hash)
+            if not await uow.users.update(changed, expected_version=current.version):
+                raise UserChangedConcurrentlyError()
+            await self._sessions.revoke_all(
+                uow, user.id, now=now, keep_session_id=current_session_id
+            )
+            await uow.audit_events.add(_audit("password.change", user.id, context, now))
+            await uow.commit()
+
+
+class RequestPasswordReset:
+    """Mails a reset link if the address has an account; says nothing either way.
+
+    Meant to run after the 202 has been sent (a background task), so neither the answer nor its
+    timing tells whether the account exists. A failure is logged, never raised to anyone.
+    """
+
+    def __init__(self, uow: UnitOfWork, mail: MailSender, clock: Clock, *, reset_url: str) -> None:
+        self._uow = uow
+        self._mail = mail
+        self._clock = clock
+        self._reset_url = reset_url
+
+    async def execute(self, email: str) -> None:
+        try:
+            normalized = normalize_email(email)
+        except InvalidValueError:
+            return
+        async with self._uow as uow:
+            user = await uow.users.get_by_email(normalized)
+            if user is None or not user.is_active:
+                return
+            token, link_token = OneTimeToken.issue(
+                user_id=user.id, purpose=TokenPurpose.PASSWORD_RESET, now=self._clock.now()
+            )
+            await uow.one_time_tokens.delete_for_user(user.id, TokenPurpose.PASSWORD_RESET)
+            await uow.one_time_tokens.add(token)
+            await uow.commit()
+        message = MailMessage(
+            to=user.email,
+            subject="Reset your Strata password",
+            text=(
+                "Someone (hopefully you) asked to reset the password of your Strata account.\n\n"
+                f"Open this link within 30 minutes to choose a new one:\n{self._reset_url}{link_token}\n\n"
+                "If it was not you, ignore this message: your password has not changed.\n"
+            ),
+        )
+        try:
+            await self._mail.send(message)
+        except Exception as exc:
+            logger.warning("password reset mail not sent", extra={"error": type(exc).__name__})
+
+
+class ResetPassword:
+    """Spends a reset token for a new password; every session of the account is revoked."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        sessions: SessionTokens,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._policy = policy
+        self._sessions = sessions
+        self._clock = clock
+
+    async def execute(self, token: str, new_password: str, context: RequestContext) -> None:
+        token_id, secret = parse_one_time_token(token)
+        async with self._uow as uow:
+            stored = await uow.one_time_tokens.get(token_id)
+            now = self._clock.now()
+            if stored is None or not stored.redeemable(secret, TokenPurpose.PASSWORD_RESET, now):
+                raise InvalidOneTimeTokenError()
+            user = await uow.users.get(stored.user_id)
+            if user is None or not user.is_active:
+                raise InvalidOneTimeTokenError()
+        await self._policy.ensure_strong(
+            new_password, email=user.email, full_name=user.full_name, field="new_password"
+        )
+        password_hash = await self._hasher.hash(new_password)
+        async with self._uow as uow:
+            now = self._clock.now()
+            if not await uow.one_time_tokens.mark_used(token_id, now):
+                raise InvalidOneTimeTokenError()  # spent by a twin request meanwhile
+            current = await uow.users.get(user.id)
+            if current is None:
+                raise InvalidOneTimeTokenError()
+            changed = current.changed(now, password_hash=password_hash)
+            if not await uow.users.update(changed, expected_version=current.version):
+                raise UserChangedConcurrentlyError()
+            await self._sessions.revoke_all(uow, user.id, now=now)
+            await uow.audit_events.add(_audit("password.reset", user.id, context, now))
+            await uow.commit()
+
+
+def _audit(action: str, user_id: UUID, context: RequestContext, now: datetime) -> AuditEvent:
+    return AuditEvent.record(
+        action=action,
+        now=now,
+        actor_id=user_id,
+        target_type="user",
+        target_id=user_id,
+        ip=context.ip,
+        request_id=context.request_id,
+    )

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.application.use_cases.credentials.email_verification import (
+    SendEmailVerification,
+    VerifyEmail,
+)
+from app.application.use_cases.credentials.mfa import (
+    CompleteMfaLogin,
+    DisableMfa,
+    EnableMfa,
+    SetUpMfa,
+)
+from app.application.use_cases.credentials.passwords import (
+    ChangePassword,
+    RequestPasswordReset,
+    ResetPassword,
+)
+from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
+
+# Where the links in e-mails lead: the client application's pages, which call the API.
+RESET_PATH = "/reset-password?token="
+VERIFY_PATH = "/verify-email?token="
+
+
+async def get_change_password(uow: UnitOfWorkDep, container: ContainerDep) -> ChangePassword:
+    return ChangePassword(
+        uow,
+        container.password_hasher,
+        container.password_policy,
+        container.second_factor,
+        container.session_tokens,
+        container.clock,
+    )
+
+
+async def get_request_password_reset(
+    uow: UnitOfWorkDep, container: ContainerDep
+) -> RequestPasswordReset:
+    return RequestPasswordReset(
+        uow,
+        container.mail_sender,
+        container.clock,
+        reset_url=container.settings.public_base_url.rstrip("/") + RESET_PATH,
+    )
+
+
+async def get_reset_password(uow: UnitOfWorkDep, container: ContainerDep) -> ResetPassword:
+    return ResetPassword(
+        uow,
+        container.password_hasher,
+        container.password_policy,
+        container.session_tokens,
+        container.clock,
+    )
+
+
+async def get_send_email_verification(
+    uow: UnitOfWorkDep, container: ContainerDep
+) -> SendEmailVerification:
+    return SendEmailVerification(
+        uow,
+        container.mail_sender,
+        container.clock,
+        verify_url=container.settings.public_base_url.rstrip("/") + VERIFY_PATH,
+    )
+
+
+async def get_verify_email(uow: UnitOfWorkDep, container: ContainerDep) -> VerifyEmail:
+    return VerifyEmail(uow, container.clock)
+
+
+async def get_set_up_mfa(uow: UnitOfWorkDep, container: ContainerDep) -> SetUpMfa:
+    return SetUpMfa(uow, container.totp, container.secret_box, container.clock)
+
+
+async def get_enable_mfa(uow: UnitOfWorkDep, container: ContainerDep) -> EnableMfa:
+    return EnableMfa(uow, container.second_factor, container.clock)
+
+
+async def get_disable_mfa(uow: UnitOfWorkDep, container: ContainerDep) -> DisableMfa:
+    return DisableMfa(uow, container.password_hasher, container.second_factor, container.clock)
+
+
+async def get_complete_mfa_login(uow: UnitOfWorkDep, container: ContainerDep) -> CompleteMfaLogin:
+    return CompleteMfaLogin(
+        uow,
+        container.access_tokens,
+        container.second_factor,
+        container.session_tokens,
+        container.clock,
+    )
+
+
+ChangePasswordDep = Annotated[ChangePassword, Depends(get_change_password)]
+RequestPasswordResetDep = Annotated[RequestPasswordReset, Depends(get_request_password_reset)]
+ResetPasswordDep = Annotated[ResetPassword, Depends(get_reset_password)]
+SendEmailVerificationDep = Annotated[SendEmailVerification, Depends(get_send_email_verification)]
+VerifyEmailDep = Annotated[VerifyEmail, Depends(get_verify_email)]
+SetUpMfaDep = Annotated[SetUpMfa, Depends(get_set_up_mfa)]
+EnableMfaDep = Annotated[EnableMfa, Depends(get_enable_mfa)]
+DisableMfaDep = Annotated[DisableMfa, Depends(get_disable_mfa)]
+CompleteMfaLoginDep = Annotated[CompleteMfaLogin, Depends(get_complete_mfa_login)]
