@@ -31,8 +31,8 @@ _DELETE_CODES = delete(_codes).where(_k.user_id == bindparam("user_id"))
 _USE_CODE = (
     update(_codes)
     .where(
-        _k.user_id == bindparam("user_id"),
-        _k.code_hash == bindparam("code_hash"),
+        _k.user_id == bindparam("owner"),
+        _k.code_hash == bindparam("hashed_code"),
         _k.used_at.is_(None),
     )
     .values(used_at=bindparam("now"))
@@ -88,7 +88,7 @@ class SqlAlchemyRecoveryCodeRepository:
 
     async def use(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
         result = await self._connection.execute(
-            _USE_CODE, {"user_id": user_id, "code_hash": code_hash, "now": now}
+            _USE_CODE, {"owner": user_id, "hashed_code": code_hash, "now": now}
         )
         return result.rowcount >= 1
 

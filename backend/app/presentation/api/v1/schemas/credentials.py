@@ -52,7 +52,7 @@ class MfaDisableIn(_Body):
 
 
 class MfaVerifyIn(_Body):
-    mfa_token: Token
+    mfa_token: Annotated[StrictStr, Field(min_length=1, max_length=2048)]
     code: Code
 
 
