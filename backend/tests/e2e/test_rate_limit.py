@@ -178,3 +178,39 @@ async def test_redis_down_answers_503_with_retry_after(database_url: str) -> Non
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "service_unavailable"
         assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_password_forgot_per_ip(database_url: str) -> None:
+    async with peers(database_url, rate_limit_forgot_ip="2/minute") as client_for:
+        asker = client_for("198.51.100.20")
+        for _ in range(2):
+            response = await asker.post(
+                "/api/v1/auth/password/forgot", json={"email": "x@example.com"}
+            )
+            assert response.status_code == 202
+        assert_rate_limited(
+            await asker.post("/api/v1/auth/password/forgot", json={"email": "y@example.com"})
+        )
+        other = await client_for("198.51.100.21").post(
+            "/api/v1/auth/password/forgot", json={"email": "x@example.com"}
+        )
+        assert other.status_code == 202
+
+
+async def test_mfa_verify_per_mfa_token(database_url: str) -> None:
+    async with peers(database_url, rate_limit_mfa="2/minute") as client_for:
+        client = client_for("198.51.100.30")
+        for _ in range(2):
+            response = await client.post(
+                "/api/v1/auth/mfa/verify", json={"mfa_token": "token-one", "code": "123456"}
+            )
+            assert response.status_code == 401
+        assert_rate_limited(
+            await client.post(
+                "/api/v1/auth/mfa/verify", json={"mfa_token": "token-one", "code": "654321"}
+            )
+        )
+        another_token = await client.post(
+            "/api/v1/auth/mfa/verify", json={"mfa_token": "token-two", "code": "123456"}
+        )
+        assert another_token.status_code == 401
