@@ -1,0 +1,329 @@
+"""Passwords, one-time tokens and MFA, with fakes (and the real TOTP and sealing adapters, which
+are pure computation)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pyotp
+import pytest
+
+from app.application.interfaces.credentials import MailMessage
+from app.application.request_context import RequestContext
+from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens, TokenPair
+from app.application.use_cases.credentials.email_verification import (
+    SendEmailVerification,
+    VerifyEmail,
+)
+from app.application.use_cases.credentials.mfa import (
+    CompleteMfaLogin,
+    DisableMfa,
+    EnableMfa,
+    SetUpMfa,
+)
+from app.application.use_cases.credentials.password_policy import PasswordPolicy
+from app.application.use_cases.credentials.passwords import (
+    ChangePassword,
+    RequestPasswordReset,
+    ResetPassword,
+)
+from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.domain.entities.session import Session
+from app.domain.entities.user import User
+from app.domain.errors import (
+    InvalidMfaCodeError,
+    InvalidOneTimeTokenError,
+    MfaAlreadyEnabledError,
+    MfaNotEnabledError,
+    MfaSetupMissingError,
+    WeakPasswordError,
+    WrongPasswordError,
+    WrongSecondFactorError,
+)
+from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
+from app.infrastructure.adapters.totp import PyotpAuthenticator
+from tests.fakes import (
+    DEFAULT_PASSWORD,
+    FakeAccessTokenService,
+    FakeClock,
+    FakePasswordHasher,
+    FakePasswordStrengthChecker,
+    FakeUnitOfWork,
+    make_user,
+)
+
+CONTEXT = RequestContext(ip="192.0.2.44", request_id="req-cred")
+NEW_PASSWORD = "an entirely new passphrase"
+BOX = AesGcmSecretBox(MasterKeyRing({"k": b"k" * 32}, "k"))
+
+
+class RecordingMail:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[MailMessage] = []
+        self.fail = fail
+
+    async def send(self, message: MailMessage) -> None:
+        if self.fail:
+            raise ConnectionRefusedError("smtp down")
+        self.sent.append(message)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def alice() -> User:
+    user = make_user(email="alice@example.com", password=DEFAULT_PASSWORD)
+    return user.model_copy(update={"full_name": "Alice Smith"})
+
+
+@pytest.fixture
+def uow(alice: User) -> FakeUnitOfWork:
+    uow = FakeUnitOfWork()
+    uow.fake_users.seed(alice)
+    return uow
+
+
+@pytest.fixture
+def second_factor(clock: FakeClock) -> SecondFactor:
+    return SecondFactor(PyotpAuthenticator("Strata"), BOX, clock)
+
+
+@pytest.fixture
+def sessions(clock: FakeClock) -> SessionTokens:
+    return SessionTokens(FakeAccessTokenService(clock), clock, SessionPolicy(timedelta(days=1), 10))
+
+
+def policy() -> PasswordPolicy:
+    return PasswordPolicy(FakePasswordStrengthChecker())
+
+
+def link_token(message: MailMessage) -> str:
+    return message.text.split("token=", 1)[1].split()[0]
+
+
+# ---------------------------------------------------------------- password policy
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [("short", "12"), ("my password is long", "common"), ("alice smith forever", "own name")],
+)
+async def test_the_policy_refuses_short_common_and_personal_passwords(
+    password: str, why: str
+) -> None:
+    with pytest.raises(WeakPasswordError) as caught:
+        await policy().ensure_strong(password, email="alice@example.com", full_name="Alice Smith")
+    assert why in caught.value.reason
+
+
+async def test_the_policy_accepts_a_good_passphrase() -> None:
+    await policy().ensure_strong(NEW_PASSWORD, email="alice@example.com", full_name=None)
+
+
+# ---------------------------------------------------------------- e-mail verification
+
+
+async def test_verification_mail_and_token(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User
+) -> None:
+    mail = RecordingMail()
+    await SendEmailVerification(uow, mail, clock, verify_url="https://x/verify?token=").execute(
+        alice
+    )
+    token = link_token(mail.sent[0])
+
+    await VerifyEmail(uow, clock).execute(token)
+
+    assert uow.fake_users.committed_row(alice.id).email_verified is True  # type: ignore[union-attr]
+    with pytest.raises(InvalidOneTimeTokenError):
+        await VerifyEmail(uow, clock).execute(token)
+
+
+async def test_a_verification_token_expires(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User
+) -> None:
+    mail = RecordingMail()
+    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(alice)
+    clock.advance(timedelta(minutes=30))
+
+    with pytest.raises(InvalidOneTimeTokenError):
+        await VerifyEmail(uow, clock).execute(link_token(mail.sent[0]))
+
+
+async def test_a_mail_failure_is_swallowed(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User
+) -> None:
+    await SendEmailVerification(
+        uow, RecordingMail(fail=True), clock, verify_url="v?token="
+    ).execute(alice)
+    await RequestPasswordReset(uow, RecordingMail(fail=True), clock, reset_url="r?token=").execute(
+        alice.email
+    )
+
+
+# ---------------------------------------------------------------- reset and change
+
+
+async def test_reset_mails_only_existing_active_accounts(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User
+) -> None:
+    mail = RecordingMail()
+    reset = RequestPasswordReset(uow, mail, clock, reset_url="r?token=")
+
+    for email in ("ghost@example.com", "not an email", ""):
+        await reset.execute(email)
+    assert mail.sent == []
+    await reset.execute("  ALICE@example.com ")
+    assert [m.to for m in mail.sent] == [alice.email]
+
+
+async def test_a_reset_replaces_the_password_revokes_sessions_and_works_once(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User, sessions: SessionTokens
+) -> None:
+    session, _ = Session.start(
+        user_id=alice.id, now=clock.now(), lifetime=timedelta(days=1), user_agent=None, ip=None
+    )
+    uow.fake_sessions.seed(session)
+    mail = RecordingMail()
+    await RequestPasswordReset(uow, mail, clock, reset_url="r?token=").execute(alice.email)
+    token = link_token(mail.sent[0])
+    hasher = FakePasswordHasher()
+    reset = ResetPassword(uow, hasher, policy(), sessions, clock)
+
+    with pytest.raises(WeakPasswordError):
+        await reset.execute(token, "password password", CONTEXT)
+    await reset.execute(token, NEW_PASSWORD, CONTEXT)
+
+    stored = uow.fake_users.committed_row(alice.id)
+    assert stored is not None
+    assert await hasher.verify(NEW_PASSWORD, stored.password_hash)
+    assert uow.fake_sessions.committed == []
+    assert "password.reset" in uow.fake_audit_events.actions
+    with pytest.raises(InvalidOneTimeTokenError):
+        await reset.execute(token, NEW_PASSWORD, CONTEXT)
+    with pytest.raises(InvalidOneTimeTokenError):
+        await reset.execute(f"{uuid4()}.secret", NEW_PASSWORD, CONTEXT)
+
+
+async def test_a_change_needs_the_current_password_and_keeps_this_session(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    sessions: SessionTokens,
+    second_factor: SecondFactor,
+) -> None:
+    mine, other = (
+        Session.start(
+            user_id=alice.id, now=clock.now(), lifetime=timedelta(days=1), user_agent=None, ip=None
+        )[0]
+        for _ in range(2)
+    )
+    uow.fake_sessions.seed(mine, other)
+    change = ChangePassword(uow, FakePasswordHasher(), policy(), second_factor, sessions, clock)
+
+    with pytest.raises(WrongPasswordError):
+        await change.execute(
+            alice,
+            current_password="nope",
+            new_password=NEW_PASSWORD,
+            code=None,
+            current_session_id=mine.id,
+            context=CONTEXT,
+        )
+    await change.execute(
+        alice,
+        current_password=DEFAULT_PASSWORD,
+        new_password=NEW_PASSWORD,
+        code=None,
+        current_session_id=mine.id,
+        context=CONTEXT,
+    )
+
+    assert [s.id for s in uow.fake_sessions.committed] == [mine.id]
+
+
+# ---------------------------------------------------------------- MFA
+
+
+async def mfa_on(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User, second_factor: SecondFactor
+) -> tuple[pyotp.TOTP, list[str]]:
+    setup = await SetUpMfa(uow, PyotpAuthenticator("Strata"), BOX, clock).execute(alice)
+    totp = pyotp.TOTP(setup.secret)
+    codes = await EnableMfa(uow, second_factor, clock).execute(alice, totp.at(clock.now()), CONTEXT)
+    return totp, codes
+
+
+async def test_enabling_needs_a_setup_and_a_right_code(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User, second_factor: SecondFactor
+) -> None:
+    enable = EnableMfa(uow, second_factor, clock)
+    with pytest.raises(MfaSetupMissingError):
+        await enable.execute(alice, "123456", CONTEXT)
+    setup = await SetUpMfa(uow, PyotpAuthenticator("Strata"), BOX, clock).execute(alice)
+    assert "secret=" in setup.otpauth_uri
+    stored = uow.fake_users.committed_row(alice.id)
+    assert stored is not None
+    assert setup.secret not in (stored.totp_secret_sealed or "")
+    with pytest.raises(WrongSecondFactorError):
+        await enable.execute(alice, "000000", CONTEXT)
+
+    codes = await enable.execute(alice, pyotp.TOTP(setup.secret).at(clock.now()), CONTEXT)
+
+    assert len(codes) == 10
+    with pytest.raises(MfaAlreadyEnabledError):
+        await SetUpMfa(uow, PyotpAuthenticator("Strata"), BOX, clock).execute(alice)
+
+
+async def test_mfa_login_accepts_each_code_once_and_the_neighbouring_steps(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    second_factor: SecondFactor,
+    sessions: SessionTokens,
+) -> None:
+    totp, codes = await mfa_on(uow, clock, alice, second_factor)
+    tokens = FakeAccessTokenService(clock)
+    complete = CompleteMfaLogin(uow, tokens, second_factor, sessions, clock)
+
+    async def login_with(code: str) -> TokenPair:
+        return await complete.execute(tokens.issue_mfa(alice.id), code, CONTEXT)
+
+    with pytest.raises(InvalidMfaCodeError):
+        await login_with(totp.at(clock.now()))  # spent by enabling
+    clock.advance(timedelta(seconds=60))
+    with pytest.raises(InvalidMfaCodeError):
+        await login_with(totp.at(clock.now() + timedelta(seconds=60)))  # two steps ahead
+    previous_step = await login_with(totp.at(clock.now() - timedelta(seconds=30)))
+    next_step = await login_with(totp.at(clock.now() + timedelta(seconds=30)))
+    recovery = await login_with(codes[3])
+    assert previous_step is not None
+    assert next_step is not None
+    assert recovery is not None
+    with pytest.raises(InvalidMfaCodeError):
+        await login_with(codes[3])
+    assert uow.fake_audit_events.actions.count("auth.mfa") == 3
+
+
+async def test_disabling_needs_the_password_and_a_code(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User, second_factor: SecondFactor
+) -> None:
+    disable = DisableMfa(uow, FakePasswordHasher(), second_factor, clock)
+    with pytest.raises(MfaNotEnabledError):
+        await disable.execute(alice, password=DEFAULT_PASSWORD, code="123456", context=CONTEXT)
+    _, codes = await mfa_on(uow, clock, alice, second_factor)
+
+    with pytest.raises(WrongPasswordError):
+        await disable.execute(alice, password="nope", code=codes[0], context=CONTEXT)
+    with pytest.raises(WrongSecondFactorError):
+        await disable.execute(alice, password=DEFAULT_PASSWORD, code="999999", context=CONTEXT)
+    await disable.execute(alice, password=DEFAULT_PASSWORD, code=codes[0], context=CONTEXT)
+
+    stored = uow.fake_users.committed_row(alice.id)
+    assert stored is not None
+    assert (stored.mfa_enabled, stored.totp_secret_sealed) == (False, None)
+    assert uow.fake_recovery_codes.unused == {}
