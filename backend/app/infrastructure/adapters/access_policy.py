@@ -7,7 +7,7 @@ Casbin's async SQLAlchemy adapter.
 
 Several API processes share the table. Each change bumps a counter in `access_policy_version`; each
 process compares its counter with the table's at most every `refresh_interval` seconds and reloads
-when they differ, so a change is obeyed everywhere within that interval (0.5 s by default). A reload
+when they differ, so a change is obeyed everywhere within that interval (0.25 s by default). A reload
 builds a new enforcer and swaps it in whole: a request never sees a half-loaded policy.
 """
 
@@ -44,7 +44,7 @@ e = some(where (p.eft == allow))
 m = g(r.role, p.role) && (p.obj == "*" || r.obj == p.obj) && (p.act == "*" || r.act == p.act) \
 && (p.scope == "all" || (p.scope == "own" && r.owner != "" && r.owner == r.sub))
 """
-DEFAULT_REFRESH_INTERVAL_SECONDS = 0.5
+DEFAULT_REFRESH_INTERVAL_SECONDS = 0.25
 logger = logging.getLogger("strata.access")
 _READ_VERSION = text("SELECT version FROM access_policy_version WHERE id = 1")
 _BUMP_VERSION = text("UPDATE access_policy_version SET version = version + 1 WHERE id = 1")
