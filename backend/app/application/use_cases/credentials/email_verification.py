@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import MailMessage, MailSender
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose, parse_one_time_token
+from app.application.use_cases.credentials.one_time_links import send_quietly, store_link_token
+from app.domain.entities.one_time_token import TokenPurpose, parse_one_time_token
 from app.domain.entities.user import User
 from app.domain.errors import InvalidOneTimeTokenError, UserChangedConcurrentlyError
-
-logger = logging.getLogger("strata.credentials")
 
 
 class SendEmailVerification:
@@ -25,11 +22,9 @@ class SendEmailVerification:
 
     async def execute(self, user: User) -> None:
         async with self._uow as uow:
-            token, link_token = OneTimeToken.issue(
-                user_id=user.id, purpose=TokenPurpose.EMAIL_VERIFICATION, now=self._clock.now()
+            link_token = await store_link_token(
+                uow, user.id, TokenPurpose.EMAIL_VERIFICATION, self._clock.now()
             )
-            await uow.one_time_tokens.delete_for_user(user.id, TokenPurpose.EMAIL_VERIFICATION)
-            await uow.one_time_tokens.add(token)
             await uow.commit()
         message = MailMessage(
             to=user.email,
@@ -39,10 +34,7 @@ class SendEmailVerification:
                 f"{self._verify_url}{link_token}\n"
             ),
         )
-        try:
-            await self._mail.send(message)
-        except Exception as exc:
-            logger.warning("verification mail not sent", extra={"error": type(exc).__name__})
+        await send_quietly(self._mail, message, TokenPurpose.EMAIL_VERIFICATION)
 
 
 class VerifyEmail:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -12,10 +11,11 @@ from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.auth.session_tokens import SessionTokens
+from app.application.use_cases.credentials.one_time_links import send_quietly, store_link_token
 from app.application.use_cases.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose, parse_one_time_token
+from app.domain.entities.one_time_token import TokenPurpose, parse_one_time_token
 from app.domain.entities.user import User
 from app.domain.errors import (
     InvalidOneTimeTokenError,
@@ -26,8 +26,6 @@ from app.domain.errors import (
     WrongSecondFactorError,
 )
 from app.domain.value_objects.email import normalize_email
-
-logger = logging.getLogger("strata.credentials")
 
 
 class ChangePassword:
@@ -108,11 +106,9 @@ class RequestPasswordReset:
             user = await uow.users.get_by_email(normalized)
             if user is None or not user.is_active:
                 return
-            token, link_token = OneTimeToken.issue(
-                user_id=user.id, purpose=TokenPurpose.PASSWORD_RESET, now=self._clock.now()
+            link_token = await store_link_token(
+                uow, user.id, TokenPurpose.PASSWORD_RESET, self._clock.now()
             )
-            await uow.one_time_tokens.delete_for_user(user.id, TokenPurpose.PASSWORD_RESET)
-            await uow.one_time_tokens.add(token)
             await uow.commit()
         message = MailMessage(
             to=user.email,
@@ -123,10 +119,7 @@ class RequestPasswordReset:
                 "If it was not you, ignore this message: your password has not changed.\n"
             ),
         )
-        try:
-            await self._mail.send(message)
-        except Exception as exc:
-            logger.warning("password reset mail not sent", extra={"error": type(exc).__name__})
+        await send_quietly(self._mail, message, TokenPurpose.PASSWORD_RESET)
 
 
 class ResetPassword:

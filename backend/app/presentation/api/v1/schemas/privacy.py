@@ -7,8 +7,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from app.application.use_cases.privacy.export_my_data import PersonalData
-from app.domain.entities.audit import AuditEvent
 from app.domain.entities.session import Session
+from app.presentation.api.v1.schemas.access import AuditEventOut
 from app.presentation.api.v1.schemas.resource import FileOut, ResourceOut
 from app.presentation.api.v1.schemas.user import UserOut
 
@@ -36,23 +36,6 @@ class ExportedSession(BaseModel):
         return cls.model_validate(session.model_dump(exclude={"refresh_token_hash", "user_id"}))
 
 
-class ExportedAuditEvent(BaseModel):
-    id: UUID
-    occurred_at: datetime
-    actor_id: UUID | None
-    action: str
-    target_type: str | None
-    target_id: str | None
-    outcome: str
-    ip: str | None
-    request_id: str | None
-    details: dict[str, str]
-
-    @classmethod
-    def of(cls, event: AuditEvent) -> ExportedAuditEvent:
-        return cls.model_validate(event.model_dump())
-
-
 class ExportedResource(ResourceOut):
     files: list[FileOut]
 
@@ -65,7 +48,7 @@ class PersonalDataExport(BaseModel):
     profile: UserOut
     sessions: list[ExportedSession]
     resources: list[ExportedResource]
-    audit_events: list[ExportedAuditEvent]
+    audit_events: list[AuditEventOut]
 
     @classmethod
     def of(cls, data: PersonalData) -> PersonalDataExport:
@@ -80,5 +63,5 @@ class PersonalDataExport(BaseModel):
                 )
                 for resource in data.resources
             ],
-            audit_events=[ExportedAuditEvent.of(event) for event in data.audit_events],
+            audit_events=[AuditEventOut.of(event) for event in data.audit_events],
         )
