@@ -9,7 +9,7 @@ as a use case that did so would escape the rollback.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -349,6 +349,10 @@ class FakeFileStorage:
 
     async def delete(self, storage_key: str) -> None:
         self.blobs.pop(storage_key, None)
+
+    async def delete_all(self, storage_keys: Iterable[str]) -> None:
+        for storage_key in storage_keys:
+            self.blobs.pop(storage_key, None)
 
 
 class FakeOneTimeTokenRepository(_Transactional[OneTimeToken]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import stat
 from collections.abc import AsyncIterator
@@ -16,7 +17,11 @@ from app.domain.entities.resource import StoredFile
 from app.domain.errors import FileTooLargeError, StoredFileCorruptError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.encryption import MasterKeyRing
-from app.infrastructure.adapters.file_storage import MAGIC, LocalEncryptedFileStorage
+from app.infrastructure.adapters.file_storage import (
+    DEFAULT_CHUNK_SIZE,
+    MAGIC,
+    LocalEncryptedFileStorage,
+)
 from tests.fakes import DEFAULT_NOW
 
 KEY_A = base64.b64encode(b"a" * 32).decode()
@@ -171,3 +176,34 @@ async def test_delete_removes_the_ciphertext_and_tolerates_a_missing_file(tmp_pa
     await store.delete(stored.storage_key)
 
     assert not path.exists()
+
+
+async def test_a_large_file_streams_through_default_chunks(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 123)  # 49 chunks of 64 KiB
+    store = LocalEncryptedFileStorage(tmp_path, MasterKeyRing.from_setting(f"a:{KEY_A}"))
+    file_id = new_id()
+
+    blob = await store.save(file_id, stream(data, piece=10_000), max_bytes=len(data))
+    stored = metadata(file_id, blob)
+    pieces = [chunk async for chunk in store.open(stored)]
+
+    assert b"".join(pieces) == data
+    assert max(len(piece) for piece in pieces) == DEFAULT_CHUNK_SIZE
+    assert blob.sha256 == hashlib.sha256(data).hexdigest()
+    assert stat.S_IMODE((tmp_path / blob.storage_key).parent.stat().st_mode) == 0o700
+
+
+async def test_delete_all_removes_each_and_logs_what_it_cannot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, first_path = await saved(tmp_path, b"one")
+    second, second_path = await saved(tmp_path, b"two")
+    (tmp_path / "ab" / "a-directory").mkdir(parents=True)  # unlink() fails on it
+
+    await storage(tmp_path).delete_all(
+        [first.storage_key, "ab/a-directory", "cd/already-gone", second.storage_key]
+    )
+
+    assert not first_path.exists()
+    assert not second_path.exists()
+    assert [record.message for record in caplog.records] == ["stored file not removed"]

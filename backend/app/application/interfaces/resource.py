@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -73,6 +73,13 @@ class FileStorage(Protocol):
 
     async def delete(self, storage_key: str) -> None:
         """Remove the ciphertext; nothing happens if it is already gone."""
+        ...
+
+    async def delete_all(self, storage_keys: Iterable[str]) -> None:
+        """Remove the ciphertext of each file, after the commit that deleted their rows.
+
+        Never raises: a file that cannot be removed is logged and left behind, unreadable, since
+        its data key went with its row (so the committed deletion still stands)."""
         ...
 
 

@@ -18,6 +18,8 @@ NAME_MAX_LENGTH = 255
 DESCRIPTION_MAX_LENGTH = 5_000
 FILENAME_MAX_LENGTH = 255
 FALLBACK_FILENAME = "file"
+# What a file is called when no signature matches and it is UTF-8 without NUL bytes, throughout.
+TEXT_PLAIN = "text/plain"
 
 
 class Resource(BaseModel):

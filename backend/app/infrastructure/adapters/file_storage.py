@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
@@ -132,6 +132,17 @@ class LocalEncryptedFileStorage:
     async def delete(self, storage_key: str) -> None:
         await asyncio.to_thread(self._path(storage_key).unlink, missing_ok=True)
 
+    async def delete_all(self, storage_keys: Iterable[str]) -> None:
+        for storage_key in storage_keys:
+            try:
+                await self.delete(storage_key)
+            except OSError as exc:
+                # Its row (and so its wrapped data key) is gone: what remains cannot be decrypted.
+                logger.error(
+                    "stored file not removed",
+                    extra={"storage_key": storage_key, "error": type(exc).__name__},
+                )
+
     async def _write_record(
         self,
         handle: BinaryIO,
@@ -171,7 +182,9 @@ def _read_record(handle: BinaryIO) -> bytes | None:
 
 
 def _make_private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # `mode` applies to the last directory only: the storage root is made private first.
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.mkdir(exist_ok=True, mode=0o700)
 
 
 def _open_private(path: Path) -> BinaryIO:

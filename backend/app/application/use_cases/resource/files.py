@@ -1,8 +1,10 @@
 """Files of a resource: upload (sniffed, size-limited, encrypted), list, download, delete.
-Whoever may not see the resource gets 404 for its files too."""
+Whoever may not see the resource gets 404 for its files too. As for resources, the policy is asked
+while no transaction of ours is open (see `resources`)."""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from uuid import UUID
@@ -12,8 +14,8 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.resource import ContentTypeSniffer, FileStorage
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
-from app.application.use_cases.resource.resources import audit, visible_resource
-from app.domain.entities.resource import StoredFile, sanitize_filename
+from app.application.use_cases.resource.resources import audit, authorized_resource, still_there
+from app.domain.entities.resource import TEXT_PLAIN, Resource, StoredFile, sanitize_filename
 from app.domain.entities.user import User
 from app.domain.errors import (
     FileNotFoundInResourceError,
@@ -23,7 +25,7 @@ from app.domain.errors import (
 from app.domain.value_objects.identifiers import new_id
 
 FILE = "file"
-SNIFF_BYTES = 8192
+SNIFF_BYTES = 8192  # enough for every signature the sniffer knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +34,20 @@ class Download:
     chunks: AsyncIterator[bytes]
 
 
-async def _visible_file_resource(
+async def _authorized_for_files(
     uow: UnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
-) -> None:
-    resource = await visible_resource(uow, policy, actor, resource_id, "read")
+) -> Resource:
+    """The resource, if `actor` may see it and do `action` on its files; else 404."""
+    resource = await authorized_resource(uow, policy, actor, resource_id, "read")
     if not await policy.allows(actor, action, FILE, owner_id=resource.owner_id):
         raise ResourceNotFoundError()
+    return resource
 
 
 class UploadFile:
+    """Checks access before a byte is read, sniffs the type from the first bytes, streams the rest
+    into encrypted storage (which stops at `max_bytes`), then records the file."""
+
     def __init__(
         self,
         uow: UnitOfWork,
@@ -66,19 +73,23 @@ class UploadFile:
         chunks: AsyncIterator[bytes],
         context: RequestContext,
     ) -> StoredFile:
-        async with self._uow as uow:
-            await _visible_file_resource(uow, self._policy, actor, resource_id, "create")
+        resource = await _authorized_for_files(
+            self._uow, self._policy, actor, resource_id, "create"
+        )
         head, rest = await _peek(chunks, SNIFF_BYTES)
         content_type = self._sniffer.sniff(head)
         if content_type is None:
             raise UnsupportedFileTypeError()
         file_id = new_id()
-        blob = await self._storage.save(file_id, _chain(head, rest), max_bytes=self._max_bytes)
+        content = _chain(head, rest)
+        if content_type == TEXT_PLAIN:
+            content = _utf8_without_nul(content)
+        blob = await self._storage.save(file_id, content, max_bytes=self._max_bytes)
         now = self._clock.now()
         stored = StoredFile(
             id=file_id,
             resource_id=resource_id,
-            owner_id=actor.id,
+            owner_id=resource.owner_id,  # an admin's upload still belongs to the owner
             filename=sanitize_filename(filename),
             content_type=content_type,
             size=blob.size,
@@ -90,14 +101,12 @@ class UploadFile:
         )
         try:
             async with self._uow as uow:
-                # Checked again: the resource may have gone while the bytes streamed in.
-                resource = await visible_resource(uow, self._policy, actor, resource_id, "read")
-                stored = stored.model_copy(update={"owner_id": resource.owner_id})
+                await still_there(uow, resource_id)  # it may have gone while the bytes came in
                 await uow.resource_files.add(stored)
                 await uow.audit_events.add(audit("file.upload", actor, FILE, file_id, context, now))
                 await uow.commit()
         except BaseException:
-            await self._storage.delete(blob.storage_key)  # no row, so no ciphertext either
+            await self._storage.delete_all([blob.storage_key])  # no row, so no ciphertext
             raise
         return stored
 
@@ -108,20 +117,23 @@ class ListFiles:
         self._policy = policy
 
     async def execute(self, actor: User, resource_id: UUID) -> list[StoredFile]:
+        await _authorized_for_files(self._uow, self._policy, actor, resource_id, "read")
         async with self._uow as uow:
-            await _visible_file_resource(uow, self._policy, actor, resource_id, "read")
             return await uow.resource_files.list_for_resource(resource_id)
 
 
 class DownloadFile:
+    """The file's metadata and its plaintext as a stream (decrypted and authenticated chunk by
+    chunk as it is read)."""
+
     def __init__(self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage) -> None:
         self._uow = uow
         self._policy = policy
         self._storage = storage
 
     async def execute(self, actor: User, resource_id: UUID, file_id: UUID) -> Download:
+        await _authorized_for_files(self._uow, self._policy, actor, resource_id, "read")
         async with self._uow as uow:
-            await _visible_file_resource(uow, self._policy, actor, resource_id, "read")
             stored = await uow.resource_files.get(resource_id, file_id)
         if stored is None:
             raise FileNotFoundInResourceError()
@@ -129,6 +141,8 @@ class DownloadFile:
 
 
 class DeleteFile:
+    """Deletes the file's row and then, after the commit, its ciphertext."""
+
     def __init__(
         self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage, clock: Clock
     ) -> None:
@@ -140,19 +154,19 @@ class DeleteFile:
     async def execute(
         self, actor: User, resource_id: UUID, file_id: UUID, context: RequestContext
     ) -> None:
+        await _authorized_for_files(self._uow, self._policy, actor, resource_id, "delete")
         async with self._uow as uow:
-            await _visible_file_resource(uow, self._policy, actor, resource_id, "delete")
             stored = await uow.resource_files.get(resource_id, file_id)
-            if stored is None:
+            if stored is None or not await uow.resource_files.delete(file_id):
                 raise FileNotFoundInResourceError()
-            await uow.resource_files.delete(file_id)
             now = self._clock.now()
             await uow.audit_events.add(audit("file.delete", actor, FILE, file_id, context, now))
             await uow.commit()
-        await self._storage.delete(stored.storage_key)
+        await self._storage.delete_all([stored.storage_key])
 
 
 async def _peek(chunks: AsyncIterator[bytes], size: int) -> tuple[bytes, AsyncIterator[bytes]]:
+    """At least `size` bytes from the start (fewer if the content is shorter), and the rest."""
     head = bytearray()
     iterator = aiter(chunks)
     while len(head) < size:
@@ -168,3 +182,18 @@ async def _chain(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes
         yield head
     async for chunk in rest:
         yield chunk
+
+
+async def _utf8_without_nul(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Plain text is UTF-8 without NUL bytes all through, not only in the part that was sniffed;
+    anything else stops the upload (415) before it is stored."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        async for chunk in chunks:
+            if b"\x00" in chunk:
+                raise UnsupportedFileTypeError()
+            decoder.decode(chunk)
+            yield chunk
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise UnsupportedFileTypeError() from exc

@@ -1,9 +1,16 @@
 """A user's resources: create, read, list, change, delete. Owners act on their own; admins on all;
-to anybody else a resource does not exist (404), so its existence is never revealed."""
+to anybody else a resource does not exist (404), so its existence is never revealed.
+
+The access policy is always asked while no transaction of ours is open: an adapter may read the
+database itself (Casbin checks its policy version), and on SQLite a write transaction we held
+would make that read wait on our own lock. A resource's owner never changes, so a decision taken
+on the row just read still holds inside the write transaction that follows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
@@ -20,14 +27,24 @@ from app.domain.errors import ResourceNotFoundError, ResourceVersionMismatchErro
 RESOURCE = "resource"
 
 
-async def visible_resource(
+async def authorized_resource(
     uow: UnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
 ) -> Resource:
-    """The resource, if `actor` may do `action` on it; the same 404 whether absent or not theirs."""
-    resource = await uow.resources.get(resource_id)
+    """The resource, if `actor` may do `action` on it; the same 404 whether absent or not theirs.
+    Read in a unit of work of its own, decided after it has ended."""
+    async with uow:
+        resource = await uow.resources.get(resource_id)
     if resource is None or not await policy.allows(
         actor, action, RESOURCE, owner_id=resource.owner_id
     ):
+        raise ResourceNotFoundError()
+    return resource
+
+
+async def still_there(uow: UnitOfWork, resource_id: UUID) -> Resource:
+    """The resource inside the write transaction; it may have been deleted since it was checked."""
+    resource = await uow.resources.get(resource_id)
+    if resource is None:
         raise ResourceNotFoundError()
     return resource
 
@@ -38,11 +55,11 @@ def audit(
     target_type: str,
     target_id: UUID,
     context: RequestContext,
-    now: object,
+    now: datetime,
 ) -> AuditEvent:
     return AuditEvent.record(
         action=action,
-        now=now,  # type: ignore[arg-type]
+        now=now,
         actor_id=actor.id,
         target_type=target_type,
         target_id=target_id,
@@ -79,8 +96,7 @@ class GetResource:
         self._policy = policy
 
     async def execute(self, actor: User, resource_id: UUID) -> Resource:
-        async with self._uow as uow:
-            return await visible_resource(uow, self._policy, actor, resource_id, "read")
+        return await authorized_resource(self._uow, self._policy, actor, resource_id, "read")
 
 
 class ListResources:
@@ -97,9 +113,9 @@ class ListResources:
         after = decode_cursor(cursor)
         # Reading everyone's (or another owner's) needs a rule without the owner condition.
         sees_all = await self._policy.allows(actor, "read", RESOURCE, owner_id=None)
-        scope = owner_id if sees_all else actor.id
         if not sees_all and owner_id is not None and owner_id != actor.id:
-            return Page(items=[], next_cursor=None)
+            return Page(items=[], next_cursor=None)  # the same as an owner with nothing
+        scope = owner_id if sees_all else actor.id
         async with self._uow as uow:
             rows = await uow.resources.list_page(owner_id=scope, after=after, limit=limit + 1)
         items = rows[:limit]
@@ -122,8 +138,9 @@ class UpdateResource:
         *,
         expected_versions: Collection[int] | None = None,
     ) -> Resource:
+        await authorized_resource(self._uow, self._policy, actor, resource_id, "update")
         async with self._uow as uow:
-            current = await visible_resource(uow, self._policy, actor, resource_id, "update")
+            current = await still_there(uow, resource_id)
             if expected_versions is not None and current.version not in expected_versions:
                 raise ResourceVersionMismatchError(current_version=current.version)
             if not changes.as_fields():
@@ -151,8 +168,9 @@ class DeleteResource:
         self._clock = clock
 
     async def execute(self, actor: User, resource_id: UUID, context: RequestContext) -> None:
+        await authorized_resource(self._uow, self._policy, actor, resource_id, "delete")
         async with self._uow as uow:
-            await visible_resource(uow, self._policy, actor, resource_id, "delete")
+            await still_there(uow, resource_id)
             files = await uow.resource_files.list_for_resource(resource_id)
             await uow.resources.delete(resource_id)
             now = self._clock.now()
@@ -160,5 +178,4 @@ class DeleteResource:
                 audit("resource.delete", actor, RESOURCE, resource_id, context, now)
             )
             await uow.commit()
-        for stored_file in files:
-            await self._storage.delete(stored_file.storage_key)
+        await self._storage.delete_all([stored.storage_key for stored in files])
