@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeoutError
 
 from app.domain.entities.product import PriceRange, Product
 from app.infrastructure.database.engine import Database
@@ -148,3 +150,33 @@ async def add_and_commit(uow: SqlAlchemyUnitOfWork) -> None:
     async with uow:
         await uow.products.add(make_product())
         await uow.commit()
+
+
+async def test_sqlite_writers_of_one_process_queue_at_the_write_gate(tmp_path: Path) -> None:
+    """One writing unit of work at a time on SQLite: the next waits in the event loop (no busy
+    sleeping), gets in as soon as the first ends, and gives up with a timeout, never hangs."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'gate.db'}", pool_timeout=0.2)
+    assert database.write_gate is not None
+
+    def writer() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(
+            database.engine,
+            write_gate=database.write_gate,
+            gate_timeout=database.write_gate_timeout,
+        )
+
+    try:
+        async with writer():
+            assert database.write_gate.locked()
+            with pytest.raises(SqlAlchemyTimeoutError):
+                async with writer():
+                    pass
+        assert not database.write_gate.locked()
+        async with writer():  # free again after the first one ended
+            pass
+        with pytest.raises(RuntimeError):
+            async with writer():
+                raise RuntimeError("a failing use case")
+        assert not database.write_gate.locked()
+    finally:
+        await database.dispose()

@@ -11,6 +11,7 @@ Two engines share one database:
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event, text
@@ -48,6 +49,11 @@ class Database:
             **pool,
             **self._driver_options(read_only=True),
         )
+        # SQLite has one writer at a time. Writers of this process queue here, in the event loop,
+        # instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms between retries
+        # and, under a burst of writes (logins creating sessions), wastes most of the time asleep.
+        self.write_gate: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self.write_gate_timeout = pool_timeout
         if self.is_sqlite:
             _configure_sqlite(self.engine, read_only=False)
             _configure_sqlite(self.read_engine, read_only=True)

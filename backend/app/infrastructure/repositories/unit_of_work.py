@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.application.interfaces.audit import AuditRepository
@@ -43,14 +45,34 @@ class SqlAlchemyUnitOfWork:
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        write_gate: asyncio.Lock | None = None,
+        gate_timeout: float = 10.0,
+    ) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        # SQLite's write engine: one writing unit of work of this process at a time (see Database).
+        self._write_gate = write_gate
+        self._gate_timeout = gate_timeout
+        self._holds_gate = False
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already open; units of work do not nest")
-        self._connection = await self._engine.connect()
+        if self._write_gate is not None:
+            try:
+                await asyncio.wait_for(self._write_gate.acquire(), self._gate_timeout)
+            except TimeoutError as exc:
+                raise SqlAlchemyTimeoutError("waited too long for the database write lock") from exc
+            self._holds_gate = True
+        try:
+            self._connection = await self._engine.connect()
+        except BaseException:
+            self._release_gate()
+            raise
         self.products = SqlAlchemyProductRepository(self._connection)
         self.users = SqlAlchemyUserRepository(self._connection)
         self.audit_events = SqlAlchemyAuditRepository(self._connection)
@@ -73,7 +95,15 @@ class SqlAlchemyUnitOfWork:
         try:
             await connection.rollback()  # nothing to undo after a commit
         finally:
-            await connection.close()
+            try:
+                await connection.close()
+            finally:
+                self._release_gate()
+
+    def _release_gate(self) -> None:
+        if self._holds_gate and self._write_gate is not None:
+            self._holds_gate = False
+            self._write_gate.release()
 
     async def commit(self) -> None:
         if self._connection is None:

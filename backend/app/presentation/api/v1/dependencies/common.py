@@ -26,7 +26,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def get_unit_of_work(container: ContainerDep) -> UnitOfWork:
-    return SqlAlchemyUnitOfWork(container.database.engine)
+    return container.write_unit_of_work()
 
 
 async def get_read_only_unit_of_work(container: ContainerDep) -> UnitOfWork:

@@ -123,17 +123,25 @@ class Container:
             ),
         )
 
+    def write_unit_of_work(self) -> SqlAlchemyUnitOfWork:
+        database = self.database
+        return SqlAlchemyUnitOfWork(
+            database.engine,
+            write_gate=database.write_gate,
+            gate_timeout=database.write_gate_timeout,
+        )
+
     # Use cases run outside a request (start-up bootstrap, the CLI), composed here like the rest.
     def ensure_admin(self) -> EnsureAdmin:
         return EnsureAdmin(
-            SqlAlchemyUnitOfWork(self.database.engine),
+            self.write_unit_of_work(),
             self.password_hasher,
             self.password_policy,
             self.clock,
         )
 
     def seed_catalog(self) -> SeedCatalog:
-        return SeedCatalog(SqlAlchemyUnitOfWork(self.database.engine), self.catalog_cache)
+        return SeedCatalog(self.write_unit_of_work(), self.catalog_cache)
 
     async def close(self) -> None:
         if self.redis is not None:
