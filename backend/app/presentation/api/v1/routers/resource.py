@@ -203,7 +203,9 @@ async def download_file(
         media_type=stored.content_type,
         headers={
             "Content-Length": str(stored.size),
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.filename)}",
+            # Sent as stored: the exact length is announced, and gzip leaves the stream alone.
+            "Content-Encoding": "identity",
+            "Content-Disposition": content_disposition(stored.filename),
             "ETag": f'"{stored.sha256}"',
             "Cache-Control": "private, no-store",
         },
@@ -224,6 +226,15 @@ async def delete_file(
     context: RequestContextDep,
 ) -> None:
     await delete.execute(user, resource_id, file_id, context)
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` (never rendered inline), with an ASCII fallback name for old clients and the
+    exact UTF-8 name (RFC 6266); the stored name is already free of quotes and control characters."""
+    fallback = "".join(
+        char if " " <= char <= "~" and char not in '"\\' else "_" for char in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
