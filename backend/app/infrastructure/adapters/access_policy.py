@@ -55,9 +55,13 @@ class CasbinAccessPolicy:
         self,
         engine: AsyncEngine,
         *,
+        read_engine: AsyncEngine | None = None,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL_SECONDS,
     ) -> None:
         self._engine = engine
+        # The version check runs every `refresh_interval`: on the read-only engine it never queues
+        # behind writers (on SQLite the write engine begins every transaction IMMEDIATE).
+        self._read_engine = read_engine or engine
         self._refresh_interval = refresh_interval
         self._enforcer: casbin.AsyncEnforcer | None = None
         self._version: int | None = None
@@ -128,7 +132,7 @@ class CasbinAccessPolicy:
         return time.monotonic() - self._checked_at >= self._refresh_interval
 
     async def _read_version(self) -> int:
-        async with self._engine.connect() as connection:
+        async with self._read_engine.connect() as connection:
             return int(await connection.scalar(_READ_VERSION) or 0)
 
     async def _bump_version(self) -> None:
