@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
-from app.application.interfaces.access import DEFAULT_RULES, PolicyRule
+from app.application.interfaces.access import DEFAULT_RULES, PolicyRule, PolicyRuleRepository
 from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
 from app.application.interfaces.product import ProductFilter, ProductRepository
@@ -257,6 +257,56 @@ class FakeAuditRepository(_Transactional[AuditEvent]):
         return [event.action for event in self.committed]
 
 
+class FakePolicyRuleRepository:
+    """The stored policy (the default rules unless told otherwise), transactional like the rest;
+    `version` counts the committed changes."""
+
+    def __init__(self, rules: Sequence[PolicyRule] = DEFAULT_RULES) -> None:
+        self._committed = (sorted(rules), 0)
+        self._rules, self._version = self._committed
+        self.in_transaction = False
+
+    @property
+    def committed(self) -> list[PolicyRule]:
+        return list(self._committed[0])
+
+    @property
+    def version(self) -> int:
+        return self._committed[1]
+
+    def _working(self) -> list[PolicyRule]:
+        if not self.in_transaction:
+            raise AssertionError("repository used outside `async with uow:`")
+        return self._rules
+
+    async def claim_change(self) -> None:
+        self._working()
+        self._version += 1
+
+    async def list_rules(self) -> list[PolicyRule]:
+        return sorted(self._working())
+
+    async def add(self, rule: PolicyRule) -> None:
+        self._working().append(rule)
+
+    async def remove(self, rule: PolicyRule) -> bool:
+        rules = self._working()
+        if rule not in rules:
+            return False
+        rules.remove(rule)
+        return True
+
+    def begin(self) -> None:
+        self._rules, self._version = list(self._committed[0]), self._committed[1]
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self._committed = (sorted(self._rules), self._version)
+
+    def end(self) -> None:
+        self.in_transaction = False
+
+
 class FakeResourceRepository(_Transactional[Resource]):
     _files: FakeResourceFileRepository
 
@@ -379,24 +429,46 @@ class FakeOneTimeTokenRepository(_Transactional[OneTimeToken]):
 
 
 class FakeRecoveryCodeRepository:
-    """Recovery code hashes per user, with the used ones set aside (not transactional: tests
-    that need rollback semantics use the real repository)."""
+    """Unused recovery code hashes per user; transactional like the rest (a code spent in a
+    transaction that is rolled back stays usable)."""
 
     def __init__(self) -> None:
-        self.unused: dict[UUID, set[str]] = {}
+        self._committed: dict[UUID, frozenset[str]] = {}
+        self._codes: dict[UUID, set[str]] = {}
+        self.in_transaction = False
+
+    @property
+    def unused(self) -> dict[UUID, set[str]]:
+        """The committed unused code hashes, by user."""
+        return {user_id: set(codes) for user_id, codes in self._committed.items()}
+
+    def _working(self) -> dict[UUID, set[str]]:
+        if not self.in_transaction:
+            raise AssertionError("repository used outside `async with uow:`")
+        return self._codes
 
     async def replace_all(self, user_id: UUID, code_hashes: Sequence[str]) -> None:
-        self.unused[user_id] = set(code_hashes)
+        self._working()[user_id] = set(code_hashes)
 
     async def use(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
-        codes = self.unused.get(user_id, set())
+        codes = self._working().get(user_id, set())
         if code_hash not in codes:
             return False
         codes.remove(code_hash)
         return True
 
     async def delete_all(self, user_id: UUID) -> None:
-        self.unused.pop(user_id, None)
+        self._working().pop(user_id, None)
+
+    def begin(self) -> None:
+        self._codes = {user_id: set(codes) for user_id, codes in self._committed.items()}
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self._committed = {user_id: frozenset(codes) for user_id, codes in self._codes.items()}
+
+    def end(self) -> None:
+        self.in_transaction = False
 
 
 class FakePasswordStrengthChecker:
@@ -428,6 +500,7 @@ class FakeUnitOfWork:
     resource_files: ResourceFileRepository
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
+    policy_rules: PolicyRuleRepository
 
     def __init__(
         self,
@@ -454,6 +527,8 @@ class FakeUnitOfWork:
         self.fake_sessions = sessions if sessions is not None else FakeSessionRepository()
         self.sessions = self.fake_sessions
         self.fake_users.attach_sessions(self.fake_sessions)
+        self.fake_policy_rules = FakePolicyRuleRepository()
+        self.policy_rules = self.fake_policy_rules
         self.committed = 0
         self.entered = 0
 
@@ -467,6 +542,8 @@ class FakeUnitOfWork:
             self.fake_resources,
             self.fake_resource_files,
             self.fake_one_time_tokens,
+            self.fake_recovery_codes,
+            self.fake_policy_rules,
         ]
 
     async def __aenter__(self) -> Self:
@@ -650,23 +727,24 @@ class FakeSessionRepository(_Transactional[Session]):
             del self._rows()[session_id]
         return len(doomed)
 
-    async def delete_expired(self, user_id: UUID, now: datetime) -> int:
-        doomed = [
-            s.id for s in self._rows().values() if s.user_id == user_id and s.expires_at <= now
-        ]
+    async def delete_expired_of_anyone(self, now: datetime, *, limit: int) -> int:
+        doomed = [s.id for s in self._rows().values() if s.expires_at <= now][:limit]
         for session_id in doomed:
             del self._rows()[session_id]
         return len(doomed)
 
-    async def delete_oldest_beyond(self, user_id: UUID, keep: int) -> int:
-        mine = sorted(
-            (s for s in self._rows().values() if s.user_id == user_id),
+    async def prune(self, user_id: UUID, now: datetime, *, keep: int) -> int:
+        mine = [s for s in self._rows().values() if s.user_id == user_id]
+        newest_live = sorted(
+            (s for s in mine if s.expires_at > now),
             key=lambda s: (s.created_at, s.id),
             reverse=True,
-        )
-        for session in mine[keep:]:
-            del self._rows()[session.id]
-        return max(0, len(mine) - keep)
+        )[:keep]
+        kept = {s.id for s in newest_live}
+        doomed = [s.id for s in mine if s.id not in kept]
+        for session_id in doomed:
+            del self._rows()[session_id]
+        return len(doomed)
 
 
 # ---------------------------------------------------------------- builders
@@ -706,10 +784,18 @@ def make_user(
 
 class FakeAccessPolicy:
     """The default policy of the Casbin model, as plain rules: admins may do anything; users may
-    act on resources and files they own. Tests add or remove rules like an administrator would."""
+    act on resources and files they own. Tests set `rules`; given the unit of work's stored
+    rules (`source`), `refresh()` obeys what was committed there, as the real policy does."""
 
-    def __init__(self, rules: Sequence[PolicyRule] | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[PolicyRule] | None = None,
+        *,
+        source: FakePolicyRuleRepository | None = None,
+    ) -> None:
         self.rules: list[PolicyRule] = list(rules) if rules is not None else list(DEFAULT_RULES)
+        self._source = source
+        self.refreshes = 0
 
     async def allows(
         self, user: User, action: str, object_type: str, *, owner_id: UUID | None = None
@@ -724,17 +810,7 @@ class FakeAccessPolicy:
             for rule in self.rules
         )
 
-    async def list_rules(self) -> list[PolicyRule]:
-        return list(self.rules)
-
-    async def add_rule(self, rule: PolicyRule) -> bool:
-        if rule in self.rules:
-            return False
-        self.rules.append(rule)
-        return True
-
-    async def remove_rule(self, rule: PolicyRule) -> bool:
-        if rule not in self.rules:
-            return False
-        self.rules.remove(rule)
-        return True
+    async def refresh(self) -> None:
+        self.refreshes += 1
+        if self._source is not None:
+            self.rules = self._source.committed

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
     )
     op.create_index(op.f("ix_sessions_user_id_created_at"), "sessions", ["user_id", "created_at"])
+    op.create_index(op.f("ix_sessions_expires_at"), "sessions", ["expires_at"])
 
 
 def downgrade() -> None:

@@ -145,6 +145,12 @@ class UserChangedConcurrentlyError(ConflictError):
     code = "user.changed_concurrently"
 
 
+class UserVersionMismatchError(PreconditionFailedError):
+    """`If-Match` names a version of the account other than the stored one."""
+
+    code = "user.version_mismatch"
+
+
 class WrongPasswordError(PermissionDeniedError):
     """The caller is authenticated, but the password they confirmed a sensitive step with is not
     theirs (403: their token stays valid, unlike a 401)."""

@@ -34,7 +34,9 @@ async def user_tokens(client: AsyncClient) -> dict[str, Any]:
     return await log_in(client)
 
 
-async def test_admin_routes_refuse_users_and_anonymous_callers(client: AsyncClient) -> None:
+async def test_admin_routes_refuse_users_and_anonymous_callers(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
     tokens = await user_tokens(client)
 
     for method, url, body in (
@@ -47,6 +49,9 @@ async def test_admin_routes_refuse_users_and_anonymous_callers(client: AsyncClie
         assert_problem(as_user, 403, "auth.admin_required")
         anonymous = await client.request(method, url, json=body)
         assert_problem(anonymous, 401, "auth.unauthenticated")
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+    # Nothing the user sent reached the policy.
+    assert RULE not in (await client.get(POLICIES, headers=admin_headers)).json()["items"]
 
 
 async def test_the_default_policy_is_listed(client: AsyncClient, admin_headers: Headers) -> None:
@@ -81,6 +86,43 @@ async def test_rules_are_added_and_removed_and_audited(
     assert len(removals["items"]) == 1
 
 
+async def test_the_next_request_obeys_a_policy_change(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    auditor = {"role": "user", "object_type": "audit", "action": "read", "scope": "all"}
+    tokens = await user_tokens(client)
+    assert (await client.get(AUDIT, headers=bearer(tokens))).status_code == 403
+
+    granted = await client.post(POLICIES, json=auditor, headers=admin_headers)
+    as_auditor = await client.get(AUDIT, headers=bearer(tokens))
+    revoked = await client.request("DELETE", POLICIES, json=auditor, headers=admin_headers)
+    after = await client.get(AUDIT, headers=bearer(tokens))
+
+    assert granted.status_code == 201
+    assert as_auditor.status_code == 200
+    assert revoked.status_code == 204
+    assert_problem(after, 403, "auth.admin_required")
+
+
+async def test_a_policy_change_is_audited_with_who_and_which_request(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    me = (await client.get("/api/v1/users/me", headers=admin_headers)).json()
+
+    added = await client.post(
+        POLICIES, json=RULE, headers={**admin_headers, "X-Request-ID": "policy-change-1"}
+    )
+    events = (await client.get(f"{AUDIT}?action=policy.add", headers=admin_headers)).json()
+
+    assert added.status_code == 201
+    assert added.headers["location"] == POLICIES
+    [event] = events["items"]
+    assert event["actor_id"] == me["id"]
+    assert event["request_id"] == "policy-change-1"
+    assert (event["target_type"], event["outcome"]) == ("policy", "success")
+    assert event["details"] == RULE
+
+
 async def test_invalid_rules_are_422(client: AsyncClient, admin_headers: Headers) -> None:
     for field, value in (
         ("role", "root"),
@@ -95,6 +137,15 @@ async def test_invalid_rules_are_422(client: AsyncClient, admin_headers: Headers
         assert body["errors"][0]["field"].endswith(field)
     extra = await client.post(POLICIES, json={**RULE, "effect": "deny"}, headers=admin_headers)
     assert_problem(extra, 422, "validation_error")
+    missing = await client.post(POLICIES, json={"role": "user"}, headers=admin_headers)
+    assert_problem(missing, 422, "validation_error")
+    not_json = await client.post(POLICIES, content=b"{", headers=admin_headers)
+    assert not_json.status_code in (400, 422)
+    bad_removal = await client.request(
+        "DELETE", POLICIES, json={**RULE, "action": "launch"}, headers=admin_headers
+    )
+    assert_problem(bad_removal, 422, "validation_error")
+    assert len((await client.get(POLICIES, headers=admin_headers)).json()["items"]) == 9
 
 
 async def test_the_last_rule_letting_admins_manage_the_policy_cannot_be_removed(

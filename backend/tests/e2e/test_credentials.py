@@ -4,6 +4,7 @@ both from the development `.eml` adapter and by a real SMTP server (aiosmtpd).""
 from __future__ import annotations
 
 import email
+import json
 import re
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,7 @@ from aiosmtpd.handlers import Message as MessageHandler
 from httpx import AsyncClient
 from sqlalchemy import text
 
+from app.infrastructure.adapters import mail as mail_adapter
 from app.infrastructure.database.engine import Database
 from tests.conftest import empty_all_tables
 from tests.e2e.conftest import USER_PASSWORD, make_settings, running_client
@@ -260,18 +262,23 @@ async def test_with_mfa_on_login_needs_a_code_and_a_code_works_once(
     next_step = await client.post(
         "/api/v1/auth/mfa/verify", json={"mfa_token": pending, "code": code_at(totp, 1)}
     )
+    spent_token = await client.post(
+        "/api/v1/auth/mfa/verify", json={"mfa_token": pending, "code": code_at(totp, -1)}
+    )
+    fresh = await mfa_token(client)
     same_again = await client.post(
-        "/api/v1/auth/mfa/verify", json={"mfa_token": pending, "code": code_at(totp, 1)}
+        "/api/v1/auth/mfa/verify", json={"mfa_token": fresh, "code": code_at(totp, 1)}
+    )
+    too_far = await client.post(
+        "/api/v1/auth/mfa/verify", json={"mfa_token": fresh, "code": code_at(totp, 3)}
     )
 
     assert_problem(as_bearer, 401, "auth.invalid_token")
     assert_problem(replayed, 401, "auth.invalid_mfa_code")
     assert next_step.status_code == 200, next_step.text
     assert (await client.get(ME, headers=bearer(next_step.json()))).json()["mfa_enabled"] is True
+    assert_problem(spent_token, 401, "auth.invalid_token")  # one password check, one session
     assert_problem(same_again, 401, "auth.invalid_mfa_code")
-    too_far = await client.post(
-        "/api/v1/auth/mfa/verify", json={"mfa_token": pending, "code": code_at(totp, 3)}
-    )
     assert_problem(too_far, 401, "auth.invalid_mfa_code")
     database = Database(database_url)
     try:
@@ -448,7 +455,10 @@ async def test_the_reset_mail_travels_over_smtp_and_its_link_works(
         await empty_all_tables(database_url)
 
 
-async def test_an_unreachable_smtp_server_never_breaks_forgot_password(database_url: str) -> None:
+async def test_an_unreachable_smtp_server_never_breaks_forgot_password(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(mail_adapter, "SMTP_RETRY_DELAYS_SECONDS", (0.01, 0.01))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -463,5 +473,158 @@ async def test_an_unreachable_smtp_server_never_breaks_forgot_password(database_
             forgot = await client.post("/api/v1/auth/password/forgot", json={"email": EMAIL})
             assert registered.status_code == 201
             assert forgot.status_code == 202
+        logged = capfd.readouterr().err  # the JSON log lines
+        failures = [json.loads(line) for line in logged.splitlines() if "mail not sent" in line]
+        assert [f["purpose"] for f in failures] == ["email_verification", "password_reset"]
+        assert {f["error"] for f in failures} == {"SMTPConnectError"}
+        assert EMAIL not in logged
+        assert "token=" not in logged
     finally:
         await empty_all_tables(database_url)
+
+
+# ---------------------------------------------------------------- audit trail
+
+
+async def audit_rows(database_url: str) -> list[dict[str, Any]]:
+    database = Database(database_url)
+    try:
+        async with database.read_engine.connect() as connection:
+            result = await connection.execute(text("SELECT * FROM audit_events"))
+            return [dict(row) for row in result.mappings()]
+    finally:
+        await database.dispose()
+
+
+async def test_credential_changes_are_audited_without_any_secret(
+    mail_client: tuple[AsyncClient, Path], database_url: str
+) -> None:
+    client, mail_dir = mail_client
+    await register(client)
+    tokens = await log_in(client)
+    totp, codes = await enable_mfa(client, tokens)
+    pending = await mfa_token(client)
+    failed = await client.post(
+        "/api/v1/auth/mfa/verify", json={"mfa_token": pending, "code": "000000"}
+    )
+    verified = await client.post(
+        "/api/v1/auth/mfa/verify", json={"mfa_token": pending, "code": codes[0]}
+    )
+    changed = await client.post(
+        "/api/v1/auth/password/change",
+        json={
+            "current_password": USER_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "code": code_at(totp, 1),
+        },
+        headers=bearer(verified.json()),
+    )
+    disabled = await client.post(
+        "/api/v1/auth/mfa/disable",
+        json={"password": NEW_PASSWORD, "code": codes[1]},
+        headers=bearer(verified.json()),
+    )
+    await client.post("/api/v1/auth/password/forgot", json={"email": EMAIL})
+    reset_token = token_in(mails_to(mail_dir, EMAIL)[-1])
+    reset = await client.post(
+        "/api/v1/auth/password/reset",
+        json={"token": reset_token, "new_password": NEW_PASSWORD + " again"},
+    )
+
+    assert_problem(failed, 401, "auth.invalid_mfa_code")
+    assert [r.status_code for r in (verified, changed, disabled, reset)] == [200, 204, 204, 204]
+    rows = await audit_rows(database_url)
+    outcomes = sorted((r["action"], r["outcome"]) for r in rows)
+    assert outcomes == sorted(
+        [
+            ("auth.login", "success"),  # the password login before MFA
+            ("mfa.enable", "success"),
+            ("auth.login", "failure"),  # the wrong code
+            ("auth.login", "success"),  # the recovery code
+            ("password.change", "success"),
+            ("mfa.disable", "success"),
+            ("password.reset", "success"),
+        ]
+    )
+    stored = " ".join(str(value) for row in rows for value in row.values())
+    secrets = [USER_PASSWORD, NEW_PASSWORD, totp.secret, reset_token, pending, *codes]
+    assert not [secret for secret in secrets if secret in stored]
+    assert reset_token.split(".", 1)[1] not in stored
+
+
+# ---------------------------------------------------------------- rate limits
+
+
+async def test_password_checks_share_the_accounts_login_budget(database_url: str) -> None:
+    settings = make_settings(
+        database_url, rate_limit_enabled=True, rate_limit_login_account="4/minute"
+    )
+    try:
+        async with running_client(settings) as client:
+            await register(client)
+            tokens = await log_in(client)  # one of the four
+            wrong = {"current_password": "a wrong guess at it", "new_password": NEW_PASSWORD}
+            answers = [
+                await client.post(
+                    "/api/v1/auth/password/change", json=wrong, headers=bearer(tokens)
+                ),
+                await client.post(
+                    "/api/v1/auth/mfa/disable",
+                    json={"password": "another wrong guess", "code": "123456"},
+                    headers=bearer(tokens),
+                ),
+                await client.post(
+                    "/api/v1/auth/password/change", json=wrong, headers=bearer(tokens)
+                ),
+                await client.post(
+                    "/api/v1/auth/password/change", json=wrong, headers=bearer(tokens)
+                ),
+            ]
+            login = await client.post(
+                "/api/v1/auth/login", data={"username": EMAIL, "password": USER_PASSWORD}
+            )
+
+            assert [r.status_code for r in answers] == [403, 403, 403, 429]
+            assert answers[-1].headers["retry-after"]
+            assert_problem(login, 429, "rate_limited")
+    finally:
+        await empty_all_tables(database_url)
+
+
+# ---------------------------------------------------------------- malformed bodies
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/auth/password/forgot", {"email": EMAIL, "role": "admin"}),
+        ("/api/v1/auth/password/forgot", {"email": ["a@example.com"]}),
+        ("/api/v1/auth/password/reset", {"token": 12345, "new_password": NEW_PASSWORD}),
+        ("/api/v1/auth/password/reset", {"token": "x" * 257, "new_password": NEW_PASSWORD}),
+        ("/api/v1/auth/password/reset", {"token": "a.b", "new_password": "x" * 1025}),
+        ("/api/v1/auth/email/verify", {}),
+        ("/api/v1/auth/email/verify", {"token": None}),
+        ("/api/v1/auth/mfa/verify", {"mfa_token": "t", "code": 123456}),
+        ("/api/v1/auth/mfa/verify", {"mfa_token": "t", "code": "1" * 33}),
+    ],
+)
+async def test_malformed_bodies_are_422_problems(
+    client: AsyncClient, path: str, body: dict[str, Any]
+) -> None:
+    assert_problem(await client.post(path, json=body), 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/auth/password/change",
+        "/api/v1/auth/mfa/setup",
+        "/api/v1/auth/mfa/enable",
+        "/api/v1/auth/mfa/disable",
+    ],
+)
+async def test_signed_in_routes_need_a_bearer_token(client: AsyncClient, path: str) -> None:
+    response = await client.post(path, json={})
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"

@@ -264,133 +264,7 @@ async def test_an_expired_token_is_401(client: AsyncClient) -> None:
     )
 
 
-# ---------------------------------------------------------------- administration of users
-
-
-async def test_deactivating_a_user_revokes_their_sessions(
-    client: AsyncClient, admin_headers: Headers
-) -> None:
-    user = await register(client)
-    tokens = await log_in(client)
-
-    response = await client.patch(
-        f"/api/v1/users/{user['id']}", json={"is_active": False}, headers=admin_headers
-    )
-
-    assert response.status_code == 200, response.text
-    assert response.json()["is_active"] is False
-    assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
-    assert_problem(
-        await refresh(client, tokens["refresh_token"]), 401, "auth.invalid_refresh_token"
-    )
-    relogin = await client.post(LOGIN, data={"username": EMAIL, "password": USER_PASSWORD})
-    assert_problem(relogin, 401, "auth.invalid_credentials")
-
-
-async def test_a_role_change_revokes_sessions_and_takes_effect_at_the_next_login(
-    client: AsyncClient, admin_headers: Headers
-) -> None:
-    user = await register(client)
-    tokens = await log_in(client)
-
-    response = await client.patch(
-        f"/api/v1/users/{user['id']}", json={"role": "admin"}, headers=admin_headers
-    )
-
-    assert response.json()["role"] == "admin"
-    assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
-    promoted = await log_in(client)
-    assert (await client.get("/api/v1/users", headers=bearer(promoted))).status_code == 200
-
-
-async def test_an_admin_cannot_demote_or_deactivate_themselves(
-    client: AsyncClient, admin_headers: Headers
-) -> None:
-    admin_id = (await client.get(ME, headers=admin_headers)).json()["id"]
-
-    for change in ({"role": "user"}, {"is_active": False}):
-        response = await client.patch(
-            f"/api/v1/users/{admin_id}", json=change, headers=admin_headers
-        )
-        assert_problem(response, 409, "user.own_access_change")
-    assert (await client.get(ME, headers=admin_headers)).json()["role"] == "admin"
-
-
-async def test_user_administration_is_for_admins_only(client: AsyncClient) -> None:
-    user = await register(client)
-    tokens = await log_in(client)
-
-    assert_problem(
-        await client.get("/api/v1/users", headers=bearer(tokens)), 403, "auth.admin_required"
-    )
-    response = await client.patch(
-        f"/api/v1/users/{user['id']}", json={"role": "admin"}, headers=bearer(tokens)
-    )
-    assert_problem(response, 403, "auth.admin_required")
-    assert (await client.get(ME, headers=bearer(tokens))).json()["role"] == "user"
-    assert_problem(await client.get("/api/v1/users"), 401, "auth.unauthenticated")
-
-
-async def test_user_access_updates_are_validated(
-    client: AsyncClient, admin_headers: Headers
-) -> None:
-    user = await register(client)
-    url = f"/api/v1/users/{user['id']}"
-    for body in ({"role": "root"}, {"is_active": "no"}, {"role": None}, {"email": "x@example.com"}):
-        assert_problem(
-            await client.patch(url, json=body, headers=admin_headers), 422, "validation_error"
-        )
-    missing = "/api/v1/users/01900000-0000-7000-8000-000000000000"
-    assert_problem(
-        await client.patch(missing, json={"role": "admin"}, headers=admin_headers),
-        404,
-        "user.not_found",
-    )
-
-
-async def test_users_are_listed_a_page_at_a_time(
-    client: AsyncClient, admin_headers: Headers
-) -> None:
-    for index in range(3):
-        await register(client, f"user{index}@example.com")
-
-    first = (await client.get("/api/v1/users?limit=2", headers=admin_headers)).json()
-    second = (
-        await client.get(
-            f"/api/v1/users?limit=2&cursor={first['next_cursor']}", headers=admin_headers
-        )
-    ).json()
-
-    emails = [u["email"] for u in first["items"] + second["items"]]
-    assert sorted(emails) == sorted([ADMIN_EMAIL, *(f"user{i}@example.com" for i in range(3))])
-    assert second["next_cursor"] is None
-    assert "password_hash" not in str(first)
-    assert_problem(
-        await client.get("/api/v1/users?cursor=garbage", headers=admin_headers),
-        400,
-        "pagination.invalid_cursor",
-    )
-
-
-async def test_users_change_their_own_name_and_nothing_else(client: AsyncClient) -> None:
-    await register(client)
-    tokens = await log_in(client)
-
-    renamed = await client.patch(ME, json={"full_name": "  Ada Lovelace "}, headers=bearer(tokens))
-
-    assert renamed.status_code == 200, renamed.text
-    assert renamed.json()["full_name"] == "Ada Lovelace"
-    assert renamed.json()["version"] == 2
-    for body in (
-        {"role": "admin"},
-        {"email": "x@example.com"},
-        {"full_name": "a\u0000b"},
-        {"full_name": None},
-    ):
-        assert_problem(
-            await client.patch(ME, json=body, headers=bearer(tokens)), 422, "validation_error"
-        )
-    assert (await client.get(ME, headers=bearer(tokens))).json()["role"] == "user"
+# ---------------------------------------------------------------- audit and dependencies
 
 
 async def test_logins_logouts_and_access_changes_are_audited_without_secrets(
@@ -427,6 +301,51 @@ async def test_logins_logouts_and_access_changes_are_audited_without_secrets(
         tokens["refresh_token"],
     ):
         assert secret not in dump
+
+
+async def test_reuse_revocations_and_unknown_accounts_are_audited_without_the_email(
+    client: AsyncClient, database_url: str
+) -> None:
+    user = await register(client)
+    stranger = "nobody-at-all@example.com"
+    await client.post(LOGIN, data={"username": stranger, "password": "some password 123"})
+    first = await log_in(client)
+    await refresh(client, first["refresh_token"])
+    await refresh(client, first["refresh_token"])  # reuse
+    doomed = await log_in(client, agent="old tablet")
+    current = await log_in(client)
+    items = (await client.get(SESSIONS, headers=bearer(current))).json()["items"]
+    doomed_id = next(item["id"] for item in items if item["user_agent"] == "old tablet")
+    await client.delete(f"{SESSIONS}/{doomed_id}", headers=bearer(current))
+
+    database = Database(database_url)
+    try:
+        async with database.read_engine.connect() as connection:
+            rows = (
+                (await connection.execute(text("SELECT * FROM audit_events ORDER BY id")))
+                .mappings()
+                .all()
+            )
+    finally:
+        await database.dispose()
+
+    def same(stored: Any, expected: str) -> bool:
+        return str(stored).replace("-", "") == expected.replace("-", "")
+
+    [unknown] = [r for r in rows if r["action"] == "auth.login" and r["actor_id"] is None]
+    assert (unknown["outcome"], unknown["target_id"]) == ("failure", None)
+    [reuse] = [r for r in rows if r["action"] == "auth.refresh_reuse"]
+    assert reuse["outcome"] == "denied"
+    assert same(reuse["actor_id"], user["id"])
+    [revoke] = [r for r in rows if r["action"] == "session.revoke"]
+    assert revoke["outcome"] == "success"
+    assert same(revoke["target_id"], doomed_id)
+    assert same(revoke["actor_id"], user["id"])
+    dump = str([dict(row) for row in rows])
+    assert stranger not in dump
+    assert EMAIL not in dump
+    assert doomed["refresh_token"] not in dump
+    assert doomed["refresh_token"].partition(".")[2] not in dump
 
 
 async def test_with_redis_down_authenticated_requests_fail_closed(database_url: str) -> None:

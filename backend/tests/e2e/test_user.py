@@ -3,6 +3,8 @@ from __future__ import annotations
 from httpx import AsyncClient
 
 from tests.e2e.conftest import Headers
+from tests.e2e.test_product import assert_problem
+from tests.e2e.test_session import ME, bearer, log_in, register
 
 
 async def test_me_returns_the_caller_without_secrets(
@@ -27,3 +29,65 @@ async def test_me_returns_the_caller_without_secrets(
         "created_at",
         "updated_at",
     }
+
+
+async def test_users_change_their_own_name_and_nothing_else(client: AsyncClient) -> None:
+    await register(client)
+    tokens = await log_in(client)
+
+    renamed = await client.patch(ME, json={"full_name": "  Ada Lovelace "}, headers=bearer(tokens))
+
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["full_name"] == "Ada Lovelace"
+    assert renamed.json()["version"] == 2
+    for body in (
+        {"role": "admin"},
+        {"email": "x@example.com"},
+        {"full_name": "a\u0000b"},
+        {"full_name": None},
+    ):
+        assert_problem(
+            await client.patch(ME, json=body, headers=bearer(tokens)), 422, "validation_error"
+        )
+    assert (await client.get(ME, headers=bearer(tokens))).json()["role"] == "user"
+
+
+async def test_me_sends_an_etag_and_honours_if_none_match(
+    client: AsyncClient, user_headers: Headers
+) -> None:
+    first = await client.get(ME, headers=user_headers)
+    etag = first.headers["etag"]
+
+    cached = await client.get(ME, headers={**user_headers, "If-None-Match": etag})
+    stale = await client.get(ME, headers={**user_headers, "If-None-Match": '"v999"'})
+
+    assert etag == f'"v{first.json()["version"]}"'
+    assert cached.status_code == 304
+    assert cached.headers["etag"] == etag
+    assert cached.content == b""
+    assert stale.status_code == 200
+
+
+async def test_renaming_with_a_stale_if_match_is_412_and_changes_nothing(
+    client: AsyncClient,
+) -> None:
+    await register(client)
+    headers = bearer(await log_in(client))
+    etag = (await client.get(ME, headers=headers)).headers["etag"]
+    renamed = await client.patch(
+        ME, json={"full_name": "Ada"}, headers={**headers, "If-Match": etag}
+    )
+
+    for if_match in (etag, f"W/{renamed.headers['etag']}", "garbage"):
+        stale = await client.patch(
+            ME, json={"full_name": "Eve"}, headers={**headers, "If-Match": if_match}
+        )
+        assert_problem(stale, 412, "user.version_mismatch")
+
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.headers["etag"] == '"v2"'
+    assert (await client.get(ME, headers=headers)).json()["full_name"] == "Ada"
+    empty = await client.patch(ME, json={}, headers={**headers, "If-Match": '"v2"'})
+    assert (empty.status_code, empty.json()["full_name"]) == (200, "Ada")
+    cleared = await client.patch(ME, json={"full_name": "  "}, headers=headers)
+    assert (cleared.json()["full_name"], cleared.json()["version"]) == (None, 3)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from sqlalchemy import delete
+import pytest
+from sqlalchemy import delete, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
+from app.infrastructure.database.engine import Database
 from app.infrastructure.models.user import UserModel
 from app.infrastructure.repositories.session import SqlAlchemySessionRepository
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
+from tests.conftest import empty_all_tables
 from tests.fakes import DEFAULT_NOW, make_user
 
 LIFETIME = timedelta(days=30)
@@ -73,8 +77,54 @@ async def test_listing_shows_a_users_unexpired_sessions_newest_first(
         newer,
         older,
     ]
-    assert await sessions.delete_expired(alice.id, DEFAULT_NOW) == 1
+    assert await sessions.prune(alice.id, DEFAULT_NOW, keep=10) == 1
     assert await sessions.get(expired.id) is None
+
+
+async def test_the_sweep_deletes_expired_sessions_of_anyone_a_batch_at_a_time(
+    connection: AsyncConnection,
+) -> None:
+    alice = await stored_user(connection)
+    bob = await stored_user(connection, "bob@example.com")
+    sessions = SqlAlchemySessionRepository(connection)
+    month_ago = -60 * 24 * 31
+    expired = [new_session(user, minutes_later=month_ago) for user in (alice, bob, bob)]
+    live = [new_session(alice), new_session(bob)]
+    for session in (*expired, *live):
+        await sessions.add(session)
+
+    assert await sessions.delete_expired_of_anyone(DEFAULT_NOW, limit=2) == 2
+    assert await sessions.delete_expired_of_anyone(DEFAULT_NOW, limit=2) == 1
+    assert await sessions.delete_expired_of_anyone(DEFAULT_NOW, limit=2) == 0
+    assert [await sessions.get(s.id) for s in expired] == [None, None, None]
+    assert [await sessions.get(s.id) for s in live] == live
+
+
+async def test_pruning_drops_expired_sessions_first_then_the_oldest_live_ones(
+    connection: AsyncConnection,
+) -> None:
+    alice = await stored_user(connection)
+    bob = await stored_user(connection, "bob@example.com")
+    sessions = SqlAlchemySessionRepository(connection)
+    day = 60 * 24
+    old_live = new_session(alice, minutes_later=-2 * day)
+    newer_but_expired, _ = Session.start(
+        user_id=alice.id,
+        now=DEFAULT_NOW - timedelta(days=1),
+        lifetime=timedelta(hours=1),
+        user_agent=None,
+        ip=None,
+    )
+    newest = new_session(alice)
+    bobs = new_session(bob, minutes_later=-3 * day)
+    for session in (old_live, newer_but_expired, newest, bobs):
+        await sessions.add(session)
+
+    assert await sessions.prune(alice.id, DEFAULT_NOW, keep=2) == 1
+    assert await sessions.get(newer_but_expired.id) is None
+    assert await sessions.prune(alice.id, DEFAULT_NOW, keep=1) == 1
+    assert [s.id for s in await sessions.list_active(alice.id, DEFAULT_NOW)] == [newest.id]
+    assert await sessions.get(bobs.id) == bobs
 
 
 async def test_revocations(connection: AsyncConnection) -> None:
@@ -86,7 +136,7 @@ async def test_revocations(connection: AsyncConnection) -> None:
     for session in (*mine, theirs):
         await sessions.add(session)
 
-    assert await sessions.delete_oldest_beyond(alice.id, keep=3) == 2
+    assert await sessions.prune(alice.id, DEFAULT_NOW, keep=3) == 2
     assert [s.id for s in await sessions.list_active(alice.id, DEFAULT_NOW)] == [
         s.id for s in reversed(mine[2:])
     ]
@@ -143,3 +193,39 @@ async def test_users_are_paged_by_id_and_updated_optimistically(
     assert await users.update(renamed, expected_version=stored[0].version) is True
     assert await users.update(renamed, expected_version=stored[0].version) is False
     assert await users.get(renamed.id) == renamed
+
+
+async def test_the_sweep_passes_over_sessions_a_concurrent_transaction_holds(
+    database: Database, database_url: str
+) -> None:
+    if make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row locks to pass over")
+    month_ago = -60 * 24 * 31
+    try:
+        async with database.engine.begin() as setup:
+            alice = await stored_user(setup)
+            held, free = (new_session(alice, minutes_later=month_ago) for _ in range(2))
+            for session in (held, free):
+                await SqlAlchemySessionRepository(setup).add(session)
+
+        async with database.engine.connect() as pruning, database.engine.connect() as sweeping:
+            await pruning.begin()
+            await pruning.execute(
+                text("SELECT id FROM sessions WHERE id = :id FOR UPDATE"), {"id": held.id}
+            )
+            await sweeping.begin()
+            swept = await asyncio.wait_for(
+                SqlAlchemySessionRepository(sweeping).delete_expired_of_anyone(
+                    DEFAULT_NOW, limit=10
+                ),
+                timeout=5,
+            )
+            await sweeping.commit()
+            await pruning.rollback()
+
+        assert swept == 1
+        async with database.engine.connect() as reading:
+            remaining = SqlAlchemySessionRepository(reading)
+            assert (await remaining.get(held.id), await remaining.get(free.id)) == (held, None)
+    finally:
+        await empty_all_tables(database_url)

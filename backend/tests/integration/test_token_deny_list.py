@@ -45,6 +45,23 @@ async def test_in_process_keeps_the_latest_expiry_of_a_token_denied_twice() -> N
     assert await deny_list.is_denied("jti") is True
 
 
+async def test_in_process_is_bounded_and_refuses_rather_than_forgets_when_full() -> None:
+    clock = FakeClock()
+    deny_list = InProcessTokenDenyList(clock, max_entries=2)
+    await deny_list.deny("short", until=clock.now() + timedelta(minutes=1))
+    await deny_list.deny("long", until=clock.now() + timedelta(minutes=15))
+
+    with pytest.raises(DependencyUnavailableError) as refused:
+        await deny_list.deny("third", until=clock.now() + timedelta(minutes=15))
+    await deny_list.deny("long", until=clock.now() + timedelta(minutes=16))  # already held
+    clock.advance(timedelta(minutes=1))
+    await deny_list.deny("third", until=clock.now() + timedelta(minutes=15))  # "short" expired
+
+    assert refused.value.retry_after_seconds > 0
+    assert [await deny_list.is_denied(t) for t in ("short", "long", "third")] == [False, True, True]
+    assert len(deny_list) == 2
+
+
 @pytest_asyncio.fixture
 async def redis() -> AsyncIterator[Redis]:
     client = Redis.from_url(REDIS_URL)

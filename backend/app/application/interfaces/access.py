@@ -41,18 +41,34 @@ DEFAULT_RULES = (
 
 
 class AccessPolicy(Protocol):
+    """Decides, from the policy every API process shares; a change made anywhere is obeyed by
+    every process within a second."""
+
     async def allows(
         self, user: User, action: str, object_type: str, *, owner_id: UUID | None = None
     ) -> bool:
         """True if `user` may do `action` on an object of `object_type` owned by `owner_id`."""
         ...
 
-    async def list_rules(self) -> list[PolicyRule]: ...
-
-    async def add_rule(self, rule: PolicyRule) -> bool:
-        """False if the rule was already there."""
+    async def refresh(self) -> None:
+        """Reload the policy now (this process has just changed it)."""
         ...
 
-    async def remove_rule(self, rule: PolicyRule) -> bool:
+
+class PolicyRuleRepository(Protocol):
+    """The stored policy lines, changed in the unit of work's transaction."""
+
+    async def claim_change(self) -> None:
+        """Mark the policy as changed, first in a changing transaction: every process reloads
+        once it commits, and concurrent changes wait for each other until then."""
+        ...
+
+    async def list_rules(self) -> list[PolicyRule]:
+        """Every rule, sorted."""
+        ...
+
+    async def add(self, rule: PolicyRule) -> None: ...
+
+    async def remove(self, rule: PolicyRule) -> bool:
         """False if there was no such rule."""
         ...

@@ -33,10 +33,17 @@ class SessionRepository(Protocol):
         """Revoke every session of the user, except `keep`; how many were revoked."""
         ...
 
-    async def delete_expired(self, user_id: UUID, now: datetime) -> int: ...
+    async def delete_expired_of_anyone(self, now: datetime, *, limit: int) -> int:
+        """Delete up to `limit` expired sessions of any user; how many were deleted.
 
-    async def delete_oldest_beyond(self, user_id: UUID, keep: int) -> int:
-        """Revoke the user's oldest sessions until at most `keep` remain."""
+        So the user agent and address of a session never outlive it, even when its user never
+        comes back.
+        """
+        ...
+
+    async def prune(self, user_id: UUID, now: datetime, *, keep: int) -> int:
+        """Delete the user's expired sessions and their oldest live ones beyond the newest `keep`,
+        in one statement; how many were deleted."""
         ...
 
 

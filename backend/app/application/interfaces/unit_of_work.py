@@ -3,6 +3,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from app.application.interfaces.access import PolicyRuleRepository
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
 from app.application.interfaces.product import ProductRepository
@@ -26,6 +27,7 @@ class UnitOfWork(Protocol):
     resource_files: ResourceFileRepository
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
+    policy_rules: PolicyRuleRepository
 
     async def __aenter__(self) -> Self: ...
 

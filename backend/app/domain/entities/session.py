@@ -5,8 +5,9 @@ secret. Refreshing replaces the secret, so each refresh token works once. A know
 with any other secret means a refresh token was used twice, by its owner and by a thief, and nobody
 can tell which is which: the whole session is revoked (reuse detection, RFC 9700 §4.14).
 
-A revoked or expired session is deleted, with the user agent and address it kept: they are stored
-only as long as the session lives.
+A revoked session is deleted at once, an expired one at its user's next login or by the periodic
+sweep (application/use_cases/auth/session_tokens.py), with the user agent and address it kept:
+they are stored only as long as the session lives.
 """
 
 from __future__ import annotations

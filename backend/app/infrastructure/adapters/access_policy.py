@@ -5,7 +5,8 @@ A policy line says that a role may do an action on a type of object, either on a
 live in the `casbin_rule` table (Alembic creates it and seeds the defaults), loaded through
 Casbin's async SQLAlchemy adapter.
 
-Several API processes share the table. Each change bumps a counter in `access_policy_version`; each
+Changes are written by `repositories/access.py`, in the transaction of the administrator's request,
+which also bumps a counter in `access_policy_version`. Several API processes share the tables; each
 process compares its counter with the table's at most every `refresh_interval` seconds and reloads
 when they differ, so a change is obeyed everywhere within that interval (0.25 s by default). A reload
 builds a new enforcer and swaps it in whole: a request never sees a half-loaded policy.
@@ -24,7 +25,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.application.interfaces.access import PolicyRule
 from app.domain.entities.user import User
 
 MODEL = """
@@ -47,21 +47,18 @@ m = g(r.role, p.role) && (p.obj == "*" || r.obj == p.obj) && (p.act == "*" || r.
 DEFAULT_REFRESH_INTERVAL_SECONDS = 0.25
 logger = logging.getLogger("strata.access")
 _READ_VERSION = text("SELECT version FROM access_policy_version WHERE id = 1")
-_BUMP_VERSION = text("UPDATE access_policy_version SET version = version + 1 WHERE id = 1")
 
 
 class CasbinAccessPolicy:
+    """The `AccessPolicy` port, read from the database through Casbin's async SQLAlchemy adapter.
+
+    Give it the read-only engine: it only reads (changes go through `uow.policy_rules`).
+    """
+
     def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        read_engine: AsyncEngine | None = None,
-        refresh_interval: float = DEFAULT_REFRESH_INTERVAL_SECONDS,
+        self, engine: AsyncEngine, *, refresh_interval: float = DEFAULT_REFRESH_INTERVAL_SECONDS
     ) -> None:
         self._engine = engine
-        # The version check runs every `refresh_interval`: on the read-only engine it never queues
-        # behind writers (on SQLite the write engine begins every transaction IMMEDIATE).
-        self._read_engine = read_engine or engine
         self._refresh_interval = refresh_interval
         self._enforcer: casbin.AsyncEnforcer | None = None
         self._version: int | None = None
@@ -70,6 +67,7 @@ class CasbinAccessPolicy:
 
     async def load(self) -> casbin.AsyncEnforcer:
         """Read the policy (at start-up, and whenever another process changed it)."""
+        # The version first: a change committed in between makes the next check reload again.
         version = await self._read_version()
         enforcer = casbin.AsyncEnforcer(
             casbin.Enforcer.new_model(text=MODEL), Adapter(self._engine)
@@ -97,23 +95,9 @@ class CasbinAccessPolicy:
         owner = str(owner_id) if owner_id is not None else ""
         return bool(enforcer.enforce(str(user.id), user.role.value, object_type, action, owner))
 
-    async def list_rules(self) -> list[PolicyRule]:
-        enforcer = await self._current()
-        return sorted(PolicyRule(*line[:4]) for line in enforcer.get_policy())
-
-    async def add_rule(self, rule: PolicyRule) -> bool:
-        enforcer = await self._current()
-        added = bool(await enforcer.add_policy(*_fields(rule)))
-        if added:
-            await self._bump_version()
-        return added
-
-    async def remove_rule(self, rule: PolicyRule) -> bool:
-        enforcer = await self._current()
-        removed = bool(await enforcer.remove_policy(*_fields(rule)))
-        if removed:
-            await self._bump_version()
-        return removed
+    async def refresh(self) -> None:
+        async with self._reload_lock:
+            await self.load()
 
     async def _current(self) -> casbin.AsyncEnforcer:
         enforcer = self._enforcer
@@ -132,14 +116,5 @@ class CasbinAccessPolicy:
         return time.monotonic() - self._checked_at >= self._refresh_interval
 
     async def _read_version(self) -> int:
-        async with self._read_engine.connect() as connection:
+        async with self._engine.connect() as connection:
             return int(await connection.scalar(_READ_VERSION) or 0)
-
-    async def _bump_version(self) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(_BUMP_VERSION)
-        self._version = await self._read_version()
-
-
-def _fields(rule: PolicyRule) -> tuple[str, str, str, str]:
-    return (rule.role, rule.object_type, rule.action, rule.scope)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -23,7 +24,21 @@ def build_email(message: MailMessage, sender: str) -> EmailMessage:
     return email
 
 
+# Waits before the 2nd and 3rd attempt: a server restarting or greylisting gets a moment.
+SMTP_RETRY_DELAYS_SECONDS = (1.0, 4.0)
+
+
+def is_transient(error: Exception) -> bool:
+    """Worth another try: the connection failed or timed out, or the server said "later" (4xx)."""
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return 400 <= error.code < 500
+    return isinstance(error, OSError)  # refused, reset, disconnected, timed out
+
+
 class SmtpMailSender:
+    """Sends through an SMTP server; each attempt is bounded by `timeout_seconds`, and transient
+    failures are retried after each of `retry_delays_seconds` before the last error is raised."""
+
     def __init__(
         self,
         *,
@@ -34,6 +49,7 @@ class SmtpMailSender:
         password: str | None = None,
         start_tls: bool = True,
         timeout_seconds: float = 10.0,
+        retry_delays_seconds: Sequence[float] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -42,10 +58,24 @@ class SmtpMailSender:
         self._password = password
         self._start_tls = start_tls
         self._timeout = timeout_seconds
+        self._retry_delays = tuple(
+            SMTP_RETRY_DELAYS_SECONDS if retry_delays_seconds is None else retry_delays_seconds
+        )
 
     async def send(self, message: MailMessage) -> None:
+        email = build_email(message, self._sender)
+        for delay in (*self._retry_delays, None):
+            try:
+                await self._send_once(email)
+                return
+            except (aiosmtplib.SMTPException, OSError) as error:
+                if delay is None or not is_transient(error):
+                    raise
+            await asyncio.sleep(delay)
+
+    async def _send_once(self, email: EmailMessage) -> None:
         await aiosmtplib.send(
-            build_email(message, self._sender),
+            email,
             hostname=self._host,
             port=self._port,
             username=self._username,

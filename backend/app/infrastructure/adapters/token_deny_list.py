@@ -22,17 +22,29 @@ RETRY_AFTER_SECONDS = 5
 
 
 class InProcessTokenDenyList:
-    """For a single API process (the embedded default): a dict, and a heap to forget expired ids."""
+    """For a single API process (the embedded default): a dict, and a heap to forget expired ids.
 
-    def __init__(self, clock: Clock) -> None:
+    Bounded: an entry lives no longer than the token it denies, and at most `max_entries` live at
+    once. A full list refuses to deny more (503, retry later) rather than forget a denial early.
+    """
+
+    DEFAULT_MAX_ENTRIES = 100_000
+
+    def __init__(self, clock: Clock, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self._clock = clock
+        self._max_entries = max_entries
         self._denied: dict[str, float] = {}
         self._expiries: list[tuple[float, str]] = []
 
     async def deny(self, token_id: str, *, until: datetime) -> None:
+        now = self._clock.now().timestamp()
         expires = until.timestamp()
-        if expires <= self._clock.now().timestamp():
+        if expires <= now:
             return
+        self._forget_expired(now)
+        if token_id not in self._denied and len(self._denied) >= self._max_entries:
+            logger.warning("token deny-list full", extra={"entries": len(self._denied)})
+            raise DependencyUnavailableError(retry_after_seconds=RETRY_AFTER_SECONDS)
         self._denied[token_id] = max(expires, self._denied.get(token_id, 0.0))
         heapq.heappush(self._expiries, (expires, token_id))
 

@@ -22,7 +22,7 @@ class PyotpAuthenticator:
         return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=self._issuer)
 
     def matching_step(self, secret: str, code: str, *, at: datetime) -> int | None:
-        code = code.strip()
+        code = "".join(code.split())  # apps show `123 456`; people type it so
         if not (code.isascii() and code.isdigit() and len(code) == 6):
             return None
         totp = pyotp.TOTP(secret)

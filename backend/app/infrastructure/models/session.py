@@ -14,7 +14,11 @@ class SessionModel(Base):
     __table_args__ = (
         # A user's sessions, oldest first: listing, eviction beyond the cap, revoke-all.
         Index(None, "user_id", "created_at"),
+        # The sweep of expired sessions of anyone (their user agent and address go with them).
+        Index(None, "expires_at"),
     )
+    # No index on `refresh_token_hash`: a refresh token names its session (`<id>.<secret>`), so
+    # it is found by primary key and its hash only compared, never searched for.
 
     id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
     # Erasing or deleting a user takes their sessions with them.

@@ -37,17 +37,25 @@ _DELETE_ALL = delete(_sessions).where(_c.user_id == bindparam("user_id"))
 _DELETE_ALL_BUT = delete(_sessions).where(
     _c.user_id == bindparam("user_id"), _c.id != bindparam("keep")
 )
-_DELETE_EXPIRED = delete(_sessions).where(
-    _c.user_id == bindparam("user_id"), _c.expires_at <= bindparam("now")
-)
-_NEWEST_KEPT = (
+# SKIP LOCKED (PostgreSQL; SQLite has no row locks and renders none): the sweep passes over rows
+# that a concurrent login is pruning, so neither waits for the other or deadlocks with it.
+_EXPIRED_BATCH = (
     select(_c.id)
-    .where(_c.user_id == bindparam("user_id"))
+    .where(_c.expires_at <= bindparam("now"))
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+# Through a subquery: DELETE ... LIMIT is not portable (PostgreSQL has none).
+_DELETE_EXPIRED_BATCH = delete(_sessions).where(_c.id.in_(_EXPIRED_BATCH.scalar_subquery()))
+_NEWEST_LIVE = (
+    select(_c.id)
+    .where(_c.user_id == bindparam("user_id"), _c.expires_at > bindparam("now"))
     .order_by(_c.created_at.desc(), _c.id.desc())
     .limit(bindparam("keep"))
 )
-_DELETE_BEYOND = delete(_sessions).where(
-    _c.user_id == bindparam("user_id"), _c.id.not_in(_NEWEST_KEPT.scalar_subquery())
+# Expired sessions are never among the newest live ones: one statement prunes both.
+_PRUNE = delete(_sessions).where(
+    _c.user_id == bindparam("user_id"), _c.id.not_in(_NEWEST_LIVE.scalar_subquery())
 )
 
 
@@ -95,12 +103,14 @@ class SqlAlchemySessionRepository:
             )
         return int(result.rowcount)
 
-    async def delete_expired(self, user_id: UUID, now: datetime) -> int:
-        result = await self._connection.execute(_DELETE_EXPIRED, {"user_id": user_id, "now": now})
+    async def delete_expired_of_anyone(self, now: datetime, *, limit: int) -> int:
+        result = await self._connection.execute(_DELETE_EXPIRED_BATCH, {"now": now, "limit": limit})
         return int(result.rowcount)
 
-    async def delete_oldest_beyond(self, user_id: UUID, keep: int) -> int:
-        result = await self._connection.execute(_DELETE_BEYOND, {"user_id": user_id, "keep": keep})
+    async def prune(self, user_id: UUID, now: datetime, *, keep: int) -> int:
+        result = await self._connection.execute(
+            _PRUNE, {"user_id": user_id, "now": now, "keep": keep}
+        )
         return int(result.rowcount)
 
 

@@ -7,12 +7,14 @@ from typing import Self
 from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.application.interfaces.access import PolicyRuleRepository
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
 from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
+from app.infrastructure.repositories.access import SqlAlchemyPolicyRuleRepository
 from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
 from app.infrastructure.repositories.credentials import (
     SqlAlchemyOneTimeTokenRepository,
@@ -44,6 +46,7 @@ class SqlAlchemyUnitOfWork:
     resource_files: ResourceFileRepository
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
+    policy_rules: PolicyRuleRepository
 
     def __init__(
         self,
@@ -81,6 +84,7 @@ class SqlAlchemyUnitOfWork:
         self.resource_files = SqlAlchemyResourceFileRepository(self._connection)
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self._connection)
         self.recovery_codes = SqlAlchemyRecoveryCodeRepository(self._connection)
+        self.policy_rules = SqlAlchemyPolicyRuleRepository(self._connection)
         return self
 
     async def __aexit__(

@@ -3,7 +3,7 @@ are pure computation)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 import pyotp
@@ -29,11 +29,14 @@ from app.application.use_cases.credentials.passwords import (
     ResetPassword,
 )
 from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.domain.entities.audit import AuditOutcome
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
 from app.domain.errors import (
+    DependencyUnavailableError,
     InvalidMfaCodeError,
     InvalidOneTimeTokenError,
+    InvalidTokenError,
     MfaAlreadyEnabledError,
     MfaNotEnabledError,
     MfaSetupMissingError,
@@ -49,6 +52,7 @@ from tests.fakes import (
     FakeClock,
     FakePasswordHasher,
     FakePasswordStrengthChecker,
+    FakeTokenDenyList,
     FakeUnitOfWork,
     make_user,
 )
@@ -201,6 +205,7 @@ async def test_a_reset_replaces_the_password_revokes_sessions_and_works_once(
     stored = uow.fake_users.committed_row(alice.id)
     assert stored is not None
     assert await hasher.verify(NEW_PASSWORD, stored.password_hash)
+    assert stored.email_verified is True  # the link proved the inbox
     assert uow.fake_sessions.committed == []
     assert "password.reset" in uow.fake_audit_events.actions
     with pytest.raises(InvalidOneTimeTokenError):
@@ -288,7 +293,9 @@ async def test_mfa_login_accepts_each_code_once_and_the_neighbouring_steps(
 ) -> None:
     totp, codes = await mfa_on(uow, clock, alice, second_factor)
     tokens = FakeAccessTokenService(clock)
-    complete = CompleteMfaLogin(uow, tokens, second_factor, sessions, clock)
+    complete = CompleteMfaLogin(
+        uow, tokens, FakeTokenDenyList(clock), second_factor, sessions, clock
+    )
 
     async def login_with(code: str) -> TokenPair:
         return await complete.execute(tokens.issue_mfa(alice.id), code, CONTEXT)
@@ -306,7 +313,61 @@ async def test_mfa_login_accepts_each_code_once_and_the_neighbouring_steps(
     assert recovery is not None
     with pytest.raises(InvalidMfaCodeError):
         await login_with(codes[3])
-    assert uow.fake_audit_events.actions.count("auth.mfa") == 3
+    logins = [e for e in uow.fake_audit_events.committed if e.action == "auth.login"]
+    failures = [e for e in logins if e.outcome is AuditOutcome.FAILURE]
+    assert len(logins) == 6
+    assert [e.details for e in failures] == [{"step": "mfa"}] * 3
+    assert all(e.actor_id == alice.id for e in logins)
+
+
+async def test_a_successful_mfa_login_spends_its_mfa_token(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    second_factor: SecondFactor,
+    sessions: SessionTokens,
+) -> None:
+    _, codes = await mfa_on(uow, clock, alice, second_factor)
+    tokens = FakeAccessTokenService(clock)
+    spent = FakeTokenDenyList(clock)
+    complete = CompleteMfaLogin(uow, tokens, spent, second_factor, sessions, clock)
+    mfa_token = tokens.issue_mfa(alice.id)
+
+    with pytest.raises(InvalidMfaCodeError):
+        await complete.execute(mfa_token, "000000", CONTEXT)  # a failure leaves it usable
+    await complete.execute(mfa_token, codes[0], CONTEXT)
+
+    with pytest.raises(InvalidTokenError):
+        await complete.execute(mfa_token, codes[1], CONTEXT)
+    assert len(uow.fake_sessions.committed) == 1
+
+
+async def test_no_session_starts_when_the_mfa_token_cannot_be_spent(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    second_factor: SecondFactor,
+    sessions: SessionTokens,
+) -> None:
+    class UnreachableOnWrite(FakeTokenDenyList):
+        async def deny(self, token_id: str, *, until: datetime) -> None:
+            raise DependencyUnavailableError(retry_after_seconds=5)
+
+    _, codes = await mfa_on(uow, clock, alice, second_factor)
+    tokens = FakeAccessTokenService(clock)
+    mfa_token = tokens.issue_mfa(alice.id)
+    failing = CompleteMfaLogin(
+        uow, tokens, UnreachableOnWrite(clock), second_factor, sessions, clock
+    )
+
+    with pytest.raises(DependencyUnavailableError):
+        await failing.execute(mfa_token, codes[0], CONTEXT)
+
+    assert uow.fake_sessions.committed == []
+    working = CompleteMfaLogin(
+        uow, tokens, FakeTokenDenyList(clock), second_factor, sessions, clock
+    )
+    await working.execute(mfa_token, codes[0], CONTEXT)  # the code was not spent either
 
 
 async def test_disabling_needs_the_password_and_a_code(

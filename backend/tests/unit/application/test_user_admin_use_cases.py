@@ -18,6 +18,7 @@ from app.domain.errors import (
     OwnAccessChangeError,
     UserChangedConcurrentlyError,
     UserNotFoundError,
+    UserVersionMismatchError,
 )
 from tests.fakes import FakeAccessTokenService, FakeClock, FakeUnitOfWork, make_user
 
@@ -140,6 +141,26 @@ async def test_a_concurrent_change_is_a_conflict(
         await change_access.execute(admin, alice.id, AccessChange(role=Role.ADMIN), CONTEXT)
 
 
+async def test_an_access_change_against_a_stale_version_changes_nothing(
+    change_access: ChangeUserAccess, uow: FakeUnitOfWork, admin: User, alice: User
+) -> None:
+    with pytest.raises(UserVersionMismatchError):
+        await change_access.execute(
+            admin,
+            alice.id,
+            AccessChange(is_active=False),
+            CONTEXT,
+            expected_versions={alice.version + 1},
+        )
+    assert uow.committed == 0
+    assert len(uow.fake_sessions.committed) == 2
+
+    changed = await change_access.execute(
+        admin, alice.id, AccessChange(is_active=False), CONTEXT, expected_versions={alice.version}
+    )
+    assert changed.is_active is False
+
+
 async def test_users_are_listed_by_admins_a_page_at_a_time(
     uow: FakeUnitOfWork, admin: User, alice: User
 ) -> None:
@@ -169,3 +190,42 @@ async def test_a_user_renames_themselves(
 async def test_a_deleted_user_cannot_rename_themselves(clock: FakeClock, alice: User) -> None:
     with pytest.raises(UserNotFoundError):
         await UpdateProfile(FakeUnitOfWork(), clock).execute(alice, full_name="Ghost")
+
+
+async def test_a_profile_update_without_a_name_changes_nothing(
+    uow: FakeUnitOfWork, alice: User, clock: FakeClock
+) -> None:
+    same = await UpdateProfile(uow, clock).execute(alice, full_name=None)
+
+    assert same == alice
+    assert uow.committed == 0
+
+
+async def test_a_profile_update_against_a_stale_version_changes_nothing(
+    uow: FakeUnitOfWork, alice: User, clock: FakeClock
+) -> None:
+    update = UpdateProfile(uow, clock)
+    with pytest.raises(UserVersionMismatchError):
+        await update.execute(alice, full_name="Ada", expected_versions={alice.version + 1})
+    with pytest.raises(UserVersionMismatchError):
+        await update.execute(alice, full_name=None, expected_versions=frozenset())
+
+    assert uow.fake_users.committed_row(alice.id) == alice
+    renamed = await update.execute(alice, full_name="Ada", expected_versions={alice.version})
+    assert renamed.version == alice.version + 1
+
+
+async def test_a_concurrent_profile_update_is_a_conflict(
+    uow: FakeUnitOfWork, alice: User, clock: FakeClock
+) -> None:
+    original_get = uow.fake_users.get
+
+    async def stale_read(user_id: object) -> User | None:
+        user = await original_get(user_id)  # type: ignore[arg-type]
+        uow.fake_users.commit_elsewhere(alice.changed(clock.now(), full_name="Someone else"))
+        return user
+
+    uow.fake_users.get = stale_read  # type: ignore[method-assign,assignment]
+
+    with pytest.raises(UserChangedConcurrentlyError):
+        await UpdateProfile(uow, clock).execute(alice, full_name="Ada")

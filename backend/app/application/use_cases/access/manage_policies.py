@@ -1,4 +1,5 @@
-"""Administrators read and change the access policy (Casbin's rules, through the port)."""
+"""Administrators read and change the access policy: the stored rules (`uow.policy_rules`), with
+the `AccessPolicy` port deciding who may."""
 
 from __future__ import annotations
 
@@ -54,17 +55,22 @@ def manages_policy(rule: PolicyRule) -> bool:
 
 
 class ListPolicyRules:
-    def __init__(self, policy: AccessPolicy) -> None:
+    """Administrators read the stored policy (what every process obeys within a second)."""
+
+    def __init__(self, policy: AccessPolicy, uow: UnitOfWork) -> None:
         self._policy = policy
+        self._uow = uow
 
     async def execute(self, actor: User) -> list[PolicyRule]:
         await require_policy_access(self._policy, actor, "read")
-        return await self._policy.list_rules()
+        async with self._uow as uow:
+            return await uow.policy_rules.list_rules()
 
 
 class ChangePolicy:
-    """Add or remove a rule; every change is audited. The last rule that lets administrators
-    manage the policy cannot be removed (nobody could ever put it back)."""
+    """Add or remove a rule. The change, the version bump that makes every process reload, and
+    its audit event are one transaction. The last rule that lets administrators manage the
+    policy cannot be removed (nobody could ever put it back)."""
 
     def __init__(self, policy: AccessPolicy, uow: UnitOfWork, clock: Clock) -> None:
         self._policy = policy
@@ -73,42 +79,48 @@ class ChangePolicy:
 
     async def add(self, actor: User, rule: PolicyRule, context: RequestContext) -> PolicyRule:
         await require_policy_access(self._policy, actor, "update")
-        if not await self._policy.add_rule(validate_rule(rule)):
-            raise PolicyRuleExistsError()
-        await self._audit("policy.add", actor, rule, context)
+        validate_rule(rule)
+        async with self._uow as uow:
+            await uow.policy_rules.claim_change()  # concurrent changes queue from here
+            if rule in await uow.policy_rules.list_rules():
+                raise PolicyRuleExistsError()
+            await uow.policy_rules.add(rule)
+            await self._audit(uow, "policy.add", actor, rule, context)
+            await uow.commit()
+        await self._policy.refresh()
         return rule
 
     async def remove(self, actor: User, rule: PolicyRule, context: RequestContext) -> None:
         await require_policy_access(self._policy, actor, "update")
         validate_rule(rule)
-        rules = await self._policy.list_rules()
-        if rule not in rules:
-            raise PolicyRuleNotFoundError()
-        if manages_policy(rule) and not any(manages_policy(r) for r in rules if r != rule):
-            raise PolicyLockoutError()
-        if not await self._policy.remove_rule(rule):
-            raise PolicyRuleNotFoundError()  # removed by someone else meanwhile
-        await self._audit("policy.remove", actor, rule, context)
+        async with self._uow as uow:
+            await uow.policy_rules.claim_change()
+            rules = await uow.policy_rules.list_rules()
+            if rule not in rules:
+                raise PolicyRuleNotFoundError()
+            if manages_policy(rule) and not any(manages_policy(r) for r in rules if r != rule):
+                raise PolicyLockoutError()
+            await uow.policy_rules.remove(rule)
+            await self._audit(uow, "policy.remove", actor, rule, context)
+            await uow.commit()
+        await self._policy.refresh()
 
     async def _audit(
-        self, action: str, actor: User, rule: PolicyRule, context: RequestContext
+        self, uow: UnitOfWork, action: str, actor: User, rule: PolicyRule, context: RequestContext
     ) -> None:
-        # Casbin's adapter commits the rule in its own transaction; the audit row follows it.
-        async with self._uow as uow:
-            await uow.audit_events.add(
-                AuditEvent.record(
-                    action=action,
-                    now=self._clock.now(),
-                    actor_id=actor.id,
-                    target_type=POLICY,
-                    ip=context.ip,
-                    request_id=context.request_id,
-                    details={
-                        "role": rule.role,
-                        "object_type": rule.object_type,
-                        "action": rule.action,
-                        "scope": rule.scope,
-                    },
-                )
+        await uow.audit_events.add(
+            AuditEvent.record(
+                action=action,
+                now=self._clock.now(),
+                actor_id=actor.id,
+                target_type=POLICY,
+                ip=context.ip,
+                request_id=context.request_id,
+                details={
+                    "role": rule.role,
+                    "object_type": rule.object_type,
+                    "action": rule.action,
+                    "scope": rule.scope,
+                },
             )
-            await uow.commit()
+        )

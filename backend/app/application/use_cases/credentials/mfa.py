@@ -9,6 +9,7 @@ from uuid import UUID
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import TotpAuthenticator
 from app.application.interfaces.security import MfaTokenService, PasswordHasher, SecretBox
+from app.application.interfaces.session import TokenDenyList
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.auth.session_tokens import SessionTokens, TokenPair
@@ -17,6 +18,7 @@ from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.entities.user import User
 from app.domain.errors import (
     InvalidMfaCodeError,
+    InvalidTokenError,
     MfaAlreadyEnabledError,
     MfaNotEnabledError,
     MfaSetupMissingError,
@@ -40,6 +42,7 @@ def _audit(
     context: RequestContext,
     clock: Clock,
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
+    details: dict[str, str] | None = None,
 ) -> AuditEvent:
     return AuditEvent.record(
         action=action,
@@ -50,6 +53,7 @@ def _audit(
         outcome=outcome,
         ip=context.ip,
         request_id=context.request_id,
+        details=details,
     )
 
 
@@ -156,24 +160,32 @@ class DisableMfa:
 
 
 class CompleteMfaLogin:
-    """The second step of a login: the `mfa_token` from the first, and a TOTP or recovery code."""
+    """The second step of a login: the `mfa_token` from the first, and a TOTP or recovery code.
+
+    A success spends the `mfa_token` (it is denied until it expires): one password check opens
+    one session. Failures leave it usable, within the rate limit on `/auth/mfa/verify`.
+    """
 
     def __init__(
         self,
         uow: UnitOfWork,
         mfa_tokens: MfaTokenService,
+        spent_tokens: TokenDenyList,
         second_factor: SecondFactor,
         sessions: SessionTokens,
         clock: Clock,
     ) -> None:
         self._uow = uow
         self._mfa_tokens = mfa_tokens
+        self._spent_tokens = spent_tokens
         self._second_factor = second_factor
         self._sessions = sessions
         self._clock = clock
 
     async def execute(self, mfa_token: str, code: str, context: RequestContext) -> TokenPair:
         claims = self._mfa_tokens.verify_mfa(mfa_token)
+        if await self._spent_tokens.is_denied(claims.token_id):
+            raise InvalidTokenError()
         async with self._uow as uow:
             user = await uow.users.get(claims.subject)
             if user is None or not user.is_active or not user.mfa_enabled:
@@ -181,11 +193,21 @@ class CompleteMfaLogin:
             confirmed = await self._second_factor.consume(uow, user, code)
             if confirmed is not None:
                 pair = await self._sessions.start(uow, confirmed, context)
+                # Spent before the commit: if the deny-list cannot be reached, no session exists.
+                await self._spent_tokens.deny(claims.token_id, until=claims.expires_at)
                 await uow.commit()
                 return pair
         async with self._uow as uow:
+            # A login that failed at its second step (the success is `auth.login` too).
             await uow.audit_events.add(
-                _audit("auth.mfa", user.id, context, self._clock, AuditOutcome.FAILURE)
+                _audit(
+                    "auth.login",
+                    user.id,
+                    context,
+                    self._clock,
+                    AuditOutcome.FAILURE,
+                    details={"step": "mfa"},
+                )
             )
             await uow.commit()
         raise InvalidMfaCodeError()

@@ -123,7 +123,8 @@ class RequestPasswordReset:
 
 
 class ResetPassword:
-    """Spends a reset token for a new password; every session of the account is revoked."""
+    """Spends a reset token for a new password; every session of the account is revoked, and
+    the e-mail address counts as verified."""
 
     def __init__(
         self,
@@ -160,7 +161,8 @@ class ResetPassword:
             current = await uow.users.get(user.id)
             if current is None:
                 raise InvalidOneTimeTokenError()
-            changed = current.changed(now, password_hash=password_hash)
+            # The link reached this inbox: that proves the address as the verification link would.
+            changed = current.changed(now, password_hash=password_hash, email_verified=True)
             if not await uow.users.update(changed, expected_version=current.version):
                 raise UserChangedConcurrentlyError()
             await self._sessions.revoke_all(uow, user.id, now=now)

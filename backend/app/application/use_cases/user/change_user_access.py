@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -9,7 +10,12 @@ from app.application.request_context import RequestContext
 from app.application.use_cases.auth.session_tokens import SessionTokens
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import Role, User
-from app.domain.errors import OwnAccessChangeError, UserChangedConcurrentlyError, UserNotFoundError
+from app.domain.errors import (
+    OwnAccessChangeError,
+    UserChangedConcurrentlyError,
+    UserNotFoundError,
+    UserVersionMismatchError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +29,8 @@ class ChangeUserAccess:
 
     Either change revokes every session of that user: what they could do is decided at login,
     so they log in again under the new rules. An administrator cannot demote or deactivate
-    themselves, so the last one cannot lock everybody out.
+    themselves, so the last one cannot lock everybody out. Given `expected_versions` (from
+    `If-Match`), only if the stored account is one of those versions.
     """
 
     def __init__(self, uow: UnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
@@ -32,13 +39,21 @@ class ChangeUserAccess:
         self._clock = clock
 
     async def execute(
-        self, actor: User, user_id: UUID, change: AccessChange, context: RequestContext
+        self,
+        actor: User,
+        user_id: UUID,
+        change: AccessChange,
+        context: RequestContext,
+        *,
+        expected_versions: Collection[int] | None = None,
     ) -> User:
         actor.require_admin()
         async with self._uow as uow:
             user = await uow.users.get(user_id)
             if user is None:
                 raise UserNotFoundError()
+            if expected_versions is not None and user.version not in expected_versions:
+                raise UserVersionMismatchError()
             role = change.role if change.role is not None else user.role
             is_active = change.is_active if change.is_active is not None else user.is_active
             if (role, is_active) == (user.role, user.is_active):

@@ -6,6 +6,7 @@ from typing import Final
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {
     "en": {
+        "user.version_mismatch": "The account has changed since you last read it; read it again.",
         "auth.invalid_refresh_token": "The refresh token is invalid, expired or already used; "
         "log in again.",
         "session.not_found": "This session does not exist.",
@@ -14,6 +15,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "auth.wrong_password": "The password is not correct.",
     },
     "fr": {
+        "user.version_mismatch": "Le compte a changé depuis votre dernière lecture ; relisez-le.",
         "auth.invalid_refresh_token": "Le jeton de rafraîchissement est invalide, expiré ou déjà "
         "utilisé ; reconnectez-vous.",
         "session.not_found": "Cette session n'existe pas.",
@@ -23,6 +25,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "auth.wrong_password": "Le mot de passe est incorrect.",
     },
     "de": {
+        "user.version_mismatch": "Das Konto hat sich seit Ihrem letzten Lesen geändert; "
+        "bitte neu laden.",
         "auth.invalid_refresh_token": "Das Aktualisierungstoken ist ungültig, abgelaufen oder "
         "bereits verwendet; bitte erneut anmelden.",
         "session.not_found": "Diese Sitzung existiert nicht.",

@@ -21,8 +21,10 @@ async def get_access_policy(container: ContainerDep) -> AccessPolicy:
 AccessPolicyDep = Annotated[AccessPolicy, Depends(get_access_policy)]
 
 
-async def get_list_policy_rules(policy: AccessPolicyDep) -> ListPolicyRules:
-    return ListPolicyRules(policy)
+async def get_list_policy_rules(
+    policy: AccessPolicyDep, uow: ReadOnlyUnitOfWorkDep
+) -> ListPolicyRules:
+    return ListPolicyRules(policy, uow)
 
 
 async def get_change_policy(

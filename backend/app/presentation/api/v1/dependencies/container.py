@@ -107,7 +107,7 @@ class Container:
             ),
             readiness=ReadinessProbes(database, redis),
             trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
-            access_policy=CasbinAccessPolicy(database.engine, read_engine=database.read_engine),
+            access_policy=CasbinAccessPolicy(database.read_engine),
             file_storage=LocalEncryptedFileStorage(settings.storage_dir, key_ring),
             mail_sender=_mail_sender(settings),
             password_policy=PasswordPolicy(ZxcvbnPasswordStrengthChecker()),

@@ -19,11 +19,23 @@ from app.application.use_cases.credentials.passwords import (
     RequestPasswordReset,
     ResetPassword,
 )
+from app.presentation.api.v1.dependencies.auth import CurrentUser
 from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
+from app.presentation.api.v1.dependencies.rate_limit import LOGIN_ACCOUNT, account_key
 
 # Where the links in e-mails lead: the client application's pages, which call the API.
 RESET_PATH = "/reset-password?token="
 VERIFY_PATH = "/verify-email?token="
+
+
+async def limit_password_check(user: CurrentUser, container: ContainerDep) -> None:
+    """Routes that check the caller's password count against that account's login budget: a
+    stolen access token must not buy an unlimited run of password guesses."""
+    await container.rate_limiter.hit(LOGIN_ACCOUNT, account_key(user.email))
+
+
+# For `dependencies=[...]`: after authentication, before the body is checked.
+LimitPasswordCheck = Depends(limit_password_check)
 
 
 async def get_change_password(uow: UnitOfWorkDep, container: ContainerDep) -> ChangePassword:
@@ -89,6 +101,7 @@ async def get_complete_mfa_login(uow: UnitOfWorkDep, container: ContainerDep) ->
     return CompleteMfaLogin(
         uow,
         container.access_tokens,
+        container.token_deny_list,
         container.second_factor,
         container.session_tokens,
         container.clock,

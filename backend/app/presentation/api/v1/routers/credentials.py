@@ -13,6 +13,7 @@ from app.presentation.api.v1.dependencies.credentials import (
     CompleteMfaLoginDep,
     DisableMfaDep,
     EnableMfaDep,
+    LimitPasswordCheck,
     RequestPasswordResetDep,
     ResetPasswordDep,
     SetUpMfaDep,
@@ -64,7 +65,8 @@ async def reset_password(
 @router.post(
     "/password/change",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 429, 503),
+    dependencies=[LimitPasswordCheck],
     summary="Change the password; every other session is revoked",
 )
 async def change_password(
@@ -114,7 +116,8 @@ async def enable_mfa(
 @router.post(
     "/mfa/disable",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 409, 422, 429, 503),
+    dependencies=[LimitPasswordCheck],
     summary="Turn MFA off (password and a current code)",
 )
 async def disable_mfa(

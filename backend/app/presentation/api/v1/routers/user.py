@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.application.use_cases.user.change_user_access import AccessChange
@@ -17,6 +17,7 @@ from app.presentation.api.v1.dependencies.user import (
     ListUsersDep,
     UpdateProfileDep,
 )
+from app.presentation.api.v1.http_caching import etag_for, if_match_versions, matches_if_none_match
 from app.presentation.api.v1.schemas.common import CursorPage
 from app.presentation.api.v1.schemas.privacy import AccountErasure, PersonalDataExport
 from app.presentation.api.v1.schemas.user import ProfileUpdate, UserAccessUpdate, UserOut
@@ -24,18 +25,42 @@ from app.presentation.api.v1.schemas.user import ProfileUpdate, UserAccessUpdate
 router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["identity"])
 
 
-@router.get("/me", responses=problem_responses(401), summary="The caller's account")
-async def read_me(user: CurrentUser) -> UserOut:
+@router.get(
+    "/me",
+    response_model=UserOut,
+    responses={304: {"description": "Not modified"}, **problem_responses(401)},
+    summary="The caller's account (ETag / If-None-Match)",
+)
+async def read_me(
+    user: CurrentUser,
+    response: Response,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> UserOut | Response:
+    etag = etag_for(user)
+    if matches_if_none_match(if_none_match, etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    response.headers["ETag"] = etag
     return UserOut.of(user)
 
 
 @router.patch(
-    "/me", responses=problem_responses(401, 409, 422), summary="Change the caller's full name"
+    "/me",
+    responses=problem_responses(401, 409, 412, 422),
+    summary="Change the caller's full name (If-Match)",
+    description="An empty `full_name` clears it.",
 )
-async def update_me(body: ProfileUpdate, user: CurrentUser, update: UpdateProfileDep) -> UserOut:
-    if "full_name" not in body.model_fields_set:
-        return UserOut.of(user)
-    return UserOut.of(await update.execute(user, full_name=body.full_name))
+async def update_me(
+    body: ProfileUpdate,
+    user: CurrentUser,
+    update: UpdateProfileDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> UserOut:
+    updated = await update.execute(
+        user, full_name=body.full_name, expected_versions=if_match_versions(if_match)
+    )
+    response.headers["ETag"] = etag_for(updated)
+    return UserOut.of(updated)
 
 
 @router.get(
@@ -78,8 +103,8 @@ async def list_users(
 
 @router.patch(
     "/{user_id}",
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Change a user's role or deactivate the account (administrators)",
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    summary="Change a user's role or deactivate the account (administrators; If-Match)",
     description="Either change revokes every session of that user. Administrators cannot "
     "demote or deactivate themselves.",
 )
@@ -89,6 +114,12 @@ async def update_user_access(
     actor: AdminUser,
     change_access: ChangeUserAccessDep,
     context: RequestContextDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> UserOut:
     change = AccessChange(role=body.role, is_active=body.is_active)
-    return UserOut.of(await change_access.execute(actor, user_id, change, context))
+    user = await change_access.execute(
+        actor, user_id, change, context, expected_versions=if_match_versions(if_match)
+    )
+    response.headers["ETag"] = etag_for(user)
+    return UserOut.of(user)
