@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from app.infrastructure.database.base import Base
 from app.infrastructure.database.engine import Database
 from app.infrastructure.models.access import CasbinRuleModel
 from tests.databases import BACKENDS, fresh_database
+from tests.stripe_fake import StripeFake
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -57,3 +58,18 @@ async def empty_all_tables(database_url: str) -> None:
             )
     finally:
         await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[StripeFake]:
+    """One local Stripe stand-in for the whole run (see tests/stripe_fake.py)."""
+    fake = StripeFake().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def stripe_fake(stripe_server: StripeFake) -> StripeFake:
+    """The Stripe stand-in, emptied and with nothing scripted, for one test."""
+    stripe_server.reset()
+    return stripe_server

@@ -8,6 +8,7 @@ as a use case that did so would escape the rollback.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,12 @@ from uuid import UUID
 from app.application.interfaces.access import DEFAULT_RULES, PolicyRule, PolicyRuleRepository
 from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
+from app.application.interfaces.idempotency import IdempotencyRecord, IdempotencyRepository
+from app.application.interfaces.payment import (
+    PaymentRepository,
+    WebhookEvent,
+    WebhookEventRepository,
+)
 from app.application.interfaces.product import ProductFilter, ProductRepository
 from app.application.interfaces.resource import (
     ResourceFileRepository,
@@ -29,6 +36,7 @@ from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
+from app.domain.entities.payment import Payment
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
@@ -471,6 +479,139 @@ class FakeRecoveryCodeRepository:
         self.in_transaction = False
 
 
+class FakePaymentRepository(_Transactional[Payment]):
+    async def add(self, payment: Payment) -> None:
+        if any(p.provider_id == payment.provider_id for p in self._rows().values()):
+            raise AssertionError("duplicate provider_id (a unique index in the database)")
+        self._rows()[payment.id] = payment
+
+    async def get(self, payment_id: UUID) -> Payment | None:
+        return self._rows().get(payment_id)
+
+    async def get_by_provider_id(
+        self, provider_id: str, *, for_update: bool = False
+    ) -> Payment | None:
+        return next((p for p in self._rows().values() if p.provider_id == provider_id), None)
+
+    async def replace(self, payment: Payment, *, expected_version: int) -> bool:
+        current = self._rows().get(payment.id)
+        if current is None or current.version != expected_version:
+            return False
+        self._rows()[payment.id] = payment
+        return True
+
+    async def list_page(self, *, user_id: UUID, after: UUID | None, limit: int) -> list[Payment]:
+        rows = sorted(self._rows().values(), key=lambda p: p.id)
+        return [p for p in rows if p.user_id == user_id and (after is None or p.id > after)][:limit]
+
+    async def list_by_user(self, user_id: UUID) -> list[Payment]:
+        return await self.list_page(user_id=user_id, after=None, limit=10**9)
+
+    async def anonymise_user(self, user_id: UUID, *, now: datetime) -> int:
+        mine = await self.list_by_user(user_id)
+        for payment in mine:
+            self._rows()[payment.id] = payment.model_copy(
+                update={
+                    "user_id": None,
+                    "metadata": {},
+                    "sealed_client_secret": None,
+                    "version": payment.version + 1,
+                    "updated_at": now,
+                }
+            )
+        return len(mine)
+
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+class _KeyedTransactional(Generic[Key, Value]):
+    """Like `_Transactional`, for rows whose key is not a UUID `id`."""
+
+    def __init__(self) -> None:
+        self._committed: dict[Key, Value] = {}
+        self._working: dict[Key, Value] = {}
+        self.in_transaction = False
+
+    @property
+    def committed(self) -> dict[Key, Value]:
+        return dict(self._committed)
+
+    def _rows(self) -> dict[Key, Value]:
+        if not self.in_transaction:
+            raise AssertionError("repository used outside `async with uow:`")
+        return self._working
+
+    def begin(self) -> None:
+        self._working = dict(self._committed)
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self._committed = dict(self._working)
+
+    def end(self) -> None:
+        self._working = dict(self._committed)
+        self.in_transaction = False
+
+
+class FakeIdempotencyRepository(_KeyedTransactional[tuple[UUID, str], IdempotencyRecord]):
+    async def add_if_absent(self, record: IdempotencyRecord) -> bool:
+        key = (record.user_id, record.key)
+        if key in self._rows():
+            return False
+        self._rows()[key] = record
+        return True
+
+    async def get(self, user_id: UUID, key: str) -> IdempotencyRecord | None:
+        return self._rows().get((user_id, key))
+
+    async def relock(
+        self, user_id: UUID, key: str, *, previous_lock: datetime, locked_until: datetime
+    ) -> bool:
+        record = self._rows().get((user_id, key))
+        if record is None or record.is_completed or record.locked_until != previous_lock:
+            return False
+        self._rows()[(user_id, key)] = dataclasses.replace(record, locked_until=locked_until)
+        return True
+
+    async def complete(self, user_id: UUID, key: str, *, sealed_result: str) -> None:
+        record = self._rows()[(user_id, key)]
+        self._rows()[(user_id, key)] = dataclasses.replace(record, sealed_result=sealed_result)
+
+    async def release(self, user_id: UUID, key: str, *, now: datetime) -> None:
+        record = self._rows().get((user_id, key))
+        if record is not None and not record.is_completed:
+            self._rows()[(user_id, key)] = dataclasses.replace(record, locked_until=now)
+
+    async def delete_expired(self, user_id: UUID, now: datetime) -> int:
+        expired = [k for k, r in self._rows().items() if k[0] == user_id and r.expires_at <= now]
+        for key in expired:
+            del self._rows()[key]
+        return len(expired)
+
+    async def delete_for_user(self, user_id: UUID) -> int:
+        mine = [key for key in self._rows() if key[0] == user_id]
+        for key in mine:
+            del self._rows()[key]
+        return len(mine)
+
+
+class FakeWebhookEventRepository(_KeyedTransactional[str, WebhookEvent]):
+    async def add_if_absent(self, event: WebhookEvent) -> bool:
+        if event.event_id in self._rows():
+            return False
+        self._rows()[event.event_id] = event
+        return True
+
+    async def mark_processed(self, event_id: str, *, outcome: str, now: datetime) -> None:
+        event = self._rows()[event_id]
+        self._rows()[event_id] = dataclasses.replace(event, outcome=outcome, processed_at=now)
+
+    async def get(self, event_id: str) -> WebhookEvent | None:
+        return self._rows().get(event_id)
+
+
 class FakePasswordStrengthChecker:
     """Calls a password weak when it contains one of the user inputs or a known weak word."""
 
@@ -501,6 +642,9 @@ class FakeUnitOfWork:
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
     policy_rules: PolicyRuleRepository
+    payments: PaymentRepository
+    idempotency_keys: IdempotencyRepository
+    webhook_events: WebhookEventRepository
 
     def __init__(
         self,
@@ -529,6 +673,12 @@ class FakeUnitOfWork:
         self.fake_users.attach_sessions(self.fake_sessions)
         self.fake_policy_rules = FakePolicyRuleRepository()
         self.policy_rules = self.fake_policy_rules
+        self.fake_payments = FakePaymentRepository()
+        self.payments = self.fake_payments
+        self.fake_idempotency_keys = FakeIdempotencyRepository()
+        self.idempotency_keys = self.fake_idempotency_keys
+        self.fake_webhook_events = FakeWebhookEventRepository()
+        self.webhook_events = self.fake_webhook_events
         self.committed = 0
         self.entered = 0
 
@@ -544,6 +694,9 @@ class FakeUnitOfWork:
             self.fake_one_time_tokens,
             self.fake_recovery_codes,
             self.fake_policy_rules,
+            self.fake_payments,
+            self.fake_idempotency_keys,
+            self.fake_webhook_events,
         ]
 
     async def __aenter__(self) -> Self:

@@ -110,6 +110,22 @@ class Settings(BaseSettings):
     # "id:base64,id:base64,..." to rotate (the first one encrypts, all of them decrypt).
     file_encryption_key: SecretStr | None = None
 
+    # --- Payments (Stripe). Without STRIPE_SECRET_KEY the payment endpoints answer 503; the rest runs.
+    stripe_secret_key: SecretStr | None = None
+    # The endpoint's signing secret(s), `whsec_...`; comma-separated while rolling one.
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_default_currency: str = "usd"
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    stripe_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Retries after the first attempt, on network errors, 429 and 5xx only.
+    stripe_max_retries: int = Field(default=2, ge=0, le=10)
+    stripe_retry_base_delay_seconds: float = Field(default=0.25, ge=0, le=10)
+    stripe_retry_max_delay_seconds: float = Field(default=2.0, ge=0, le=60)
+    # Consecutive failed calls that open the circuit, and how long it then stays open.
+    stripe_breaker_failure_threshold: int = Field(default=5, ge=1, le=1_000)
+    stripe_breaker_cooldown_seconds: float = Field(default=30.0, gt=0, le=3_600)
+
     @field_validator("cors_origins", "catalog_categories", "trusted_proxies", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
@@ -122,6 +138,22 @@ class Settings(BaseSettings):
         if not categories:
             raise ValueError("CATALOG_CATEGORIES needs at least one category")
         return categories
+
+    @field_validator("stripe_default_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        # The full ISO 4217 list is the domain's (core imports no layer): the use case checks it.
+        code = value.strip().upper()
+        if not (len(code) == 3 and code.isascii() and code.isalpha()):
+            raise ValueError(f"STRIPE_DEFAULT_CURRENCY: {value!r} is not an ISO 4217 currency code")
+        return code
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"STRIPE_API_BASE: {value!r} is not an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod
@@ -172,6 +204,11 @@ class Settings(BaseSettings):
     def rate_limits(self) -> dict[str, str]:
         """Each rate limit by name (`login_ip`, `api`, ...): the setting RATE_LIMIT_<NAME>."""
         return {name: getattr(self, f"rate_limit_{name}") for name in RATE_LIMIT_NAMES}
+
+    @property
+    def stripe_webhook_secrets(self) -> list[str]:
+        raw = self.stripe_webhook_secret.get_secret_value() if self.stripe_webhook_secret else ""
+        return [secret.strip() for secret in raw.split(",") if secret.strip()]
 
     @property
     def is_development(self) -> bool:

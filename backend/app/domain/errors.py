@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
+    # Params the client may see as members of the problem body (the rest only fill the message).
+    public_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
         super().__init__(self.code)
@@ -248,3 +250,98 @@ class StoredFileCorruptError(DomainError):
 
 
 # (errors of the resources work go above this line)
+
+
+# Payments
+class PaymentRequiredError(DomainError):
+    """Payment was refused (402)."""
+
+    code = "payment_required"
+
+
+class UpstreamError(DomainError):
+    """A provider answered with a failure that is not the caller's (502)."""
+
+    code = "upstream_error"
+
+
+class UpstreamTimeoutError(DomainError):
+    """A provider did not answer within our time limit (504)."""
+
+    code = "upstream_timeout"
+
+
+class PaymentNotFoundError(NotFoundError):
+    code = "payment.not_found"
+
+
+class PaymentsNotConfiguredError(RetryLaterError):
+    """A setting the payment provider needs is missing: `setting` names it."""
+
+    code = "payment.not_configured"
+    public_params = ("setting",)
+
+    def __init__(self, setting: str) -> None:
+        super().__init__(retry_after_seconds=300, setting=setting)
+
+
+class PaymentProviderUnavailableError(DependencyUnavailableError):
+    """The provider failed too often: calls are paused (circuit open) or it cannot be reached."""
+
+    code = "payment.provider_unavailable"
+
+
+class PaymentDeclinedError(PaymentRequiredError):
+    """The provider declined the card; `decline_code` says why, as the provider put it."""
+
+    code = "payment.declined"
+    public_params = ("decline_code",)
+
+
+class PaymentRequestRejectedError(MalformedRequestError):
+    """The provider refused the request itself (400); `provider_code` says why."""
+
+    code = "payment.request_rejected"
+    public_params = ("provider_code",)
+
+
+class PaymentProviderError(UpstreamError):
+    code = "payment.provider_error"
+
+
+class PaymentProviderTimeoutError(UpstreamTimeoutError):
+    code = "payment.provider_timeout"
+
+
+class AmountMismatchError(InvalidValueError):
+    """A client-sent amount or currency that disagrees with the product's price."""
+
+    code = "payment.amount_mismatch"
+
+
+class IdempotencyKeyReusedError(InvalidValueError):
+    """The Idempotency-Key was used before with a different request body."""
+
+    code = "idempotency.key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(field="Idempotency-Key", reason="was used with a different request")
+
+
+class IdempotentRequestInProgressError(ConflictError):
+    """The first request with this Idempotency-Key is still running."""
+
+    code = "idempotency.in_progress"
+
+
+class InvalidWebhookSignatureError(MalformedRequestError):
+    """Missing, malformed, wrong, or outside the 5-minute tolerance: one answer for all."""
+
+    code = "webhook.invalid_signature"
+
+
+class MalformedWebhookError(MalformedRequestError):
+    code = "webhook.malformed"
+
+
+# (errors of the payments work go above this line)

@@ -25,6 +25,7 @@ from app.presentation.api.v1.routers import (
     auth,
     credentials,
     health,
+    payment,
     product,
     resource,
     user,
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Each router carries its full prefix, so the route template in logs and metrics is complete.
     app.include_router(health.router)  # probes and metrics: never rate limited
-    for feature in (auth, credentials, user, access, product, resource):
+    app.include_router(payment.webhook_router)  # Stripe's: verified by signature instead
+    for feature in (auth, credentials, user, access, product, resource, payment):
         app.include_router(feature.router, dependencies=[LimitApi])
 
     # Added innermost first: the request context wraps everything, so even a 413 has a request id.

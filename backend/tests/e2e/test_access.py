@@ -61,7 +61,8 @@ async def test_the_default_policy_is_listed(client: AsyncClient, admin_headers: 
     items = response.json()["items"]
     assert DEFAULT_ADMIN_RULE in items
     assert {"role": "user", "object_type": "resource", "action": "read", "scope": "own"} in items
-    assert len(items) == 9
+    assert {"role": "user", "object_type": "payment", "action": "create", "scope": "own"} in items
+    assert len(items) == 11
 
 
 async def test_rules_are_added_and_removed_and_audited(

@@ -24,12 +24,13 @@ class PolicyRule:
 
 
 ROLES = ("admin", "user")
-OBJECT_TYPES = ("*", "resource", "file", "policy", "audit", "user", "product")
+OBJECT_TYPES = ("*", "resource", "file", "policy", "audit", "user", "product", "payment")
 ACTIONS = ("*", "create", "read", "update", "delete")
 SCOPES = ("all", "own")
 
 # What a fresh installation allows (seeded by the migration that creates the policy table):
-# administrators everything; users their own resources and files.
+# administrators everything; users their own resources and files, and to create and read their
+# own payments (a payment changes only through the provider's webhooks).
 DEFAULT_RULES = (
     PolicyRule("admin", "*", "*", "all"),
     *(
@@ -37,6 +38,7 @@ DEFAULT_RULES = (
         for object_type in ("resource", "file")
         for action in ("create", "read", "update", "delete")
     ),
+    *(PolicyRule("user", "payment", action, "own") for action in ("create", "read")),
 )
 
 

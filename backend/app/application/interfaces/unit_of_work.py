@@ -6,6 +6,8 @@ from typing import Protocol, Self
 from app.application.interfaces.access import PolicyRuleRepository
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
+from app.application.interfaces.idempotency import IdempotencyRepository
+from app.application.interfaces.payment import PaymentRepository, WebhookEventRepository
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
 from app.application.interfaces.session import SessionRepository
@@ -28,6 +30,9 @@ class UnitOfWork(Protocol):
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
     policy_rules: PolicyRuleRepository
+    payments: PaymentRepository
+    idempotency_keys: IdempotencyRepository
+    webhook_events: WebhookEventRepository
 
     async def __aenter__(self) -> Self: ...
 

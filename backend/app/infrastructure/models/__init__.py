@@ -3,6 +3,7 @@
 from app.infrastructure.models.access import AccessPolicyVersionModel, CasbinRuleModel
 from app.infrastructure.models.audit import AuditEventModel
 from app.infrastructure.models.credentials import OneTimeTokenModel, RecoveryCodeModel
+from app.infrastructure.models.payment import IdempotencyKeyModel, PaymentModel, WebhookEventModel
 from app.infrastructure.models.product import ProductModel
 from app.infrastructure.models.resource import ResourceFileModel, ResourceModel
 from app.infrastructure.models.session import SessionModel
@@ -12,11 +13,14 @@ __all__ = [
     "AccessPolicyVersionModel",
     "AuditEventModel",
     "CasbinRuleModel",
+    "IdempotencyKeyModel",
     "OneTimeTokenModel",
+    "PaymentModel",
     "ProductModel",
     "RecoveryCodeModel",
     "ResourceFileModel",
     "ResourceModel",
     "SessionModel",
     "UserModel",
+    "WebhookEventModel",
 ]

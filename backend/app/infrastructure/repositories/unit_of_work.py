@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.application.interfaces.access import PolicyRuleRepository
 from app.application.interfaces.audit import AuditRepository
 from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
+from app.application.interfaces.idempotency import IdempotencyRepository
+from app.application.interfaces.payment import PaymentRepository, WebhookEventRepository
 from app.application.interfaces.product import ProductRepository
 from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
 from app.application.interfaces.session import SessionRepository
@@ -19,6 +21,11 @@ from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
 from app.infrastructure.repositories.credentials import (
     SqlAlchemyOneTimeTokenRepository,
     SqlAlchemyRecoveryCodeRepository,
+)
+from app.infrastructure.repositories.idempotency import SqlAlchemyIdempotencyRepository
+from app.infrastructure.repositories.payment import (
+    SqlAlchemyPaymentRepository,
+    SqlAlchemyWebhookEventRepository,
 )
 from app.infrastructure.repositories.product import SqlAlchemyProductRepository
 from app.infrastructure.repositories.resource import (
@@ -47,6 +54,9 @@ class SqlAlchemyUnitOfWork:
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
     policy_rules: PolicyRuleRepository
+    payments: PaymentRepository
+    idempotency_keys: IdempotencyRepository
+    webhook_events: WebhookEventRepository
 
     def __init__(
         self,
@@ -85,6 +95,9 @@ class SqlAlchemyUnitOfWork:
         self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self._connection)
         self.recovery_codes = SqlAlchemyRecoveryCodeRepository(self._connection)
         self.policy_rules = SqlAlchemyPolicyRuleRepository(self._connection)
+        self.payments = SqlAlchemyPaymentRepository(self._connection)
+        self.idempotency_keys = SqlAlchemyIdempotencyRepository(self._connection)
+        self.webhook_events = SqlAlchemyWebhookEventRepository(self._connection)
         return self
 
     async def __aexit__(

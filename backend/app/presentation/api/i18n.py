@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from app.presentation.api.messages import access, credentials, resources, sessions
+from app.presentation.api.messages import access, credentials, payments, resources, sessions
 
 DEFAULT_LANGUAGE: Final = "en"
 
@@ -102,7 +102,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     },
 }
 
-for _context in (sessions, credentials, access, resources):
+for _context in (sessions, credentials, access, resources, payments):
     for _language, _messages in _context.MESSAGES.items():
         MESSAGES[_language].update(_messages)
 

@@ -28,12 +28,15 @@ from app.domain.errors import (
     MalformedRequestError,
     NotFoundError,
     PayloadTooLargeError,
+    PaymentRequiredError,
     PermissionDeniedError,
     PreconditionFailedError,
     RateLimitedError,
     RetryLaterError,
     StoredFileCorruptError,
     UnsupportedMediaTypeError,
+    UpstreamError,
+    UpstreamTimeoutError,
 )
 from app.presentation.api.i18n import negotiate_language, translate
 
@@ -54,6 +57,9 @@ STATUS_BY_ERROR_FAMILY: list[tuple[type[DomainError], int]] = [
     (RateLimitedError, 429),
     (RetryLaterError, 503),
     (StoredFileCorruptError, 500),
+    (PaymentRequiredError, 402),
+    (UpstreamError, 502),
+    (UpstreamTimeoutError, 504),
 ]
 
 # Codes for errors raised by the framework itself, by status.
@@ -85,6 +91,11 @@ class Problem(BaseModel):
     code: str
     request_id: str | None = None
     errors: list[FieldProblem] | None = None
+    decline_code: str | None = Field(
+        default=None, description="payments: why the card was declined"
+    )
+    provider_code: str | None = Field(default=None, description="payments: why Stripe refused")
+    setting: str | None = Field(default=None, description="the missing setting, on a 503")
 
 
 def problem_response(
@@ -96,6 +107,7 @@ def problem_response(
     params: dict[str, Any] | None = None,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     language = negotiate_language(request_headers.get("accept-language"))
     body: dict[str, Any] = {
@@ -109,6 +121,8 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = errors
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)  # RFC 9457 extension members; never over a standard one
     response_headers = {"Content-Language": language, **(headers or {})}
     return Response(
         orjson.dumps(body),
@@ -155,6 +169,7 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
         params=exc.params,
         errors=errors,
         headers=headers,
+        extensions={name: exc.params[name] for name in exc.public_params if name in exc.params},
     )
 
 

@@ -2,9 +2,9 @@
 
 The password (and, with MFA on, a code) confirms it is really them (a stolen access token alone cannot erase an account).
 Everything goes in one transaction: sessions (so every token stops), resources and their files'
-rows, the account row, and the
-caller's name, address and IP are cut out of the audit trail, whose rows stay (anonymised)
-because the trail is what the operator must keep. One more row records that an erasure happened,
+rows, idempotency keys, the account row, and the
+caller's name, address and IP are cut out of the audit trail and the payments, whose rows stay
+(anonymised) because the trail and the accounts are what the operator must keep. One more row records that an erasure happened,
 without saying whose.
 """
 
@@ -51,6 +51,8 @@ class EraseMyAccount:
             files = await uow.resource_files.list_by_owner(user.id)
             await uow.resources.delete_by_owner(user.id)
             await uow.audit_events.anonymise_actor(user.id)
+            await uow.payments.anonymise_user(user.id, now=self._clock.now())
+            await uow.idempotency_keys.delete_for_user(user.id)
             await uow.users.delete(user.id)
             await uow.audit_events.add(
                 AuditEvent.record(

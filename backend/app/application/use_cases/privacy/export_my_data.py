@@ -8,6 +8,7 @@ from datetime import datetime
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.audit import AuditEvent
+from app.domain.entities.payment import Payment
 from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
@@ -21,6 +22,7 @@ class PersonalData:
     sessions: list[Session]
     resources: list[Resource]
     files: list[StoredFile]
+    payments: list[Payment]
     audit_events: list[AuditEvent]
 
 
@@ -43,5 +45,6 @@ class ExportMyData:
                 sessions=await uow.sessions.list_active(user.id, now),
                 resources=await uow.resources.list_by_owner(user.id),
                 files=await uow.resource_files.list_by_owner(user.id),
+                payments=await uow.payments.list_by_user(user.id),
                 audit_events=await uow.audit_events.list_about_user(user.id),
             )

@@ -7,19 +7,25 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from app.application.idempotency import IdempotencyKeys
 from app.application.interfaces.credentials import MailSender
 from app.application.interfaces.session import TokenDenyList
 from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens
 from app.application.use_cases.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.application.use_cases.payment.record_payment_event import RecordPaymentEvent
 from app.application.use_cases.product.catalog import CatalogSettings
 from app.application.use_cases.product.seed_catalog import SeedCatalog
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
+from app.domain.events import DomainEvent
+from app.domain.events.payment import PaymentEvent
 from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
+from app.infrastructure.adapters.circuit_breaker import CircuitBreaker
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
+from app.infrastructure.adapters.event_publisher import InProcessEventPublisher
 from app.infrastructure.adapters.file_storage import LocalEncryptedFileStorage
 from app.infrastructure.adapters.health import ReadinessProbes
 from app.infrastructure.adapters.jwt_tokens import JwtTokenService
@@ -28,6 +34,11 @@ from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
 from app.infrastructure.adapters.password_strength import ZxcvbnPasswordStrengthChecker
 from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
 from app.infrastructure.adapters.read_cache import InProcessReadCache
+from app.infrastructure.adapters.stripe_gateway import (
+    StripePaymentGateway,
+    UnconfiguredPaymentGateway,
+)
+from app.infrastructure.adapters.stripe_webhooks import StripeWebhookVerifier
 from app.infrastructure.adapters.token_deny_list import InProcessTokenDenyList, RedisTokenDenyList
 from app.infrastructure.adapters.totp import PyotpAuthenticator
 from app.infrastructure.database.engine import Database
@@ -58,6 +69,10 @@ class Container:
     totp: PyotpAuthenticator
     secret_box: AesGcmSecretBox
     content_type_sniffer: PuremagicContentTypeSniffer
+    payment_gateway: StripePaymentGateway | UnconfiguredPaymentGateway
+    webhook_verifier: StripeWebhookVerifier
+    event_publisher: InProcessEventPublisher
+    idempotency_keys: IdempotencyKeys
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -77,7 +92,7 @@ class Container:
             ttl_seconds=settings.access_token_ttl_seconds,
             clock=clock,
         )
-        return cls(
+        container = cls(
             settings=settings,
             database=database,
             redis=redis,
@@ -121,7 +136,13 @@ class Container:
                 redis_url=settings.redis_url,
                 redis=redis,
             ),
+            payment_gateway=_payment_gateway(settings),
+            webhook_verifier=StripeWebhookVerifier(settings.stripe_webhook_secrets),
+            event_publisher=InProcessEventPublisher(),
+            idempotency_keys=IdempotencyKeys(secret_box),
         )
+        container.event_publisher.subscribe(PaymentEvent, container._record_payment_event)
+        return container
 
     def write_unit_of_work(self) -> SqlAlchemyUnitOfWork:
         database = self.database
@@ -143,7 +164,12 @@ class Container:
     def seed_catalog(self) -> SeedCatalog:
         return SeedCatalog(self.write_unit_of_work(), self.catalog_cache)
 
+    async def _record_payment_event(self, event: DomainEvent) -> None:
+        # A unit of work per event: handlers of concurrent requests must not share one.
+        await RecordPaymentEvent(self.write_unit_of_work())(event)
+
     async def close(self) -> None:
+        await self.payment_gateway.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
@@ -162,3 +188,22 @@ def _mail_sender(settings: Settings) -> MailSender:
             timeout_seconds=settings.smtp_timeout_seconds,
         )
     return FileMailSender(settings.mail_dir, settings.smtp_from)
+
+
+def _payment_gateway(settings: Settings) -> StripePaymentGateway | UnconfiguredPaymentGateway:
+    """Stripe when STRIPE_SECRET_KEY is set; otherwise every payment call answers 503."""
+    if settings.stripe_secret_key is None or not settings.stripe_secret_key.get_secret_value():
+        return UnconfiguredPaymentGateway()
+    return StripePaymentGateway(
+        api_key=settings.stripe_secret_key.get_secret_value(),
+        api_base=settings.stripe_api_base,
+        connect_timeout_seconds=settings.stripe_connect_timeout_seconds,
+        read_timeout_seconds=settings.stripe_read_timeout_seconds,
+        max_retries=settings.stripe_max_retries,
+        retry_base_delay_seconds=settings.stripe_retry_base_delay_seconds,
+        retry_max_delay_seconds=settings.stripe_retry_max_delay_seconds,
+        breaker=CircuitBreaker(
+            failure_threshold=settings.stripe_breaker_failure_threshold,
+            cooldown_seconds=settings.stripe_breaker_cooldown_seconds,
+        ),
+    )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from app.application.use_cases.privacy.export_my_data import PersonalData
 from app.domain.entities.session import Session
 from app.presentation.api.v1.schemas.access import AuditEventOut
+from app.presentation.api.v1.schemas.payment import PaymentOut
 from app.presentation.api.v1.schemas.resource import FileOut, ResourceOut
 from app.presentation.api.v1.schemas.user import UserOut
 
@@ -48,6 +49,7 @@ class PersonalDataExport(BaseModel):
     profile: UserOut
     sessions: list[ExportedSession]
     resources: list[ExportedResource]
+    payments: list[PaymentOut]
     audit_events: list[AuditEventOut]
 
     @classmethod
@@ -63,5 +65,6 @@ class PersonalDataExport(BaseModel):
                 )
                 for resource in data.resources
             ],
+            payments=[PaymentOut.of(payment) for payment in data.payments],
             audit_events=[AuditEventOut.of(event) for event in data.audit_events],
         )

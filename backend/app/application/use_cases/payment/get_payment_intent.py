@@ -1,0 +1,119 @@
+"""The caller's payment intent, its status refreshed from the provider on the way.
+
+If the provider cannot answer now, the stored state is returned rather than an error: it is what
+we last knew, and webhooks keep it current.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from uuid import UUID
+
+from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventPublisher
+from app.application.interfaces.payment import PaymentGateway, ProviderIntent
+from app.application.interfaces.security import SecretBox
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.use_cases.payment.create_payment_intent import PAYMENT, CreatedPaymentIntent
+from app.application.use_cases.payment.status import apply_observation, matches
+from app.domain.entities.payment import Payment, PaymentStatus, StatusObservation
+from app.domain.entities.user import User
+from app.domain.errors import (
+    PaymentNotFoundError,
+    PaymentProviderError,
+    PaymentProviderTimeoutError,
+    PaymentProviderUnavailableError,
+    PaymentsNotConfiguredError,
+)
+
+logger = logging.getLogger("strata.payments")
+_PROVIDER_DOWN = (
+    PaymentProviderError,
+    PaymentProviderTimeoutError,
+    PaymentProviderUnavailableError,
+    PaymentsNotConfiguredError,
+)
+
+
+async def authorized_payment(
+    uow: UnitOfWork, policy: AccessPolicy, actor: User, payment_id: UUID
+) -> Payment:
+    """The payment if `actor` may read it; the same 404 whether it is absent or someone else's."""
+    async with uow:
+        payment = await uow.payments.get(payment_id)
+    if payment is None or not await policy.allows(actor, "read", PAYMENT, owner_id=payment.user_id):
+        raise PaymentNotFoundError()
+    return payment
+
+
+class GetPaymentIntent:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        policy: AccessPolicy,
+        gateway: PaymentGateway,
+        publisher: EventPublisher,
+        secret_box: SecretBox,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._policy = policy
+        self._gateway = gateway
+        self._publisher = publisher
+        self._secret_box = secret_box
+        self._clock = clock
+
+    async def execute(self, actor: User, payment_id: UUID) -> CreatedPaymentIntent:
+        payment = await authorized_payment(self._uow, self._policy, actor, payment_id)
+        refreshed = await self._refresh(payment)
+        secret = refreshed.sealed_client_secret
+        return CreatedPaymentIntent(refreshed, self._secret_box.open(secret) if secret else None)
+
+    async def _refresh(self, payment: Payment) -> Payment:
+        if payment.status.is_final:
+            return payment  # nothing the provider says can change it
+        try:
+            intent = await self._gateway.retrieve_intent(payment.provider_id)
+        except _PROVIDER_DOWN as exc:
+            logger.warning(
+                "payment status not refreshed; answering the stored one",
+                extra={"payment_id": str(payment.id), "error": exc.code},
+            )
+            return payment
+        now = self._clock.now()
+        observation = _news(payment, intent, now)
+        if observation is None:
+            return payment
+        async with self._uow as uow:
+            current = await uow.payments.get(payment.id)
+            if current is None:
+                return payment
+            updated, event = await apply_observation(uow, current, observation, now)
+            await uow.commit()
+        if event is not None:
+            await self._publisher.publish([event])
+        return updated
+
+
+def _news(payment: Payment, intent: ProviderIntent, now: datetime) -> StatusObservation | None:
+    """What the provider's snapshot tells that we do not know yet, if anything."""
+    if intent.status is None:
+        return None  # a status we do not model moves nothing
+    if not matches(payment, intent):
+        logger.warning(
+            "provider intent differs from our payment; not applied",
+            extra={"payment_id": str(payment.id)},
+        )
+        return None
+    # A snapshot shows the last failure for as long as the intent waits for a new payment
+    # method: it is news only while we have not recorded it.
+    failure = (
+        intent.last_failure if intent.status is PaymentStatus.REQUIRES_PAYMENT_METHOD else None
+    )
+    if intent.status is payment.status and (
+        failure is None or failure.code == payment.failure_code
+    ):
+        return None
+    return StatusObservation(intent.status, observed_at=now, failure=failure)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.domain.entities.audit import AuditEvent, AuditOutcome
+from app.domain.events import DomainEvent
+from app.domain.events.payment import PaymentEvent, PaymentFailed
+
+_ACTIONS = {
+    "PaymentSucceeded": "payment.succeeded",
+    "PaymentProcessing": "payment.processing",
+    "PaymentRequiresAction": "payment.requires_action",
+    "PaymentCanceled": "payment.canceled",
+    "PaymentFailed": "payment.failed",
+}
+
+
+class RecordPaymentEvent:
+    """Handler of payment events: each status change the provider reports goes into the audit
+    trail, with no actor (the provider acted, not a user)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def __call__(self, event: DomainEvent) -> None:
+        if not isinstance(event, PaymentEvent):
+            return
+        details = {"amount_cents": str(event.amount_cents), "currency": event.currency}
+        if isinstance(event, PaymentFailed) and event.failure_code:
+            details["failure_code"] = event.failure_code
+        async with self._uow as uow:
+            await uow.audit_events.add(
+                AuditEvent.record(
+                    action=_ACTIONS.get(event.name, "payment.changed"),
+                    now=event.occurred_at,
+                    actor_id=None,
+                    target_type="payment",
+                    target_id=event.payment_id,
+                    outcome=(
+                        AuditOutcome.FAILURE
+                        if isinstance(event, PaymentFailed)
+                        else AuditOutcome.SUCCESS
+                    ),
+                    details=details,
+                )
+            )
+            await uow.commit()

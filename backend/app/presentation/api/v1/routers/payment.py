@@ -1,0 +1,109 @@
+"""Payments (API.md "Payments"): intents with Stripe, the caller's payments, Stripe's webhook."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
+from app.presentation.api.problem import problem_responses
+from app.presentation.api.v1 import API_V1_PREFIX
+from app.presentation.api.v1.dependencies.auth import CurrentUser
+from app.presentation.api.v1.dependencies.common import RequestContextDep
+from app.presentation.api.v1.dependencies.payment import (
+    CreatePaymentIntentDep,
+    GetPaymentIntentDep,
+    HandleWebhookDep,
+    ListPaymentsDep,
+)
+from app.presentation.api.v1.schemas.common import CursorPage
+from app.presentation.api.v1.schemas.payment import (
+    PaymentIntentCreate,
+    PaymentIntentOut,
+    PaymentOut,
+    WebhookReceived,
+)
+
+PREFIX = f"{API_V1_PREFIX}/payments"
+router = APIRouter(prefix=PREFIX, tags=["payments"])
+# Stripe's webhook: public and not rate limited per client address (Stripe sends from a few
+# addresses, in bursts when it replays a backlog); the signature check refuses anything else.
+webhook_router = APIRouter(prefix=PREFIX, tags=["payments"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",  # visible ASCII: a header value that logs and compares safely
+        description="Same key and body within 24 h: the first response again, and no second "
+        "intent. Same key, other body: 422. While the first request runs: 409.",
+    ),
+]
+
+
+@router.post(
+    "/intents",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(400, 401, 402, 403, 409, 422, 502, 503, 504),
+    summary="Create a payment intent (Idempotency-Key)",
+)
+async def create_payment_intent(
+    body: PaymentIntentCreate,
+    user: CurrentUser,
+    create: CreatePaymentIntentDep,
+    context: RequestContextDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> PaymentIntentOut:
+    created = await create.execute(
+        user, body.to_request(), idempotency_key=idempotency_key, context=context
+    )
+    response.headers["Location"] = f"{PREFIX}/intents/{created.payment.id}"
+    return PaymentIntentOut.of(created)
+
+
+@router.get(
+    "/intents/{payment_id}",
+    responses=problem_responses(401, 404, 422),
+    summary="The caller's payment intent, its status refreshed from Stripe",
+)
+async def get_payment_intent(
+    payment_id: UUID, user: CurrentUser, get: GetPaymentIntentDep, response: Response
+) -> PaymentIntentOut:
+    response.headers["Cache-Control"] = "no-store"  # it carries the client secret
+    return PaymentIntentOut.of(await get.execute(user, payment_id))
+
+
+@router.get(
+    "",
+    responses=problem_responses(400, 401, 422),
+    summary="The caller's payments, oldest first",
+)
+async def list_payments(
+    user: CurrentUser,
+    list_payments: ListPaymentsDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+) -> CursorPage[PaymentOut]:
+    page = await list_payments.execute(user, limit=limit, cursor=cursor)
+    return CursorPage(items=[PaymentOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@webhook_router.post(
+    "/webhook",
+    responses=problem_responses(400, 503),
+    summary="Stripe's webhook (public; verified by its Stripe-Signature header)",
+)
+async def receive_webhook(
+    request: Request,
+    handle: HandleWebhookDep,
+    stripe_signature: Annotated[
+        str | None, Header(alias="Stripe-Signature", max_length=2048)
+    ] = None,
+) -> WebhookReceived:
+    # The raw bytes: the signature covers the body exactly as sent, so nothing may parse it first.
+    await handle.execute(await request.body(), stripe_signature)
+    return WebhookReceived()
