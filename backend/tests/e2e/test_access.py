@@ -9,6 +9,7 @@ from typing import Any
 from asgi_lifespan import LifespanManager
 from httpx import AsyncClient
 
+from app.application.interfaces.access import DEFAULT_RULES
 from app.presentation.main import create_app
 from tests.conftest import empty_all_tables
 from tests.e2e.conftest import (
@@ -62,7 +63,7 @@ async def test_the_default_policy_is_listed(client: AsyncClient, admin_headers: 
     assert DEFAULT_ADMIN_RULE in items
     assert {"role": "user", "object_type": "resource", "action": "read", "scope": "own"} in items
     assert {"role": "user", "object_type": "payment", "action": "create", "scope": "own"} in items
-    assert len(items) == 11
+    assert len(items) == len(DEFAULT_RULES)
 
 
 async def test_rules_are_added_and_removed_and_audited(
@@ -146,7 +147,9 @@ async def test_invalid_rules_are_422(client: AsyncClient, admin_headers: Headers
         "DELETE", POLICIES, json={**RULE, "action": "launch"}, headers=admin_headers
     )
     assert_problem(bad_removal, 422, "validation_error")
-    assert len((await client.get(POLICIES, headers=admin_headers)).json()["items"]) == 9
+    assert len((await client.get(POLICIES, headers=admin_headers)).json()["items"]) == len(
+        DEFAULT_RULES
+    )
 
 
 async def test_the_last_rule_letting_admins_manage_the_policy_cannot_be_removed(

@@ -69,7 +69,10 @@ class GetPaymentIntent:
         payment = await authorized_payment(self._uow, self._policy, actor, payment_id)
         refreshed = await self._refresh(payment)
         secret = refreshed.sealed_client_secret
-        return CreatedPaymentIntent(refreshed, self._secret_box.open(secret) if secret else None)
+        # An administrator may read anyone's payment, but only its owner may pay it.
+        if secret is None or refreshed.user_id != actor.id:
+            return CreatedPaymentIntent(refreshed, None)
+        return CreatedPaymentIntent(refreshed, self._secret_box.open(secret))
 
     async def _refresh(self, payment: Payment) -> Payment:
         if payment.status.is_final:
