@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from app.domain.errors import InvalidCursorError, InvalidValueError
@@ -17,6 +18,14 @@ MAX_PAGE_SIZE = 100
 MAX_CURSOR_LENGTH = 256
 
 T = TypeVar("T")
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+Row = TypeVar("Row", bound=_Identified)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +59,11 @@ def decode_cursor(cursor: str | None) -> UUID | None:
 def ensure_page_size(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidValueError(field="limit", reason=f"must be from 1 to {MAX_PAGE_SIZE}")
+
+
+def page_of(rows: Sequence[Row], limit: int) -> Page[Row]:
+    """The page of `rows`, read with `limit + 1`: the extra row, without a COUNT, tells whether
+    another page follows, and the cursor points after the last row shown."""
+    items = list(rows[:limit])
+    has_more = len(rows) > limit
+    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)

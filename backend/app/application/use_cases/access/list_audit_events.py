@@ -3,7 +3,7 @@ from __future__ import annotations
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.audit import AuditFilter
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.pagination import Page, decode_cursor, encode_cursor, ensure_page_size
+from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import User
 from app.domain.errors import AdminRequiredError
@@ -25,6 +25,4 @@ class ListAuditEvents:
         before = decode_cursor(cursor)
         async with self._uow as uow:
             rows = await uow.audit_events.list_page(audit_filter, before=before, limit=limit + 1)
-        items = rows[:limit]
-        has_more = len(rows) > limit
-        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)
+        return page_of(rows, limit)

@@ -5,7 +5,7 @@ from uuid import UUID
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.product import ProductFilter
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.pagination import Page, decode_cursor, encode_cursor, ensure_page_size
+from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.domain.entities.product import Product
 
 
@@ -26,9 +26,7 @@ class ListProducts:
             ("products", product_filter, after, limit + 1),
             lambda: self._load(product_filter, after, limit + 1),
         )
-        items = list(rows or ())[:limit]
-        has_more = len(rows or ()) > limit
-        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)
+        return page_of(rows or (), limit)
 
     async def _load(
         self, product_filter: ProductFilter, after: UUID | None, limit: int

@@ -17,7 +17,7 @@ from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.resource import FileStorage
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.pagination import Page, decode_cursor, encode_cursor, ensure_page_size
+from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.application.request_context import RequestContext
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.resource import Resource, ResourceChanges
@@ -118,9 +118,7 @@ class ListResources:
         scope = owner_id if sees_all else actor.id
         async with self._uow as uow:
             rows = await uow.resources.list_page(owner_id=scope, after=after, limit=limit + 1)
-        items = rows[:limit]
-        has_more = len(rows) > limit
-        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)
+        return page_of(rows, limit)
 
 
 class UpdateResource:
