@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.container = container
         app.state.metrics.track_pool(container.database.pool_in_use)
         app.state.metrics.track_cache("catalog", container.catalog_cache)
+        if container.payment_breaker is not None:
+            breaker = container.payment_breaker
+            app.state.metrics.track_circuit("stripe", lambda: breaker.state.value)
         try:
             await migrations.ensure_at_head(container.database.engine)
             await container.access_policy.warm_up()

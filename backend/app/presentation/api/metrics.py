@@ -40,6 +40,10 @@ class HttpMetrics:
     def track_cache(self, name: str, cache: CacheStatistics) -> None:
         self.registry.register(_CacheCollector(name, cache))
 
+    def track_circuit(self, dependency: str, state: Callable[[], str]) -> None:
+        """A circuit breaker's state (`closed`, `open`, `half_open`), read when scraped."""
+        self.registry.register(_CircuitCollector(dependency, state))
+
 
 class CacheStatistics(Protocol):
     hits: int
@@ -73,4 +77,23 @@ class _CacheCollector(Collector):
         )
         family.add_metric([self._name, "hit"], self._cache.hits)
         family.add_metric([self._name, "miss"], self._cache.misses)
+        yield family
+
+
+class _CircuitCollector(Collector):
+    STATES = ("closed", "open", "half_open")
+
+    def __init__(self, dependency: str, state: Callable[[], str]) -> None:
+        self._dependency = dependency
+        self._state = state
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "circuit_breaker_state",
+            "1 for the state each dependency's circuit breaker is in, 0 for the others.",
+            labels=["dependency", "state"],
+        )
+        current = self._state()
+        for state in self.STATES:
+            family.add_metric([self._dependency, state], 1.0 if state == current else 0.0)
         yield family

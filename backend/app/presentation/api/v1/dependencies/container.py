@@ -70,6 +70,7 @@ class Container:
     secret_box: AesGcmSecretBox
     content_type_sniffer: PuremagicContentTypeSniffer
     payment_gateway: StripePaymentGateway | UnconfiguredPaymentGateway
+    payment_breaker: CircuitBreaker | None  # None while payments are not configured
     webhook_verifier: StripeWebhookVerifier
     event_publisher: InProcessEventPublisher
     idempotency_keys: IdempotencyKeys
@@ -87,6 +88,7 @@ class Container:
         key_ring = MasterKeyRing.from_setting(settings.encryption_keys)
         totp = PyotpAuthenticator(settings.totp_issuer)
         secret_box = AesGcmSecretBox(key_ring)
+        gateway, breaker = _payment_gateway(settings)
         tokens = JwtTokenService(
             signing_key=settings.signing_key,
             ttl_seconds=settings.access_token_ttl_seconds,
@@ -136,7 +138,8 @@ class Container:
                 redis_url=settings.redis_url,
                 redis=redis,
             ),
-            payment_gateway=_payment_gateway(settings),
+            payment_gateway=gateway,
+            payment_breaker=breaker,
             webhook_verifier=StripeWebhookVerifier(settings.stripe_webhook_secrets),
             event_publisher=InProcessEventPublisher(),
             idempotency_keys=IdempotencyKeys(secret_box),
@@ -190,11 +193,17 @@ def _mail_sender(settings: Settings) -> MailSender:
     return FileMailSender(settings.mail_dir, settings.smtp_from)
 
 
-def _payment_gateway(settings: Settings) -> StripePaymentGateway | UnconfiguredPaymentGateway:
+def _payment_gateway(
+    settings: Settings,
+) -> tuple[StripePaymentGateway | UnconfiguredPaymentGateway, CircuitBreaker | None]:
     """Stripe when STRIPE_SECRET_KEY is set; otherwise every payment call answers 503."""
     if settings.stripe_secret_key is None or not settings.stripe_secret_key.get_secret_value():
-        return UnconfiguredPaymentGateway()
-    return StripePaymentGateway(
+        return UnconfiguredPaymentGateway(), None
+    breaker = CircuitBreaker(
+        failure_threshold=settings.stripe_breaker_failure_threshold,
+        cooldown_seconds=settings.stripe_breaker_cooldown_seconds,
+    )
+    gateway = StripePaymentGateway(
         api_key=settings.stripe_secret_key.get_secret_value(),
         api_base=settings.stripe_api_base,
         connect_timeout_seconds=settings.stripe_connect_timeout_seconds,
@@ -202,8 +211,6 @@ def _payment_gateway(settings: Settings) -> StripePaymentGateway | UnconfiguredP
         max_retries=settings.stripe_max_retries,
         retry_base_delay_seconds=settings.stripe_retry_base_delay_seconds,
         retry_max_delay_seconds=settings.stripe_retry_max_delay_seconds,
-        breaker=CircuitBreaker(
-            failure_threshold=settings.stripe_breaker_failure_threshold,
-            cooldown_seconds=settings.stripe_breaker_cooldown_seconds,
-        ),
+        breaker=breaker,
     )
+    return gateway, breaker
