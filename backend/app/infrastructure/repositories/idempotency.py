@@ -61,8 +61,8 @@ class SqlAlchemyIdempotencyRepository:
         result = await self._connection.execute(
             _RELOCK,
             {
-                "user_id": user_id,
-                "key": key,
+                "owner": user_id,
+                "idempotency_key": key,
                 "previous_lock": previous_lock,
                 "new_lock": locked_until,
             },

@@ -25,12 +25,16 @@ from app.domain.errors import (
     PaymentProviderError,
     PaymentProviderTimeoutError,
     PaymentProviderUnavailableError,
+    PaymentRequestRejectedError,
     PaymentsNotConfiguredError,
 )
 
 logger = logging.getLogger("strata.payments")
-_PROVIDER_DOWN = (
+# Whatever keeps the provider from telling us more leaves what we know standing (an intent it
+# rejects a read of, too: the record is ours, and was right when last heard of).
+_CANNOT_REFRESH = (
     PaymentProviderError,
+    PaymentRequestRejectedError,
     PaymentProviderTimeoutError,
     PaymentProviderUnavailableError,
     PaymentsNotConfiguredError,
@@ -79,7 +83,7 @@ class GetPaymentIntent:
             return payment  # nothing the provider says can change it
         try:
             intent = await self._gateway.retrieve_intent(payment.provider_id)
-        except _PROVIDER_DOWN as exc:
+        except _CANNOT_REFRESH as exc:
             logger.warning(
                 "payment status not refreshed; answering the stored one",
                 extra={"payment_id": str(payment.id), "error": exc.code},
