@@ -21,7 +21,10 @@ from app.application.interfaces.audit import AuditFilter, AuditRepository
 from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
 from app.application.interfaces.idempotency import IdempotencyRecord, IdempotencyRepository
 from app.application.interfaces.payment import (
+    IntentRequest,
     PaymentRepository,
+    ProviderEvent,
+    ProviderIntent,
     WebhookEvent,
     WebhookEventRepository,
 )
@@ -36,18 +39,21 @@ from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
-from app.domain.entities.payment import Payment
+from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus, whole_seconds
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
 from app.domain.entities.user import Role, User
 from app.domain.errors import (
     DependencyUnavailableError,
+    DomainError,
     EmailAlreadyRegisteredError,
     FileTooLargeError,
     InvalidTokenError,
 )
+from app.domain.events import DomainEvent
 from app.domain.services.recommendation import ProductClass
+from app.domain.value_objects.identifiers import new_id
 
 DEFAULT_NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 CATEGORIES = ("electronics", "books", "clothing")
@@ -62,13 +68,37 @@ class _HasId(Protocol):
 Row = TypeVar("Row", bound=_HasId)
 
 
-class _Transactional(Generic[Row]):
-    """Rows of one repository: what is committed, and the working copy of the open transaction."""
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+class _TransactionalRows(Generic[Key, Value]):
+    """Rows by key: what is committed, and the working copy of the open transaction."""
 
     def __init__(self) -> None:
-        self._committed: dict[UUID, Row] = {}
-        self._working: dict[UUID, Row] = {}
+        self._committed: dict[Key, Value] = {}
+        self._working: dict[Key, Value] = {}
         self.in_transaction = False
+
+    def _rows(self) -> dict[Key, Value]:
+        if not self.in_transaction:
+            raise AssertionError("repository used outside `async with uow:`")
+        return self._working
+
+    def begin(self) -> None:
+        self._working = dict(self._committed)
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self._committed = dict(self._working)
+
+    def end(self) -> None:
+        self._working = dict(self._committed)
+        self.in_transaction = False
+
+
+class _Transactional(_TransactionalRows[UUID, Row]):
+    """Rows of one repository, by their `id`."""
 
     def seed(self, *rows: Row) -> None:
         """Store `rows` as already committed (test set-up, outside any transaction)."""
@@ -90,21 +120,13 @@ class _Transactional(Generic[Row]):
     def committed_row(self, row_id: UUID) -> Row | None:
         return self._committed.get(row_id)
 
-    def _rows(self) -> dict[UUID, Row]:
-        if not self.in_transaction:
-            raise AssertionError("repository used outside `async with uow:`")
-        return self._working
 
-    def begin(self) -> None:
-        self._working = dict(self._committed)
-        self.in_transaction = True
+class _KeyedTransactional(_TransactionalRows[Key, Value]):
+    """Rows whose key is not a UUID `id` (idempotency keys, webhook events)."""
 
-    def commit(self) -> None:
-        self._committed = dict(self._working)
-
-    def end(self) -> None:
-        self._working = dict(self._committed)
-        self.in_transaction = False
+    @property
+    def committed(self) -> dict[Key, Value]:
+        return dict(self._committed)
 
 
 class FakeProductRepository(_Transactional[Product]):
@@ -522,39 +544,6 @@ class FakePaymentRepository(_Transactional[Payment]):
         return len(mine)
 
 
-Key = TypeVar("Key", bound=Hashable)
-Value = TypeVar("Value")
-
-
-class _KeyedTransactional(Generic[Key, Value]):
-    """Like `_Transactional`, for rows whose key is not a UUID `id`."""
-
-    def __init__(self) -> None:
-        self._committed: dict[Key, Value] = {}
-        self._working: dict[Key, Value] = {}
-        self.in_transaction = False
-
-    @property
-    def committed(self) -> dict[Key, Value]:
-        return dict(self._committed)
-
-    def _rows(self) -> dict[Key, Value]:
-        if not self.in_transaction:
-            raise AssertionError("repository used outside `async with uow:`")
-        return self._working
-
-    def begin(self) -> None:
-        self._working = dict(self._committed)
-        self.in_transaction = True
-
-    def commit(self) -> None:
-        self._committed = dict(self._working)
-
-    def end(self) -> None:
-        self._working = dict(self._committed)
-        self.in_transaction = False
-
-
 class FakeIdempotencyRepository(_KeyedTransactional[tuple[UUID, str], IdempotencyRecord]):
     async def add_if_absent(self, record: IdempotencyRecord) -> bool:
         key = (record.user_id, record.key)
@@ -967,3 +956,147 @@ class FakeAccessPolicy:
         self.refreshes += 1
         if self._source is not None:
             self.rules = self._source.committed
+
+
+# ---------------------------------------------------------------- payments
+
+
+class FakePaymentGateway:
+    """The provider, in memory. Like Stripe keyed on our payment id, a request for a payment id
+    seen before answers the intent created for it. Records every request; `unavailable`,
+    `create_error` and `retrieve_error` make it fail as the real adapter does."""
+
+    def __init__(self, *, status: PaymentStatus = PaymentStatus.REQUIRES_PAYMENT_METHOD) -> None:
+        self.status = status  # of the intents it creates
+        self.requests: list[IntentRequest] = []
+        self.retrieved: list[str] = []
+        self.intents: dict[str, ProviderIntent] = {}
+        self.unavailable: DomainError | None = None  # raised by ensure_available
+        self.create_error: DomainError | None = None
+        self.retrieve_error: DomainError | None = None
+
+    @staticmethod
+    def provider_id_for(payment_id: UUID) -> str:
+        return f"pi_{payment_id.hex}"
+
+    def ensure_available(self) -> None:
+        if self.unavailable is not None:
+            raise self.unavailable
+
+    async def create_intent(self, request: IntentRequest) -> ProviderIntent:
+        self.requests.append(request)
+        if self.create_error is not None:
+            raise self.create_error
+        provider_id = self.provider_id_for(request.payment_id)
+        if provider_id not in self.intents:
+            self.intents[provider_id] = ProviderIntent(
+                provider_id=provider_id,
+                amount_cents=request.amount_cents,
+                currency=request.currency,
+                status=self.status,
+                client_secret=f"{provider_id}_secret_{len(self.intents) + 1}",
+            )
+        return self.intents[provider_id]
+
+    async def retrieve_intent(self, provider_id: str) -> ProviderIntent:
+        self.retrieved.append(provider_id)
+        if self.retrieve_error is not None:
+            raise self.retrieve_error
+        return self.intents[provider_id]
+
+    def report(
+        self,
+        payment: Payment,
+        status: PaymentStatus | None,
+        *,
+        failure: PaymentFailure | None = None,
+        amount_cents: int | None = None,
+    ) -> ProviderIntent:
+        """From now on the provider describes `payment`'s intent with `status` (and `failure`)."""
+        intent = ProviderIntent(
+            provider_id=payment.provider_id,
+            amount_cents=payment.amount_cents if amount_cents is None else amount_cents,
+            currency=payment.currency,
+            status=status,
+            client_secret=None,
+            last_failure=failure,
+        )
+        self.intents[payment.provider_id] = intent
+        return intent
+
+
+class FakeWebhookVerifier:
+    """Answers `event` for any payload (or raises `error`); records what it was asked to verify."""
+
+    def __init__(self, event: ProviderEvent | None = None) -> None:
+        self.event = event
+        self.error: DomainError | None = None
+        self.verified: list[tuple[bytes, str | None, datetime]] = []
+
+    def verify(
+        self, payload: bytes, signature_header: str | None, *, now: datetime
+    ) -> ProviderEvent:
+        self.verified.append((payload, signature_header, now))
+        if self.error is not None:
+            raise self.error
+        if self.event is None:
+            raise AssertionError("FakeWebhookVerifier has no event to answer")
+        return self.event
+
+
+class FakeEventPublisher:
+    """Records published events. Given the unit of work, also records how many commits it had
+    seen at each publish and whether a transaction was open, so a test can tell that events
+    left only after their change was committed."""
+
+    def __init__(self, uow: FakeUnitOfWork | None = None) -> None:
+        self._uow = uow
+        self.published: list[DomainEvent] = []
+        self.commits_at_publish: list[int] = []
+        self.published_inside_transaction = False
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        self.published.extend(events)
+        if self._uow is not None:
+            self.commits_at_publish.append(self._uow.committed)
+            if self._uow.fake_products.in_transaction:
+                self.published_inside_transaction = True
+
+
+class FakeSecretBox:
+    """Reversible and readable: "sealed:" + the plaintext. `open` refuses anything else."""
+
+    PREFIX = "sealed:"
+
+    def seal(self, plaintext: str) -> str:
+        return self.PREFIX + plaintext
+
+    def open(self, sealed: str) -> str:
+        if not sealed.startswith(self.PREFIX):
+            raise ValueError("not sealed by this box")
+        return sealed.removeprefix(self.PREFIX)
+
+
+def make_payment(*, now: datetime = DEFAULT_NOW, **overrides: Any) -> Payment:
+    """A valid payment awaiting a payment method, sealed by FakeSecretBox; `overrides` replace
+    any field (validated, so a broken rule raises)."""
+    payment_id = overrides.pop("id", None) or new_id()
+    provider_id = overrides.pop("provider_id", None) or FakePaymentGateway.provider_id_for(
+        payment_id
+    )
+    fields: dict[str, Any] = {
+        "id": payment_id,
+        "user_id": new_id(),
+        "provider_id": provider_id,
+        "amount_cents": 1_999,
+        "currency": "USD",
+        "status": PaymentStatus.REQUIRES_PAYMENT_METHOD,
+        "metadata": {},
+        "product_id": None,
+        "sealed_client_secret": FakeSecretBox.PREFIX + f"{provider_id}_secret",
+        "status_observed_at": whole_seconds(now),
+        "created_at": now,
+        "updated_at": now,
+        **overrides,
+    }
+    return Payment.model_validate(fields)

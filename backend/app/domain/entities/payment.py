@@ -6,7 +6,8 @@ observation only when it is news:
 
 - `succeeded` and `canceled` are final: nothing moves a payment out of them;
 - an observation older than the last one applied is stale and ignored (compared in whole
-  seconds, the provider's resolution: within one second, the order of statuses decides);
+  seconds, the provider's resolution: within one second, the order of statuses decides), except
+  `succeeded` or `canceled`, which the provider reports only once they hold;
 - a failed attempt (`payment_failed`) records why and returns the payment to
   `requires_payment_method`, ready for another attempt;
 - any other status applies only if it lies further along than the current one, so a late
@@ -170,9 +171,15 @@ class Payment(BaseModel):
 
     def observe(self, observation: StatusObservation, *, now: datetime) -> Self | None:
         """This payment after the observation, or None when it changes nothing (see the module)."""
-        observed_at = whole_seconds(observation.observed_at)
-        if self.status.is_final or observed_at < self.status_observed_at:
+        if self.status.is_final:
             return None
+        observed_at = whole_seconds(observation.observed_at)
+        # A final status is never out of date: the provider reports it only once it holds. (A
+        # snapshot stamped on its arrival may carry a later second than the event that ends it.)
+        final_news = observation.failure is None and observation.status.is_final
+        if observed_at < self.status_observed_at and not final_news:
+            return None
+        observed_at = max(observed_at, self.status_observed_at)
         if observation.failure is not None:
             changes: dict[str, object] = {
                 "status": PaymentStatus.REQUIRES_PAYMENT_METHOD,

@@ -27,6 +27,7 @@ from app.domain.entities.payment import (
     Payment,
     PaymentStatus,
     normalise_currency,
+    validate_metadata,
 )
 from app.domain.entities.user import User
 from app.domain.errors import (
@@ -130,10 +131,20 @@ class CreatePaymentIntent:
             raise
 
     async def _price(self, request: NewPaymentIntent) -> _Price:
+        """What the intent will be for, checked in full before the provider is asked."""
+        try:
+            validate_metadata(request.metadata)
+        except ValueError as exc:
+            raise InvalidValueError(field="metadata", reason=str(exc)) from exc
         if request.product_id is None:
             if request.amount_cents is None:
                 raise InvalidValueError(
                     field="amount_cents", reason="is required without a product_id"
+                )
+            if not MIN_AMOUNT_CENTS <= request.amount_cents <= MAX_AMOUNT_CENTS:
+                raise InvalidValueError(
+                    field="amount_cents",
+                    reason=f"must be from {MIN_AMOUNT_CENTS} to {MAX_AMOUNT_CENTS}",
                 )
             currency = request.currency or self._default_currency
             return _Price(request.amount_cents, _currency(currency))

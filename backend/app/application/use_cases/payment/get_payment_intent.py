@@ -81,6 +81,7 @@ class GetPaymentIntent:
     async def _refresh(self, payment: Payment) -> Payment:
         if payment.status.is_final:
             return payment  # nothing the provider says can change it
+        asked_at = self._clock.now()  # what the provider says holds from (at least) then on
         try:
             intent = await self._gateway.retrieve_intent(payment.provider_id)
         except _CANNOT_REFRESH as exc:
@@ -89,10 +90,10 @@ class GetPaymentIntent:
                 extra={"payment_id": str(payment.id), "error": exc.code},
             )
             return payment
-        now = self._clock.now()
-        observation = _news(payment, intent, now)
+        observation = _news(payment, intent, asked_at)
         if observation is None:
             return payment
+        now = self._clock.now()
         async with self._uow as uow:
             current = await uow.payments.get(payment.id)
             if current is None:
