@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BACKEND_DIR = ROOT / "backend"  # where `tests.stripe_fake` is imported from
 LUA_DIR = ROOT / "bench" / "lua"
 RESULTS_DIR = ROOT / "bench" / "results"
 # The venv's bin directory, not resolved: resolving would follow the python symlink out of the venv.
@@ -21,6 +22,12 @@ PRODUCT_ID_SAMPLE = 16
 LOGIN_IN_FLIGHT = 64
 HEALTH_CONNECTIONS = 4
 RECOMMENDATION_BODY = '{"categories": ["books"], "price_range": "low", "limit": 10}'
+PAYMENT_INTENT_BODY = '{"amount_cents": 1000, "currency": "usd"}'
+# Payment intents made before the webhook rows, that their events are about (rotating over them).
+WEBHOOK_PAYMENTS = 16
+# How far a webhook's signature timestamp may be from the server's clock (Stripe's and Strata's
+# tolerance): the events are signed just before each run, so a run must end within it.
+WEBHOOK_TOLERANCE_S = 300
 
 # The catalog read cache (CATALOG_CACHE_TTL_SECONDS), set explicitly on every server so that the
 # report can state it: the application's default for the main pass, off for the second pass, where

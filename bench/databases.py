@@ -14,24 +14,26 @@ import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 from bench.config import BenchError, Config, log
-from bench.servers import App, app_env
+from bench.servers import App, StripeFake, app_env
 
 
-def database_app(key: str, workdir: Path, config: Config) -> contextlib.AbstractContextManager[App]:
+def database_app(
+    key: str, workdir: Path, config: Config, stripe: StripeFake
+) -> contextlib.AbstractContextManager[App]:
     if key == "postgres":
-        return postgres_app(workdir, config.postgres_url)
-    return sqlite_app(workdir)
+        return postgres_app(workdir, config.postgres_url, stripe)
+    return sqlite_app(workdir, stripe)
 
 
 @contextlib.contextmanager
-def sqlite_app(workdir: Path) -> Iterator[App]:
+def sqlite_app(workdir: Path, stripe: StripeFake) -> Iterator[App]:
     directory = workdir / "sqlite"
     directory.mkdir()
-    yield app_env(f"sqlite+aiosqlite:///{directory / 'strata.db'}", directory)
+    yield app_env(f"sqlite+aiosqlite:///{directory / 'strata.db'}", directory, stripe)
 
 
 @contextlib.contextmanager
-def postgres_app(workdir: Path, admin_url: str) -> Iterator[App]:
+def postgres_app(workdir: Path, admin_url: str, stripe: StripeFake) -> Iterator[App]:
     """A database of its own, created here and always dropped afterwards."""
     directory = workdir / "postgres"
     directory.mkdir()
@@ -40,7 +42,7 @@ def postgres_app(workdir: Path, admin_url: str) -> Iterator[App]:
     _postgres(admin, f'CREATE DATABASE "{name}"')
     try:
         url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
-        yield app_env(url.render_as_string(hide_password=False), directory)
+        yield app_env(url.render_as_string(hide_password=False), directory, stripe)
     finally:
         # FORCE: a server killed half-way may have left connections behind.
         _postgres(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -71,6 +71,30 @@ RESOURCE_GET = Endpoint(
     max_p99_ms=ENDPOINT_MAX_P99_MS,
 )
 
+# Payments, against the local Stripe stand-in. Every intent request has its own Idempotency-Key:
+# each creates a payment row and calls Stripe (a repeated key would measure the cheap replay).
+PAYMENT_INTENT = Endpoint(
+    "POST /api/v1/payments/intents (authenticated, unique Idempotency-Key)",
+    "/api/v1/payments/intents",
+    "payment_intent.lua",
+    max_p99_ms=ENDPOINT_MAX_P99_MS,
+)
+# Signed events, each id sent once, about payments that exist: verified, recorded in the inbox,
+# the payment row locked and (after its first events) left unchanged.
+WEBHOOK = Endpoint(
+    "POST /api/v1/payments/webhook (unique events)",
+    "/api/v1/payments/webhook",
+    "webhook.lua",
+    max_p99_ms=ENDPOINT_MAX_P99_MS,
+)
+# One event delivered again and again (a redelivery): verified, found in the inbox, nothing more.
+WEBHOOK_DUPLICATE = Endpoint(
+    "POST /api/v1/payments/webhook (the same event again)",
+    "/api/v1/payments/webhook",
+    "webhook.lua",
+    max_p99_ms=ENDPOINT_MAX_P99_MS,
+)
+
 LOGIN_UNDER_LOAD = Endpoint(
     f"POST /api/v1/auth/login ({LOGIN_IN_FLIGHT} in flight)",
     "/api/v1/auth/login",

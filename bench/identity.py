@@ -29,10 +29,10 @@ class IdentityFixture:
 def prepare_identity(port: int, sessions: int) -> IdentityFixture:
     email = f"bench-{secrets.token_hex(6)}@example.com"
     password = "bench " + secrets.token_urlsafe(24)
-    _call(port, "POST", "/api/v1/auth/register", {"email": email, "password": password}, 201)
-    pairs = [_log_in(port, email, password) for _ in range(sessions)]
+    call_api(port, "POST", "/api/v1/auth/register", {"email": email, "password": password}, 201)
+    pairs = [log_in(port, email, password) for _ in range(sessions)]
     access_token = pairs[-1]["access_token"]
-    resource = _call(
+    resource = call_api(
         port,
         "POST",
         "/api/v1/resources",
@@ -47,22 +47,22 @@ def prepare_identity(port: int, sessions: int) -> IdentityFixture:
     )
 
 
-def _log_in(port: int, email: str, password: str) -> dict[str, Any]:
+def log_in(port: int, email: str, password: str) -> dict[str, Any]:
     form = urllib.parse.urlencode({"username": email, "password": password})
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    return _request(port, "POST", "/api/v1/auth/login", form.encode(), headers, 200)
+    return request_json(port, "POST", "/api/v1/auth/login", form.encode(), headers, 200)
 
 
-def _call(
+def call_api(
     port: int, method: str, path: str, body: dict[str, Any], expected: int, token: str | None = None
 ) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return _request(port, method, path, json.dumps(body).encode(), headers, expected)
+    return request_json(port, method, path, json.dumps(body).encode(), headers, expected)
 
 
-def _request(
+def request_json(
     port: int, method: str, path: str, body: bytes, headers: dict[str, str], expected: int
 ) -> dict[str, Any]:
     connection = http.client.HTTPConnection(HOST, port, timeout=10)

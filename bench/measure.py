@@ -176,9 +176,7 @@ def measure(
     """Warm up, then one measured wrk run; the result and the server's peak RSS meanwhile."""
     log(f"  {endpoint.label}: {warmup_s} s warm-up, {load.duration_s} s measured")
     if warmup_s:
-        warm = run_wrk(load.with_duration(warmup_s), server.base_url, endpoint)
-        _warn_on_errors("warm-up", warm)
-        _drain(server)
+        warm_up(server, load, warmup_s, endpoint)
     with RssSampler(server.pid) as rss:
         result = run_wrk(load, server.base_url, endpoint)
     _drain(server)
@@ -188,6 +186,14 @@ def measure(
         f"p99 {format_ms(result.p99_ms)} ms"
     )
     return result, rss.peak
+
+
+def warm_up(server: Server, load: Load, warmup_s: int, endpoint: Endpoint) -> WrkResult:
+    """A warm-up run (not measured), then a wait until the server is idle again."""
+    warm = run_wrk(load.with_duration(warmup_s), server.base_url, endpoint)
+    _warn_on_errors("warm-up", warm)
+    _drain(server)
+    return warm
 
 
 def measure_row(

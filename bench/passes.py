@@ -1,6 +1,7 @@
 """The passes over one database, each on a freshly started `strata serve`:
 
-1. main: every endpoint, then login under load, with the catalog cache at its default;
+1. main: every endpoint (the catalog, identity, payments), then login under load, with the catalog
+   cache at its default;
 2. catalog cache off: the catalog reads again, so that their numbers are database work, not only
    cache hits (the wrk scripts repeat the same few requests, which a cache answers from memory);
 3. 100,000 products (SQLite only): recommendations over a catalog ten times larger.
@@ -9,12 +10,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 from bench.config import (
     BIG_PRODUCTS,
     CATALOG_CACHE_OFF,
     CATALOG_CACHE_TTL_S,
+    PAYMENT_INTENT_BODY,
     PRODUCTS,
+    WEBHOOK_PAYMENTS,
+    WEBHOOK_TOLERANCE_S,
     Config,
     log,
 )
@@ -23,8 +29,11 @@ from bench.endpoints import (
     BIG_RECOMMENDATIONS,
     CATALOG_READS,
     ENDPOINTS,
+    PAYMENT_INTENT,
     REFRESH,
     RESOURCE_GET,
+    WEBHOOK,
+    WEBHOOK_DUPLICATE,
 )
 from bench.identity import REFRESH_SESSIONS_PER_CONNECTION, prepare_identity
 from bench.measure import (
@@ -35,6 +44,14 @@ from bench.measure import (
     product_ids,
     script_env,
     server_memory,
+    warm_up,
+)
+from bench.payments import (
+    PaymentFixture,
+    deliver_webhook,
+    events_needed,
+    prepare_payments,
+    write_webhook_events,
 )
 from bench.records import DatabaseReport, Row
 from bench.servers import App, Server
@@ -55,6 +72,7 @@ def main_pass(
         for endpoint in ENDPOINTS:
             report.rows.append(measure_row(server, load, config.warmup_s, endpoint, ceiling_rps))
         report.rows.extend(_identity_rows(server, load, config, ceiling_rps))
+        report.rows.extend(_payment_rows(app, server, load, config, ceiling_rps))
         report.under_login = measure_login_with_health(server, load, config.warmup_s, ceiling_rps)
         report.memory = server_memory(server, idle, [*report.rows, *report.under_login])
         report.cache_lookups = catalog_cache_lookups(server)
@@ -107,6 +125,78 @@ def _identity_rows(server: Server, load: Load, config: Config, ceiling_rps: floa
         # then present spent ones (reuse: 401). The server is warm from the rows before.
         measure_row(server, refresh_load, 0, REFRESH, ceiling_rps),
     ]
+
+
+def _payment_rows(
+    app: App, server: Server, load: Load, config: Config, ceiling_rps: float
+) -> list[Row]:
+    """Payment intents (each a new payment and a call to the Stripe stand-in), then signed webhook
+    events: each id new, then one event delivered again and again."""
+    fixture = prepare_payments(server.port, WEBHOOK_PAYMENTS)
+    intents_load = load.with_script_env(
+        BENCH_ACCESS_TOKEN=fixture.access_token, BENCH_BODY=PAYMENT_INTENT_BODY
+    )
+    rows = [measure_row(server, intents_load, config.warmup_s, PAYMENT_INTENT, ceiling_rps)]
+    if config.warmup_s + config.duration_s > WEBHOOK_TOLERANCE_S - 10:
+        log(
+            f"    warning: webhook events are signed before each run and valid for "
+            f"{WEBHOOK_TOLERANCE_S} s; a run this long will see them refused (400)"
+        )
+    events = _webhook_events(app, fixture)
+    rows.append(_unique_webhooks_row(server, load, config, ceiling_rps, events))
+    # A redelivery: an event the server has recorded, again (Stripe re-signs what it resends).
+    first = events("duplicate", 1)
+    deliver_webhook(server.port, first.read_text(encoding="utf-8"))
+    duplicate_load = load.with_script_env(BENCH_WEBHOOK_EVENTS=str(first), BENCH_WEBHOOK_REPEAT="1")
+    rows.append(
+        measure_row(server, duplicate_load, config.warmup_s, WEBHOOK_DUPLICATE, ceiling_rps)
+    )
+    return rows
+
+
+def _webhook_events(app: App, fixture: PaymentFixture) -> Callable[[str, int], Path]:
+    """Writes a file of `count` new signed events named after `what`; its path."""
+
+    def write(what: str, count: int) -> Path:
+        path = app.workdir / f"webhook-events-{what}.tsv"
+        return write_webhook_events(path, fixture.intents, count, app.stripe_webhook_secret)
+
+    return write
+
+
+def _unique_webhooks_row(
+    server: Server,
+    load: Load,
+    config: Config,
+    ceiling_rps: float,
+    events: Callable[[str, int], Path],
+) -> Row:
+    """Every event id sent once: the warm-up and the measured run each get a file of their own,
+    signed just before it and sized from the fastest rate possible (the ceiling's) or, for the
+    measured run, twice the warm-up's."""
+    expected_rps = ceiling_rps
+    if config.warmup_s:
+        count = events_needed(expected_rps, config.warmup_s)
+        log(f"  {WEBHOOK.label}: {config.warmup_s} s warm-up ({count:,} events)")
+        warm_load = load.with_script_env(BENCH_WEBHOOK_EVENTS=str(events("warm-up", count)))
+        warm = warm_up(server, warm_load, config.warmup_s, WEBHOOK)
+        _warn_if_exhausted("warm-up", warm.requests, count)
+        expected_rps = min(ceiling_rps, 2 * warm.rps)
+    count = events_needed(expected_rps, config.duration_s)
+    log(f"    {count:,} events for the measured run")
+    run_load = load.with_script_env(BENCH_WEBHOOK_EVENTS=str(events("run", count)))
+    # No second warm-up inside: it would send the measured run's events first.
+    row = measure_row(server, run_load, 0, WEBHOOK, ceiling_rps)
+    _warn_if_exhausted("run", row.result.requests, count)
+    return row
+
+
+def _warn_if_exhausted(what: str, sent: int, count: int) -> None:
+    if sent > count:
+        log(
+            f"    warning ({what}): {sent:,} requests for {count:,} events; those beyond them "
+            "were sent unsigned (400) and counted as errors"
+        )
 
 
 def _load(app: App, server: Server, config: Config, wrk: str) -> Load:

@@ -16,8 +16,10 @@ from bench.config import (
     CATALOG_CACHE_TTL_S,
     HEALTH_CONNECTIONS,
     LOGIN_IN_FLIGHT,
+    PAYMENT_INTENT_BODY,
     PRODUCTS,
     RESULTS_DIR,
+    WEBHOOK_PAYMENTS,
     WRK_TIMEOUT,
     Config,
 )
@@ -72,6 +74,8 @@ class Run:
                 "password_hash_iterations": setting_default("password_hash_iterations"),
                 "catalog_cache_ttl_seconds": CATALOG_CACHE_TTL_S,
                 "uncached_pass_catalog_cache_ttl_seconds": CATALOG_CACHE_OFF,
+                "payment_intent_body": PAYMENT_INTENT_BODY,
+                "webhook_payments": WEBHOOK_PAYMENTS,
             },
             "ceiling": self.ceiling.to_json() if self.ceiling else None,
             "databases": {report.key: report.to_json() for report in self.databases},
@@ -114,6 +118,11 @@ def render_markdown(run: Run) -> str:
         "log, ENVIRONMENT=production, LOG_LEVEL=WARNING); the ceiling is a bare FastAPI app "
         "(bench/baseline_app.py) under the same uvicorn settings.",
         _render_cache_setting(),
+        "- Payments: Stripe is a local stand-in (backend/tests/stripe_fake.py, a process of its "
+        "own on the same machine), so the payment rows include its HTTP round trip but no "
+        "network; every intent request has a new Idempotency-Key (a new payment, a call to "
+        f"Stripe); the webhook events are signed at run time and are about {WEBHOOK_PAYMENTS} "
+        "payments made beforehand (each id sent once, then one event again and again).",
         f"- Data: {PRODUCTS:,} products (`strata seed-demo --seed 1`); Argon2id at "
         f"{setting_default('password_hash_memory_kib')} KiB, "
         f"{setting_default('password_hash_iterations')} passes (the OWASP minimum, the default).",

@@ -5,7 +5,8 @@ For SQLite and PostgreSQL in turn: a fresh database, `strata migrate`, `strata s
 endpoint after a warm-up, with the catalog read cache at its default (5 s); then, on a restarted
 server with the cache off, the catalog reads again. In the same run a bare FastAPI app
 (bench/baseline_app.py) under the same server settings gives the ceiling. Also: login under load
-with /health/live measured beside it, the server's resident memory, and recommendations over
+with /health/live measured beside it, payment intents and Stripe webhooks against a local Stripe
+stand-in (backend/tests/stripe_fake.py), the server's resident memory, and recommendations over
 100,000 products (SQLite).
 
 Targets are printed beside the measurements, never asserted: the exit status says whether the
@@ -34,7 +35,7 @@ from bench.passes import big_catalog_pass, main_pass, uncached_pass
 from bench.provenance import CodeState
 from bench.records import DatabaseReport
 from bench.report import Run, render_markdown, write_results
-from bench.servers import baseline_server
+from bench.servers import baseline_server, stripe_fake
 from bench.wrk import Load, ensure_wrk, wrk_version
 
 
@@ -50,15 +51,18 @@ def bench(config: Config) -> Run:
             load = Load(wrk, config.connections, config.duration_s, {})
             ceiling, _ = measure(server, load, config.warmup_s, CEILING)
         run.ceiling = ceiling
-        for key in config.databases:
-            report = DatabaseReport(key)
-            run.databases.append(report)
-            with database_app(key, workdir, config) as app:
-                main_pass(app, config, wrk, ceiling.rps, report)
-                # Before the 100,000-product seeding: the same catalog as the main pass.
-                uncached_pass(app, config, wrk, ceiling.rps, report)
-                if key == "sqlite":
-                    big_catalog_pass(app, config, wrk, ceiling.rps, report)
+        # One Stripe stand-in for the whole run: every Strata server has payments configured.
+        log("[stripe] local stand-in (backend/tests/stripe_fake.py)")
+        with stripe_fake(workdir) as stripe:
+            for key in config.databases:
+                report = DatabaseReport(key)
+                run.databases.append(report)
+                with database_app(key, workdir, config, stripe) as app:
+                    main_pass(app, config, wrk, ceiling.rps, report)
+                    # Before the 100,000-product seeding: the same catalog as the main pass.
+                    uncached_pass(app, config, wrk, ceiling.rps, report)
+                    if key == "sqlite":
+                        big_catalog_pass(app, config, wrk, ceiling.rps, report)
     run.finished_at = datetime.now(UTC)
     run.code_at_end = CodeState.now()
     if run.code_changed:

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.config import Settings
-from bench.config import HOST, READY_TIMEOUT_S, ROOT, STOP_TIMEOUT_S, VENV_BIN, BenchError
+from bench.config import (
+    BACKEND_DIR,
+    HOST,
+    READY_TIMEOUT_S,
+    ROOT,
+    STOP_TIMEOUT_S,
+    VENV_BIN,
+    BenchError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +51,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    command: Sequence[str], env: Mapping[str, str], port: int, ready_path: str, log_path: Path
+    command: Sequence[str],
+    env: Mapping[str, str],
+    port: int,
+    ready_path: str,
+    log_path: Path,
+    *,
+    ready_status: int = 200,
 ) -> Iterator[Server]:
-    """Start a server, wait until `ready_path` answers 200, and always stop it afterwards."""
+    """Start a server, wait until `ready_path` answers `ready_status`, and always stop it
+    afterwards."""
     with log_path.open("ab") as log_file:
         # Own session: a Ctrl-C reaches only us, and we stop the server in order (below).
         process = subprocess.Popen(
@@ -58,13 +73,13 @@ def running_server(
         )
     server = Server(process, port, log_path)
     try:
-        _wait_ready(server, ready_path)
+        _wait_ready(server, ready_path, ready_status)
         yield server
     finally:
         _stop(process)
 
 
-def _wait_ready(server: Server, path: str) -> None:
+def _wait_ready(server: Server, path: str, ready_status: int) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -72,7 +87,7 @@ def _wait_ready(server: Server, path: str) -> None:
                 f"server exited with {server.process.returncode}:\n{_tail(server.log_path)}"
             )
         with contextlib.suppress(OSError):
-            if http_get(server.port, path)[0] == 200:
+            if http_get(server.port, path)[0] == ready_status:
                 return
         time.sleep(0.2)
     raise BenchError(f"server not ready after {READY_TIMEOUT_S:.0f} s:\n{_tail(server.log_path)}")
@@ -114,6 +129,7 @@ class App:
     workdir: Path
     admin_email: str
     admin_password: str
+    stripe_webhook_secret: str  # signs the webhook events the payment rows send
 
     def strata(self, *args: str) -> str:
         """Run a `strata` command to completion; its output, or BenchError with the output."""
@@ -163,8 +179,9 @@ RATE_LIMIT_SETTINGS = (
 UNREACHABLE_LIMIT = "100000000/minute"
 
 
-def app_env(database_url: str, workdir: Path) -> App:
-    """Production settings, as a deployment would have them, on `database_url`."""
+def app_env(database_url: str, workdir: Path, stripe: StripeFake) -> App:
+    """Production settings, as a deployment would have them, on `database_url`, with payments
+    going to the local Stripe stand-in."""
     env = dict(os.environ)
     # Nothing from the caller's shell may change what is measured (a REDIS_URL, a DEBUG log level).
     for name in Settings.model_fields:
@@ -188,9 +205,10 @@ def app_env(database_url: str, workdir: Path) -> App:
             "SEED_DEMO": "false",
             "LOG_LEVEL": "WARNING",
             "VAR_DIR": str(workdir / "var"),
+            **stripe.env,
         }
     )
-    return App(env, workdir, email, password)
+    return App(env, workdir, email, password, stripe.webhook_secret)
 
 
 @contextlib.contextmanager
@@ -218,3 +236,44 @@ def baseline_server(workdir: Path) -> Iterator[Server]:
     ]
     with running_server(command, os.environ, port, "/ping", workdir / "baseline.log") as server:
         yield server
+
+
+@dataclass(frozen=True, slots=True)
+class StripeFake:
+    """The local Stripe stand-in (backend/tests/stripe_fake.py) every Strata server talks to."""
+
+    server: Server
+    api_key: str
+    webhook_secret: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Strata's settings for it: payments on, every call to Stripe staying on this machine."""
+        return {
+            "STRIPE_SECRET_KEY": self.api_key,
+            "STRIPE_API_BASE": self.server.base_url,
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+        }
+
+
+@contextlib.contextmanager
+def stripe_fake(workdir: Path) -> Iterator[StripeFake]:
+    """`python -m tests.stripe_fake` on a free port, always stopped afterwards (even on Ctrl-C)."""
+    port = free_port()
+    api_key = f"sk_test_bench_{secrets.token_hex(12)}"
+    command = [
+        sys.executable,
+        "-m",
+        "tests.stripe_fake",
+        "--port",
+        str(port),
+        "--api-key",
+        api_key,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(BACKEND_DIR)}
+    # It answers 401 to a request without the API key: up, and checking it.
+    log_path = workdir / "stripe-fake.log"
+    with running_server(
+        command, env, port, "/v1/payment_intents/pi_ready", log_path, ready_status=401
+    ) as server:
+        yield StripeFake(server, api_key, f"whsec_{secrets.token_hex(24)}")
