@@ -17,6 +17,7 @@ from httpx import ASGITransport, AsyncClient
 from app.core.config import Settings
 from app.presentation.main import create_app
 from tests.conftest import empty_all_tables
+from tests.stripe_fake import StripeFake
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -115,3 +116,29 @@ async def make_product(client: AsyncClient, admin_headers: Headers) -> MakeProdu
         return dict(response.json())
 
     return make
+
+
+# ------------------------------------------------------------------ payments (test_payment*.py)
+
+
+@pytest_asyncio.fixture
+async def pay_client(database_url: str, stripe_fake: StripeFake) -> AsyncIterator[AsyncClient]:
+    """The app with payments configured against the local Stripe stand-in."""
+    from tests.e2e.payments_helpers import payments_client  # it builds on this module
+
+    async with payments_client(database_url, stripe_fake) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def alice(pay_client: AsyncClient) -> Headers:
+    from tests.e2e.payments_helpers import account
+
+    return await account(pay_client, "alice@example.com")
+
+
+@pytest_asyncio.fixture
+async def bob(pay_client: AsyncClient) -> Headers:
+    from tests.e2e.payments_helpers import account
+
+    return await account(pay_client, "bob@example.com")

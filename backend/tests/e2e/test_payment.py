@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from httpx import AsyncClient
 
 from tests.conftest import empty_all_tables
@@ -28,22 +26,6 @@ from tests.e2e.payments_helpers import (
 )
 from tests.e2e.test_product import assert_problem
 from tests.stripe_fake import StripeFake
-
-
-@pytest_asyncio.fixture
-async def pay_client(database_url: str, stripe_fake: StripeFake) -> AsyncIterator[AsyncClient]:
-    async with payments_client(database_url, stripe_fake) as client:
-        yield client
-
-
-@pytest_asyncio.fixture
-async def alice(pay_client: AsyncClient) -> Headers:
-    return await account(pay_client, "alice@example.com")
-
-
-@pytest_asyncio.fixture
-async def bob(pay_client: AsyncClient) -> Headers:
-    return await account(pay_client, "bob@example.com")
 
 
 async def make_product(client: AsyncClient, **overrides: Any) -> dict[str, Any]:

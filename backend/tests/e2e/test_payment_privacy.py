@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
 from httpx import AsyncClient
 
 from tests.e2e.conftest import USER_PASSWORD, Headers
@@ -15,7 +13,6 @@ from tests.e2e.payments_helpers import (
     create_intent,
     deliver,
     event_body,
-    payments_client,
     provider_intent_of,
     stored_payment,
 )
@@ -24,17 +21,6 @@ from tests.stripe_fake import StripeFake
 
 EXPORT = "/api/v1/users/me/export"
 ME = "/api/v1/users/me"
-
-
-@pytest_asyncio.fixture
-async def pay_client(database_url: str, stripe_fake: StripeFake) -> AsyncIterator[AsyncClient]:
-    async with payments_client(database_url, stripe_fake) as client:
-        yield client
-
-
-@pytest_asyncio.fixture
-async def alice(pay_client: AsyncClient) -> Headers:
-    return await account(pay_client, "alice@example.com")
 
 
 async def test_the_export_lists_the_callers_payments_without_their_client_secrets(

@@ -6,7 +6,6 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -30,17 +29,6 @@ from tests.e2e.payments_helpers import (
 )
 from tests.e2e.test_product import assert_problem
 from tests.stripe_fake import StripeFake
-
-
-@pytest_asyncio.fixture
-async def pay_client(database_url: str, stripe_fake: StripeFake) -> AsyncIterator[AsyncClient]:
-    async with payments_client(database_url, stripe_fake) as client:
-        yield client
-
-
-@pytest_asyncio.fixture
-async def alice(pay_client: AsyncClient) -> Headers:
-    return await account(pay_client, "alice@example.com")
 
 
 @pytest_asyncio.fixture
