@@ -573,8 +573,16 @@ class FakeIdempotencyRepository(_KeyedTransactional[tuple[UUID, str], Idempotenc
         if record is not None and not record.is_completed:
             self._rows()[(user_id, key)] = dataclasses.replace(record, locked_until=now)
 
-    async def delete_expired(self, user_id: UUID, now: datetime) -> int:
-        expired = [k for k, r in self._rows().items() if k[0] == user_id and r.expires_at <= now]
+    async def replace_expired(self, record: IdempotencyRecord, *, now: datetime) -> bool:
+        key = (record.user_id, record.key)
+        current = self._rows().get(key)
+        if current is None or current.expires_at > now:
+            return False
+        self._rows()[key] = record
+        return True
+
+    async def delete_expired(self, now: datetime) -> int:
+        expired = [key for key, record in self._rows().items() if record.expires_at <= now]
         for key in expired:
             del self._rows()[key]
         return len(expired)

@@ -25,6 +25,9 @@ KEY_LIFETIME = timedelta(hours=24)
 # How long a claim holds its key: longer than any request may run (the provider's timeouts and
 # retries included), so only a request that died mid-way leaves a key to be taken over.
 DEFAULT_LOCK_DURATION = timedelta(seconds=120)
+# Expired keys of every caller are deleted this often by each process (in a claim's transaction),
+# so no first result, client secret included, outlives its 24 hours by much.
+SWEEP_INTERVAL = timedelta(minutes=10)
 
 
 def fingerprint(request: dict[str, Any]) -> str:
@@ -55,6 +58,7 @@ class IdempotencyKeys:
     ) -> None:
         self._secret_box = secret_box
         self._lock_duration = lock_duration
+        self._next_sweep_at: datetime | None = None
 
     async def claim(
         self, uow: UnitOfWork, user_id: UUID, key: str, request_fingerprint: str, now: datetime
@@ -71,13 +75,20 @@ class IdempotencyKeys:
             expires_at=now + KEY_LIFETIME,
         )
         async with uow:
-            await uow.idempotency_keys.delete_expired(user_id, now)
+            if self._next_sweep_at is None or now >= self._next_sweep_at:
+                self._next_sweep_at = now + SWEEP_INTERVAL
+                await uow.idempotency_keys.delete_expired(now)
             if await uow.idempotency_keys.add_if_absent(record):
                 await uow.commit()
                 return Claim(user_id, key, record.reserved_id)
             existing = await uow.idempotency_keys.get(user_id, key)
             if existing is None:  # deleted between the two statements: it was expiring
                 raise IdempotentRequestInProgressError()
+            if existing.expires_at <= now:  # a new request under an old key: it starts afresh
+                if not await uow.idempotency_keys.replace_expired(record, now=now):
+                    raise IdempotentRequestInProgressError()
+                await uow.commit()
+                return Claim(user_id, key, record.reserved_id)
             if existing.fingerprint != request_fingerprint:
                 raise IdempotencyKeyReusedError()
             if existing.sealed_result is not None:

@@ -361,7 +361,9 @@ async def test_releasing_a_key_unlocks_it_for_a_retry(connection: AsyncConnectio
     assert_aware(released.locked_until)
 
 
-async def test_expired_keys_and_a_users_keys_are_deleted(connection: AsyncConnection) -> None:
+async def test_expired_keys_of_everyone_and_a_users_keys_are_deleted(
+    connection: AsyncConnection,
+) -> None:
     alice = await stored_user(connection)
     bob = await stored_user(connection, "bob@example.com")
     keys = SqlAlchemyIdempotencyRepository(connection)
@@ -369,14 +371,32 @@ async def test_expired_keys_and_a_users_keys_are_deleted(connection: AsyncConnec
     due_now = make_key(alice, "due", expires_at=DEFAULT_NOW)
     live = make_key(alice, "live")
     bobs_expired = make_key(bob, "old", expires_at=DEFAULT_NOW - timedelta(days=1))
-    for record in (expired, due_now, live, bobs_expired):
+    bobs_live = make_key(bob, "live")
+    for record in (expired, due_now, live, bobs_expired, bobs_live):
         await keys.add_if_absent(record)
 
-    assert await keys.delete_expired(alice.id, DEFAULT_NOW) == 2
+    assert await keys.delete_expired(DEFAULT_NOW) == 3
     assert [await keys.get(alice.id, k) for k in ("old", "due", "live")] == [None, None, live]
-    assert await keys.get(bob.id, "old") == bobs_expired
+    assert [await keys.get(bob.id, k) for k in ("old", "live")] == [None, bobs_live]
 
     assert await keys.delete_for_user(alice.id) == 1
     assert await keys.get(alice.id, "live") is None
-    assert await keys.get(bob.id, "old") == bobs_expired
+    assert await keys.get(bob.id, "live") == bobs_live
     assert await keys.delete_for_user(alice.id) == 0
+
+
+async def test_an_expired_key_is_replaced_only_once_it_has_expired(
+    connection: AsyncConnection,
+) -> None:
+    alice = await stored_user(connection)
+    keys = SqlAlchemyIdempotencyRepository(connection)
+    old = make_key(alice, "k", expires_at=DEFAULT_NOW)
+    await keys.add_if_absent(old)
+    await keys.complete(alice.id, "k", sealed_result="sealed:first")
+    fresh = make_key(alice, "k", fingerprint="e" * 64)
+
+    assert not await keys.replace_expired(fresh, now=DEFAULT_NOW - timedelta(seconds=1))
+    assert (await keys.get(alice.id, "k")).sealed_result == "sealed:first"  # type: ignore[union-attr]
+
+    assert await keys.replace_expired(fresh, now=DEFAULT_NOW)
+    assert await keys.get(alice.id, "k") == fresh

@@ -27,9 +27,19 @@ _COMPLETE = update(_keys).where(*_ONE).values(sealed_result=bindparam("new_resul
 _RELEASE = (
     update(_keys).where(*_ONE, _k.sealed_result.is_(None)).values(locked_until=bindparam("now"))
 )
-_DELETE_EXPIRED = delete(_keys).where(
-    _k.user_id == bindparam("owner"), _k.expires_at <= bindparam("now")
+_REPLACE_EXPIRED = (
+    update(_keys)
+    .where(*_ONE, _k.expires_at <= bindparam("now"))
+    .values(
+        fingerprint=bindparam("new_fingerprint"),
+        reserved_id=bindparam("new_reserved_id"),
+        locked_until=bindparam("new_locked_until"),
+        created_at=bindparam("new_created_at"),
+        expires_at=bindparam("new_expires_at"),
+        sealed_result=None,
+    )
 )
+_DELETE_EXPIRED = delete(_keys).where(_k.expires_at <= bindparam("now"))  # by ix_..._expires_at
 _DELETE_FOR_USER = delete(_keys).where(_k.user_id == bindparam("owner"))
 
 
@@ -79,8 +89,24 @@ class SqlAlchemyIdempotencyRepository:
             _RELEASE, {"owner": user_id, "idempotency_key": key, "now": now}
         )
 
-    async def delete_expired(self, user_id: UUID, now: datetime) -> int:
-        result = await self._connection.execute(_DELETE_EXPIRED, {"owner": user_id, "now": now})
+    async def replace_expired(self, record: IdempotencyRecord, *, now: datetime) -> bool:
+        result = await self._connection.execute(
+            _REPLACE_EXPIRED,
+            {
+                "owner": record.user_id,
+                "idempotency_key": record.key,
+                "now": now,
+                "new_fingerprint": record.fingerprint,
+                "new_reserved_id": record.reserved_id,
+                "new_locked_until": record.locked_until,
+                "new_created_at": record.created_at,
+                "new_expires_at": record.expires_at,
+            },
+        )
+        return result.rowcount == 1
+
+    async def delete_expired(self, now: datetime) -> int:
+        result = await self._connection.execute(_DELETE_EXPIRED, {"now": now})
         return int(result.rowcount)
 
     async def delete_for_user(self, user_id: UUID) -> int:

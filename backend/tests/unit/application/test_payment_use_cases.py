@@ -7,7 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.application.idempotency import DEFAULT_LOCK_DURATION, KEY_LIFETIME, IdempotencyKeys
+from app.application.idempotency import (
+    DEFAULT_LOCK_DURATION,
+    KEY_LIFETIME,
+    SWEEP_INTERVAL,
+    IdempotencyKeys,
+)
 from app.application.interfaces.payment import ProviderEvent, ProviderIntent
 from app.application.request_context import RequestContext
 from app.application.use_cases.credentials.second_factor import SecondFactor
@@ -505,6 +510,28 @@ async def test_an_expired_key_may_be_used_with_a_different_body(
 
     assert created.payment.amount_cents == 2_500
     assert len(gateway.requests) == 2
+
+
+async def test_expired_keys_of_every_caller_are_swept_at_most_every_ten_minutes(
+    create: CreatePaymentIntent,
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    bob: User,
+) -> None:
+    await pay(create, bob, key="bobs-key")
+    clock.advance(KEY_LIFETIME - SWEEP_INTERVAL / 2)
+    await pay(create, alice, key="a")  # a sweep: Bob's key has 5 minutes left
+    clock.advance(SWEEP_INTERVAL / 2)
+
+    await pay(create, alice, key="b")  # Bob's key has expired, but the last sweep was 5 min ago
+    assert (bob.id, "bobs-key") in uow.fake_idempotency_keys.committed
+
+    clock.advance(SWEEP_INTERVAL / 2)
+    await pay(create, alice, key="c")
+
+    assert (bob.id, "bobs-key") not in uow.fake_idempotency_keys.committed
+    assert {(alice.id, k) for k in "abc"} <= set(uow.fake_idempotency_keys.committed)
 
 
 # ---------------------------------------------------------------- HandleWebhook
