@@ -534,6 +534,27 @@ async def test_expired_keys_of_every_caller_are_swept_at_most_every_ten_minutes(
     assert {(alice.id, k) for k in "abc"} <= set(uow.fake_idempotency_keys.committed)
 
 
+async def test_an_expired_key_not_yet_swept_is_taken_afresh_for_a_new_body(
+    create: CreatePaymentIntent,
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    gateway: FakePaymentGateway,
+    alice: User,
+) -> None:
+    first = await pay(create, alice, NewPaymentIntent(amount_cents=1_999), key=KEY)
+    clock.advance(KEY_LIFETIME - SWEEP_INTERVAL / 2)
+    await pay(create, alice, key="sweeps-now")  # the last sweep before the key expires
+    clock.advance(SWEEP_INTERVAL / 2)
+
+    again = await pay(create, alice, NewPaymentIntent(amount_cents=2_500), key=KEY)
+
+    assert again.payment.id != first.payment.id
+    assert again.payment.amount_cents == 2_500
+    record = uow.fake_idempotency_keys.committed[(alice.id, KEY)]
+    assert record.reserved_id == again.payment.id
+    assert len(gateway.requests) == 3
+
+
 # ---------------------------------------------------------------- HandleWebhook
 
 
@@ -862,6 +883,31 @@ async def test_a_crash_between_recording_and_applying_leaves_nothing_and_the_ret
     assert uow.fake_payments.committed_row(seeded.id).status is PaymentStatus.SUCCEEDED  # type: ignore[union-attr]
     assert uow.fake_webhook_events.committed["evt_1"].outcome == "applied"
     assert [type(e) for e in publisher.published] == [PaymentSucceeded]
+
+
+async def test_an_event_racing_another_change_of_the_payment_changes_nothing_twice(
+    webhook: HandleWebhook,
+    verifier: FakeWebhookVerifier,
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    publisher: FakeEventPublisher,
+    seeded: Payment,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What the event's transaction read is one version behind what another one committed.
+    newer = seeded.model_copy(update={"version": seeded.version + 1})
+    uow.fake_payments.seed(newer)
+
+    async def stale_read(provider_id: str, *, for_update: bool = False) -> Payment:
+        return seeded
+
+    monkeypatch.setattr(uow.fake_payments, "get_by_provider_id", stale_read)
+
+    outcome = await deliver(webhook, verifier, provider_event(seeded, at=clock.now()))
+
+    assert outcome is WebhookOutcome.NO_CHANGE
+    assert uow.fake_payments.committed_row(seeded.id) == newer
+    assert publisher.published == []
 
 
 # ---------------------------------------------------------------- GetPaymentIntent
