@@ -3,14 +3,21 @@ from __future__ import annotations
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.events import DomainEvent
-from app.domain.events.payment import PaymentEvent, PaymentFailed
+from app.domain.events.payment import (
+    PaymentCanceled,
+    PaymentEvent,
+    PaymentFailed,
+    PaymentProcessing,
+    PaymentRequiresAction,
+    PaymentSucceeded,
+)
 
-_ACTIONS = {
-    "PaymentSucceeded": "payment.succeeded",
-    "PaymentProcessing": "payment.processing",
-    "PaymentRequiresAction": "payment.requires_action",
-    "PaymentCanceled": "payment.canceled",
-    "PaymentFailed": "payment.failed",
+_ACTIONS: dict[type[PaymentEvent], str] = {
+    PaymentSucceeded: "payment.succeeded",
+    PaymentProcessing: "payment.processing",
+    PaymentRequiresAction: "payment.requires_action",
+    PaymentCanceled: "payment.canceled",
+    PaymentFailed: "payment.failed",
 }
 
 
@@ -30,7 +37,7 @@ class RecordPaymentEvent:
         async with self._uow as uow:
             await uow.audit_events.add(
                 AuditEvent.record(
-                    action=_ACTIONS.get(event.name, "payment.changed"),
+                    action=_ACTIONS.get(type(event), "payment.changed"),
                     now=event.occurred_at,
                     actor_id=None,
                     target_type="payment",
