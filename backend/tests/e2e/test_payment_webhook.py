@@ -207,6 +207,24 @@ async def test_refuses_a_timestamp_outside_the_tolerance(
     assert stored["version"] == 1
 
 
+async def test_refuses_an_old_event_replayed_behind_a_fresh_timestamp(
+    pay_client: AsyncClient,
+    alice: Headers,
+    paid: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    created, intent = paid
+    payload = event_body(intent, "payment_intent.succeeded", status="succeeded")
+    now = int(time.time())
+    captured = sign(payload, timestamp=now - 86_400)  # an event and its signature, a day old
+    old_t, old_v1 = captured.split(",")
+
+    response = await deliver(pay_client, payload, f"x=1, t={now},{old_t},{old_v1}")
+
+    assert_problem(response, 400, "webhook.invalid_signature")
+    stored = await payment_of(pay_client, alice, created["id"])
+    assert (stored["status"], stored["version"]) == ("requires_payment_method", 1)
+
+
 @pytest.mark.parametrize("offset", [-299, 299])
 async def test_accepts_a_timestamp_inside_the_tolerance(
     pay_client: AsyncClient,

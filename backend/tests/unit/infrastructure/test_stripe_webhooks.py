@@ -246,3 +246,77 @@ def test_any_single_byte_change_to_a_signed_body_is_refused(data: st.DataObject)
 
     with pytest.raises(InvalidWebhookSignatureError):
         verify(changed, header)
+
+
+# ------------------------------------------------------------------ one signed timestamp (issue 9, item 3)
+
+
+def test_an_old_signed_event_behind_a_fresh_timestamp_is_refused() -> None:
+    # The review's attack: a captured event (its t and v1) replayed behind a fresh `t`, which a
+    # parser that strips spaces took for the timestamp while the SDK verified the old one.
+    old = NOW_TS - 86_400
+    captured = sign(BODY, timestamp=old)
+
+    with pytest.raises(InvalidWebhookSignatureError):
+        verify(BODY, f"x=1, t={NOW_TS},t={old},v1={v1_of(captured)}")
+
+
+@pytest.mark.parametrize(
+    "make_header",
+    [
+        pytest.param(lambda t, v1: f"t={t},t={t},v1={v1}", id="the same t twice"),
+        pytest.param(lambda t, v1: f"t={t},v1={v1},t={t - 1}", id="a second t after v1"),
+        pytest.param(lambda t, v1: f"t={t - 86_400},t={t},v1={v1}", id="an old t before ours"),
+    ],
+)
+def test_a_header_with_a_repeated_timestamp_is_refused(make_header: Any) -> None:
+    header = make_header(NOW_TS, v1_of(sign(BODY)))
+
+    with pytest.raises(InvalidWebhookSignatureError):
+        verify(BODY, header)
+
+
+@pytest.mark.parametrize(
+    "make_header",
+    [
+        pytest.param(lambda t, v1: f"t={t},v1={v1},junk", id="an item without ="),
+        pytest.param(lambda t, v1: f"t={t},,v1={v1}", id="an empty item"),
+        pytest.param(lambda t, v1: f"t={t},v1={v1},", id="a trailing comma"),
+        pytest.param(lambda t, v1: f"t={t},v1=,v1={v1}", id="an empty v1"),
+        pytest.param(lambda t, v1: f"t={t},v0=,v1={v1}", id="an empty value of another scheme"),
+        pytest.param(lambda t, v1: f"t={t},={v1}", id="an empty name"),
+        pytest.param(lambda t, v1: f" t={t},v1={v1}", id="a space before t"),
+        pytest.param(lambda t, v1: f"t={t}, v1={v1}", id="a space before v1"),
+        pytest.param(lambda t, v1: f"t= {t},v1={v1}", id="a space in the value"),
+        pytest.param(lambda t, v1: f"t={t},v1={v1}\t", id="a trailing tab"),
+        pytest.param(lambda t, v1: f"t=+{t},v1={v1}", id="a signed t"),
+        pytest.param(lambda t, v1: f"t=0{t},v1={v1}", id="a t with a leading zero"),
+        pytest.param(lambda t, v1: f"t={t}.0,v1={v1}", id="a fractional t"),
+        pytest.param(lambda t, v1: f"t=\u0661\u0667\u0660,v1={v1}", id="a t of non-ascii digits"),
+        pytest.param(lambda t, v1: f"t={'9' * 40},v1={v1}", id="a huge t"),
+        pytest.param(lambda t, v1: f"t={t},v1={v1}=", id="a v1 with a second ="),
+        pytest.param(lambda t, v1: f"t={t}," + ",".join([f"v1={v1}"] * 64), id="too many items"),
+    ],
+)
+def test_a_header_with_a_malformed_item_is_refused(make_header: Any) -> None:
+    header = make_header(NOW_TS, v1_of(sign(BODY)))
+
+    with pytest.raises(InvalidWebhookSignatureError):
+        verify(BODY, header)
+
+
+def test_other_schemes_are_ignored_as_stripe_ignores_them() -> None:
+    v1 = v1_of(sign(BODY))
+
+    assert verify(BODY, f"t={NOW_TS},v0=deadbeef,v1={v1},v2=cafe").event_id == "evt_1"
+    assert verify(BODY, f"v1={v1},t={NOW_TS}").event_id == "evt_1"  # order is free
+
+
+def test_the_tolerance_applies_to_the_timestamp_the_signature_covers() -> None:
+    old = NOW_TS - 86_400
+    v1 = v1_of(sign(BODY, timestamp=old))
+
+    # A fresh t with an old signature fails the signature; the old t fails the tolerance.
+    for header in (f"t={NOW_TS},v1={v1}", f"t={old},v1={v1}"):
+        with pytest.raises(InvalidWebhookSignatureError):
+            verify(BODY, header)
