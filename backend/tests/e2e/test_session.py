@@ -96,6 +96,28 @@ async def test_refresh_reuse_revokes_the_whole_session(client: AsyncClient) -> N
         assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
 
 
+async def test_a_wrong_secret_for_someones_session_is_401_and_revokes_nothing(
+    client: AsyncClient,
+) -> None:
+    await register(client)
+    victim = await log_in(client)
+    # The session id is in every access token, readable without the key.
+    session_id = jwt.decode(victim["access_token"], options={"verify_signature": False})["sid"]
+
+    for garbage in ["garbage", "x" * 200, victim["refresh_token"][:-1].partition(".")[2], "é"]:
+        response = await refresh(client, f"{session_id}.{garbage}")
+        assert_problem(response, 401, "auth.invalid_refresh_token")
+
+    assert (await client.get(ME, headers=bearer(victim))).status_code == 200
+    renewed = await refresh(client, victim["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    # ... and reuse detection still works: the spent secret revokes the whole session.
+    assert_problem(
+        await refresh(client, victim["refresh_token"]), 401, "auth.invalid_refresh_token"
+    )
+    assert_problem(await client.get(ME, headers=bearer(renewed.json())), 401, "auth.invalid_token")
+
+
 async def test_an_access_token_at_refresh_is_401(client: AsyncClient) -> None:
     await register(client)
     tokens = await log_in(client)

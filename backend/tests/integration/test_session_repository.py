@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
 
 import pytest
-from sqlalchemy import delete, make_url, text
+from sqlalchemy import delete, insert, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.entities.session import Session
+from app.domain.entities.session import SPENT_SECRETS_KEPT, Session
 from app.domain.entities.user import User
+from app.infrastructure.database import migrations
 from app.infrastructure.database.engine import Database
+from app.infrastructure.models.session import SessionModel
 from app.infrastructure.models.user import UserModel
 from app.infrastructure.repositories.session import SqlAlchemySessionRepository
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
 from tests.conftest import empty_all_tables
+from tests.databases import fresh_database
 from tests.fakes import DEFAULT_NOW, make_user
 
 LIFETIME = timedelta(days=30)
+OLD_SESSION_ID = UUID("01900000-0000-7000-8000-0000000000aa")
 
 
 async def stored_user(connection: AsyncConnection, email: str = "alice@example.com") -> User:
@@ -61,6 +67,63 @@ async def test_rotate_succeeds_once_from_the_expected_hash(connection: AsyncConn
     assert await sessions.rotate(rotated, previous_hash=session.refresh_token_hash) is True
     assert await sessions.rotate(rotated, previous_hash=session.refresh_token_hash) is False
     assert await sessions.get(session.id) == rotated
+
+
+async def test_rotation_keeps_the_hashes_of_spent_secrets(connection: AsyncConnection) -> None:
+    user = await stored_user(connection)
+    sessions = SqlAlchemySessionRepository(connection)
+    session, first = Session.start(
+        user_id=user.id, now=DEFAULT_NOW, lifetime=LIFETIME, user_agent=None, ip=None
+    )
+    await sessions.add(session)
+    current, previous = session, session
+    for _ in range(SPENT_SECRETS_KEPT + 1):
+        previous = current
+        current, _ = current.rotated(now=DEFAULT_NOW, lifetime=LIFETIME, user_agent=None, ip=None)
+        assert await sessions.rotate(current, previous_hash=previous.refresh_token_hash)
+
+    stored = await sessions.get(session.id)
+
+    assert stored == current
+    assert stored is not None
+    assert len(stored.spent_token_hashes) == SPENT_SECRETS_KEPT
+    assert stored.spent_token_hashes[0] == previous.refresh_token_hash
+    assert not stored.spent(first.partition(".")[2])  # the oldest fell out of the history
+
+
+async def test_sessions_of_before_the_spent_history_read_as_having_spent_nothing(
+    backend: str, tmp_path: Path
+) -> None:
+    user = make_user()
+    async with fresh_database(backend, tmp_path, migrate=False) as url:
+        await asyncio.to_thread(migrations.upgrade, url, "0006")
+        database = Database(url)
+        try:
+            async with database.engine.begin() as connection:
+                await SqlAlchemyUserRepository(connection).add(user)
+                # Only the columns of 0006 (no spent history yet).
+                await connection.execute(
+                    insert(SessionModel.__table__).values(
+                        id=OLD_SESSION_ID,
+                        user_id=user.id,
+                        refresh_token_hash="ab" * 32,
+                        created_at=DEFAULT_NOW,
+                        last_used_at=DEFAULT_NOW,
+                        expires_at=DEFAULT_NOW,
+                    )
+                )
+        finally:
+            await database.dispose()
+        await asyncio.to_thread(migrations.upgrade, url, "head")
+        database = Database(url)
+        try:
+            async with database.engine.connect() as connection:
+                stored = await SqlAlchemySessionRepository(connection).get(OLD_SESSION_ID)
+        finally:
+            await database.dispose()
+
+    assert stored is not None
+    assert (stored.refresh_token_hash, stored.spent_token_hashes) == ("ab" * 32, ())
 
 
 async def test_listing_shows_a_users_unexpired_sessions_newest_first(

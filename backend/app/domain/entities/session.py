@@ -1,9 +1,13 @@
 """A login session: one refresh-token family, from login until logout, revocation or expiry.
 
 A refresh token is `<session id>.<secret>`; the session keeps only the SHA-256 of the current
-secret. Refreshing replaces the secret, so each refresh token works once. A known session presented
-with any other secret means a refresh token was used twice, by its owner and by a thief, and nobody
-can tell which is which: the whole session is revoked (reuse detection, RFC 9700 §4.14).
+secret. Refreshing replaces the secret, so each refresh token works once. The session also keeps the
+hashes of its last `SPENT_SECRETS_KEPT` spent secrets: one of them presented again means a refresh
+token was used twice, by its owner and by a thief, and nobody can tell which is which, so the whole
+session is revoked (reuse detection, RFC 9700 §4.14). Any other secret is merely invalid and changes
+nothing: the session id is readable in every access token, so knowing it must not let anyone revoke
+the session. A secret spent longer ago than the history reaches is invalid too (it no longer works,
+it just no longer revokes).
 
 A revoked session is deleted at once, an expired one at its user's next login or by the periodic
 sweep (application/use_cases/auth/session_tokens.py), with the user agent and address it kept:
@@ -13,6 +17,7 @@ they are stored only as long as the session lives.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from secrets import compare_digest
 from typing import Annotated
 from uuid import UUID
 
@@ -23,6 +28,9 @@ from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.opaque_token import hash_secret, new_secret, secrets_match
 
 USER_AGENT_MAX_LENGTH = 255
+# Spent secrets remembered per session (newest first). At the default 15-minute access tokens a
+# client refreshing non-stop spends 32 in 8 hours; each costs 65 bytes of the session row.
+SPENT_SECRETS_KEPT = 32
 _SEPARATOR = "."
 
 
@@ -37,6 +45,8 @@ class Session(BaseModel):
     expires_at: datetime
     user_agent: Annotated[str, Field(max_length=USER_AGENT_MAX_LENGTH)] | None = None
     ip: Annotated[str, Field(max_length=45)] | None = None
+    # SHA-256 hashes of the secrets this session has spent, newest first, at most SPENT_SECRETS_KEPT.
+    spent_token_hashes: tuple[str, ...] = ()
 
     @classmethod
     def start(
@@ -72,6 +82,17 @@ class Session(BaseModel):
         """True if `secret` is this session's current (unspent) refresh secret."""
         return secrets_match(secret, self.refresh_token_hash)
 
+    def spent(self, secret: str) -> bool:
+        """True if `secret` was this session's refresh secret before a rotation spent it (reuse).
+
+        Compared with every remembered hash in constant time, without stopping at a match.
+        """
+        presented = hash_secret(secret)
+        matched = False
+        for spent_hash in self.spent_token_hashes:
+            matched |= compare_digest(presented, spent_hash)
+        return matched
+
     def rotated(
         self, *, now: datetime, lifetime: timedelta, user_agent: str | None, ip: str | None
     ) -> tuple[Session, str]:
@@ -80,6 +101,10 @@ class Session(BaseModel):
         session = self.model_copy(
             update={
                 "refresh_token_hash": hash_secret(secret),
+                "spent_token_hashes": (
+                    self.refresh_token_hash,
+                    *self.spent_token_hashes[: SPENT_SECRETS_KEPT - 1],
+                ),
                 "last_used_at": now,
                 "expires_at": now + lifetime,
                 "user_agent": user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else self.user_agent,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, String, Uuid
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.infrastructure.database.base import Base, UtcDateTime
@@ -24,6 +24,9 @@ class SessionModel(Base):
     # Erasing or deleting a user takes their sessions with them.
     user_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
     refresh_token_hash: Mapped[str] = mapped_column(String(64))
+    # The hashes of the last spent secrets, newest first, separated by spaces (reuse detection);
+    # "" for none. Only ever compared against the presented token's hash, never searched.
+    spent_token_hashes: Mapped[str] = mapped_column(Text, server_default=text("''"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -21,6 +21,7 @@ _ROTATE = (
     .where(_c.id == bindparam("session_id"), _c.refresh_token_hash == bindparam("previous_hash"))
     .values(
         refresh_token_hash=bindparam("new_hash"),
+        spent_token_hashes=bindparam("new_spent_hashes"),
         last_used_at=bindparam("new_last_used_at"),
         expires_at=bindparam("new_expires_at"),
         user_agent=bindparam("new_user_agent"),
@@ -78,6 +79,7 @@ class SqlAlchemySessionRepository:
                 "session_id": session.id,
                 "previous_hash": previous_hash,
                 "new_hash": session.refresh_token_hash,
+                "new_spent_hashes": _joined(session.spent_token_hashes),
                 "new_last_used_at": session.last_used_at,
                 "new_expires_at": session.expires_at,
                 "new_user_agent": session.user_agent,
@@ -119,6 +121,7 @@ def _to_row(session: Session) -> dict[str, Any]:
         "id": session.id,
         "user_id": session.user_id,
         "refresh_token_hash": session.refresh_token_hash,
+        "spent_token_hashes": _joined(session.spent_token_hashes),
         "created_at": session.created_at,
         "last_used_at": session.last_used_at,
         "expires_at": session.expires_at,
@@ -132,9 +135,14 @@ def _to_entity(row: RowMapping) -> Session:
         id=row["id"],
         user_id=row["user_id"],
         refresh_token_hash=row["refresh_token_hash"],
+        spent_token_hashes=tuple(row["spent_token_hashes"].split()),
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
         expires_at=row["expires_at"],
         user_agent=row["user_agent"],
         ip=row["ip"],
     )
+
+
+def _joined(hashes: tuple[str, ...]) -> str:
+    return " ".join(hashes)

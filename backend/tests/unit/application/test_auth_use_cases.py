@@ -396,6 +396,53 @@ async def test_a_refresh_racing_another_with_the_same_token_is_reuse(
     assert uow.fake_sessions.committed == []
 
 
+async def test_a_wrong_secret_for_a_known_session_is_invalid_and_changes_nothing(
+    log_in: LogIn, refresh: RefreshSession, authenticate: Authenticate, uow: FakeUnitOfWork
+) -> None:
+    # The session id is readable in every access token: knowing it must not let anyone revoke it.
+    pair = await logged_in(log_in)
+    before = list(uow.fake_sessions.committed)
+    audited = list(uow.fake_audit_events.actions)
+
+    for wrong in ["garbage", "x" * 200, pair.refresh_token.partition(".")[2][:-1], "é"]:
+        with pytest.raises(InvalidRefreshTokenError):
+            await refresh.execute(f"{pair.session_id}.{wrong}", CONTEXT)
+
+    assert uow.fake_sessions.committed == before
+    assert uow.fake_audit_events.actions == audited
+    await authenticate.execute(pair.access_token)
+    await refresh.execute(pair.refresh_token, CONTEXT)  # the owner's token still works
+
+
+async def test_a_wrong_secret_for_an_expired_session_changes_nothing_either(
+    log_in: LogIn, refresh: RefreshSession, uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    pair = await logged_in(log_in)
+    clock.advance(REFRESH_LIFETIME)
+
+    with pytest.raises(InvalidRefreshTokenError):
+        await refresh.execute(f"{pair.session_id}.garbage", CONTEXT)
+
+    assert len(uow.fake_sessions.committed) == 1  # left to the sweep, not to a stranger
+
+
+async def test_a_secret_spent_several_rotations_ago_is_still_reuse(
+    log_in: LogIn, refresh: RefreshSession, authenticate: Authenticate, uow: FakeUnitOfWork
+) -> None:
+    first = await logged_in(log_in)
+    latest = first
+    for _ in range(3):
+        latest = await refresh.execute(latest.refresh_token, CONTEXT)
+
+    with pytest.raises(InvalidRefreshTokenError):
+        await refresh.execute(first.refresh_token, CONTEXT)
+
+    assert uow.fake_sessions.committed == []
+    assert uow.fake_audit_events.actions.count("auth.refresh_reuse") == 1
+    with pytest.raises(InvalidTokenError):
+        await authenticate.execute(latest.access_token)
+
+
 @pytest.mark.parametrize(
     "token",
     ["", "no-separator", "not-a-uuid.secret", "01900000-0000-7000-8000-000000000000.", "x" * 300],

@@ -7,7 +7,12 @@ from uuid import UUID
 
 import pytest
 
-from app.domain.entities.session import USER_AGENT_MAX_LENGTH, Session, parse_refresh_token
+from app.domain.entities.session import (
+    SPENT_SECRETS_KEPT,
+    USER_AGENT_MAX_LENGTH,
+    Session,
+    parse_refresh_token,
+)
 from app.domain.errors import InvalidRefreshTokenError
 from app.domain.value_objects.opaque_token import hash_secret, new_secret, secrets_match
 from tests.fakes import DEFAULT_NOW
@@ -83,3 +88,45 @@ def test_secrets_are_random_and_compared_by_hash() -> None:
     assert len(first) >= 43  # 256 bits
     assert secrets_match(first, hash_secret(first))
     assert not secrets_match(second, hash_secret(first))
+
+
+def secret_of(token: str) -> str:
+    return parse_refresh_token(token)[1]
+
+
+def test_a_rotated_session_remembers_its_spent_secrets_but_not_a_wrong_one() -> None:
+    session, first = start()
+    later = DEFAULT_NOW + timedelta(minutes=15)
+    second_session, second = session.rotated(now=later, lifetime=LIFETIME, user_agent=None, ip=None)
+    third_session, third = second_session.rotated(
+        now=later, lifetime=LIFETIME, user_agent=None, ip=None
+    )
+
+    assert third_session.holds(secret_of(third))
+    assert not third_session.spent(secret_of(third))  # the current secret is not spent
+    for old in (first, second):
+        assert third_session.spent(secret_of(old))
+        assert not third_session.holds(secret_of(old))
+    for wrong in ("garbage", "", new_secret(), secret_of(third) + "x", "é" * 50, "\ud800"):
+        assert not third_session.spent(wrong)
+        assert not third_session.holds(wrong)
+    assert not session.spent(secret_of(first))  # a new session has spent nothing
+    assert secret_of(first) not in third_session.model_dump_json()  # only hashes are kept
+
+
+def test_the_spent_history_is_bounded_newest_first() -> None:
+    session, first = start()
+    tokens = [first]
+    for _ in range(SPENT_SECRETS_KEPT + 2):
+        session, token = session.rotated(
+            now=DEFAULT_NOW, lifetime=LIFETIME, user_agent=None, ip=None
+        )
+        tokens.append(token)
+
+    assert len(session.spent_token_hashes) == SPENT_SECRETS_KEPT
+    assert session.spent_token_hashes[0] == hash_secret(secret_of(tokens[-2]))
+    remembered = tokens[-1 - SPENT_SECRETS_KEPT : -1]
+    forgotten = tokens[: -1 - SPENT_SECRETS_KEPT]
+    assert len(forgotten) == 2
+    assert all(session.spent(secret_of(token)) for token in remembered)
+    assert not any(session.spent(secret_of(token)) for token in forgotten)

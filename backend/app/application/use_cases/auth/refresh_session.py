@@ -16,7 +16,9 @@ class RefreshSession:
 
     A spent token presented again revokes the session, so whichever of the owner or a thief comes
     second, both are logged out (reuse detection); the answer is the same 401 as for any unknown
-    token. Two requests racing with the same token: one wins, the other is reuse.
+    token. Two requests racing with the same token: one wins, the other is reuse. A secret that
+    was never this session's (or was spent beyond the remembered history) is only a 401: the
+    session id is public (it is in every access token), so it must not be enough to revoke.
     """
 
     def __init__(self, uow: UnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
@@ -31,12 +33,15 @@ class RefreshSession:
             session = await uow.sessions.get(session_id)
             if session is None:
                 raise InvalidRefreshTokenError()
+            holds = session.holds(secret)
+            if not holds and not session.spent(secret):
+                raise InvalidRefreshTokenError()  # never valid here: nothing changes
             user = await uow.users.get_in_session(session.user_id, session.id, now)
             if user is None or not user.is_active or not session.is_active(now):
                 await uow.sessions.delete(session.id)
                 await uow.commit()
                 raise InvalidRefreshTokenError()
-            if session.holds(secret):
+            if holds:
                 rotated, new_token = session.rotated(
                     now=now,
                     lifetime=self._sessions.refresh_token_lifetime,

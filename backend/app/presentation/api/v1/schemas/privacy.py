@@ -34,7 +34,9 @@ class ExportedSession(BaseModel):
 
     @classmethod
     def of(cls, session: Session) -> ExportedSession:
-        return cls.model_validate(session.model_dump(exclude={"refresh_token_hash", "user_id"}))
+        return cls.model_validate(
+            session.model_dump(exclude={"refresh_token_hash", "spent_token_hashes", "user_id"})
+        )
 
 
 class ExportedResource(ResourceOut):
