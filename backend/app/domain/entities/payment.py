@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.domain.validation import validated
 from app.domain.value_objects.currency import is_iso_4217
+from app.domain.value_objects.text import reject_control_characters
 
 MIN_AMOUNT_CENTS = 50  # Stripe's smallest charge (0.50 in USD and most currencies)
 MAX_AMOUNT_CENTS = 99_999_999  # Stripe's largest: eight digits
@@ -82,7 +83,9 @@ def whole_seconds(moment: datetime) -> datetime:
 
 
 def validate_metadata(metadata: dict[str, str]) -> dict[str, str]:
-    """Stripe's limits on metadata: at most 20 keys of at most 40 characters, values of at most 500."""
+    """Stripe's limits on metadata: at most 20 keys of at most 40 characters, values of at most 500;
+    and the rule of every text users send: keys and values are single lines (see value_objects.text).
+    """
     if len(metadata) > METADATA_MAX_KEYS:
         raise ValueError(f"at most {METADATA_MAX_KEYS} keys are allowed")
     for key, value in metadata.items():
@@ -94,6 +97,8 @@ def validate_metadata(metadata: dict[str, str]) -> dict[str, str]:
             raise ValueError("keys must not contain square brackets")
         if len(value) > METADATA_VALUE_MAX_LENGTH:
             raise ValueError(f"values are at most {METADATA_VALUE_MAX_LENGTH} characters")
+        reject_control_characters(key)
+        reject_control_characters(value)
     return metadata
 
 

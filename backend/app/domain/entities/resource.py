@@ -38,6 +38,11 @@ class Resource(BaseModel):
     def _single_line(cls, value: str) -> str:
         return reject_control_characters(value)
 
+    @field_validator("description")
+    @classmethod
+    def _multi_line(cls, value: str) -> str:
+        return reject_control_characters(value, allow_layout=True)
+
     @classmethod
     def create(cls, *, owner_id: UUID, name: str, description: str, now: datetime) -> Self:
         return validated(

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from app.domain.entities.product import PriceRange
 from app.domain.errors import InvalidValueError, UnknownCategoryError
+from app.domain.value_objects.text import reject_control_characters
 
 # Scores closer than this are the same score: ties are then broken by product id.
 _SCORE_DECIMALS = 9
@@ -42,6 +43,11 @@ class Preference:
     def ensure_valid(self, known_categories: frozenset[str]) -> None:
         if not self.categories:
             raise InvalidValueError(field="categories", reason="must name at least one category")
+        for category in self.categories:
+            try:
+                reject_control_characters(category)
+            except ValueError as exc:  # never echoed back in the `unknown` list below
+                raise InvalidValueError(field="categories", reason=str(exc)) from exc
         unknown = self.categories - known_categories
         if unknown:
             raise UnknownCategoryError(
