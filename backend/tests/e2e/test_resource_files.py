@@ -108,6 +108,203 @@ async def test_malformed_uploads_are_4xx(client: AsyncClient) -> None:
     assert_problem(empty, 415, "file.unsupported_type")
 
 
+# Each malformed multipart body, as (case, Content-Type of the request, body, status, code).
+BOUNDARY = "strata-case-boundary"
+FILE_HEADERS = (
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+    "Content-Type: text/plain\r\n\r\n"
+).encode()
+CONTENT = MARKER * 4
+CLOSE = f"\r\n--{BOUNDARY}--\r\n".encode()
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def part(disposition: str, content: bytes = CONTENT, boundary: str = BOUNDARY) -> bytes:
+    return f"--{boundary}\r\n{disposition}\r\n\r\n".encode() + content + b"\r\n"
+
+
+MALFORMED_MULTIPART: list[tuple[str, str, bytes, int, str]] = [
+    ("missing boundary parameter", "multipart/form-data", FILE_HEADERS, 400, "malformed_request"),
+    ("empty boundary", "multipart/form-data; boundary=", FILE_HEADERS, 400, "malformed_request"),
+    (
+        "boundary of 257 characters",
+        f"multipart/form-data; boundary={'b' * 257}",
+        part('Content-Disposition: form-data; name="file"', boundary="b" * 257)
+        + f"--{'b' * 257}--\r\n".encode(),
+        400,
+        "malformed_request",
+    ),
+    (
+        "boundary of 71 characters (RFC 2046: at most 70)",
+        f"multipart/form-data; boundary={'b' * 71}",
+        part('Content-Disposition: form-data; name="file"', boundary="b" * 71)
+        + f"--{'b' * 71}--\r\n".encode(),
+        400,
+        "malformed_request",
+    ),
+    (
+        "boundary with illegal characters",
+        'multipart/form-data; boundary="a{b}<c>"',
+        part('Content-Disposition: form-data; name="file"', boundary="a{b}<c>")
+        + b"--a{b}<c>--\r\n",
+        400,
+        "malformed_request",
+    ),
+    (
+        "boundary ending in a space",
+        'multipart/form-data; boundary="abc "',
+        part('Content-Disposition: form-data; name="file"', boundary="abc ") + b"--abc --\r\n",
+        400,
+        "malformed_request",
+    ),
+    ("no closing boundary", MULTIPART, FILE_HEADERS + CONTENT, 400, "malformed_request"),
+    (
+        "a delimiter but no closing one",
+        MULTIPART,
+        FILE_HEADERS + CONTENT + f"\r\n--{BOUNDARY}".encode(),
+        400,
+        "malformed_request",
+    ),
+    (
+        "a second part that never ends",
+        MULTIPART,
+        FILE_HEADERS + CONTENT + f"\r\n--{BOUNDARY}\r\nContent-Disposition: form".encode(),
+        400,
+        "malformed_request",
+    ),
+    (
+        "body ends mid-headers",
+        MULTIPART,
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fi'.encode(),
+        400,
+        "malformed_request",
+    ),
+    ("body ends mid-part", MULTIPART, FILE_HEADERS + CONTENT[:50], 400, "malformed_request"),
+    ("empty body", MULTIPART, b"", 400, "malformed_request"),
+    (
+        "no file part",
+        MULTIPART,
+        part('Content-Disposition: form-data; name="other"; filename="a.txt"') + CLOSE[2:],
+        422,
+        "file.missing",
+    ),
+    (
+        "two file parts",
+        MULTIPART,
+        FILE_HEADERS + CONTENT + b"\r\n" + FILE_HEADERS + CONTENT + CLOSE,
+        400,
+        "malformed_request",
+    ),
+    (
+        "garbage before the first boundary",
+        MULTIPART,
+        b"garbage\r\n" + FILE_HEADERS + CONTENT + CLOSE,
+        400,
+        "malformed_request",
+    ),
+    (
+        "a part without Content-Disposition",
+        MULTIPART,
+        part("Content-Type: text/plain") + FILE_HEADERS + CONTENT + CLOSE,
+        400,
+        "malformed_request",
+    ),
+    (
+        "a part that is not form-data",
+        MULTIPART,
+        part('Content-Disposition: attachment; name="file"; filename="a.txt"') + CLOSE[2:],
+        400,
+        "malformed_request",
+    ),
+    (
+        "a part without a name",
+        MULTIPART,
+        part('Content-Disposition: form-data; filename="a.txt"') + FILE_HEADERS + CONTENT + CLOSE,
+        400,
+        "malformed_request",
+    ),
+    (
+        "header line too long",
+        MULTIPART,
+        f"--{BOUNDARY}\r\nX-Padding: {'p' * 10_000}\r\n".encode()
+        + FILE_HEADERS[len(BOUNDARY) + 4 :]
+        + CONTENT
+        + CLOSE,
+        400,
+        "malformed_request",
+    ),
+    (
+        "a text/plain request",
+        "text/plain",
+        FILE_HEADERS + CONTENT + CLOSE,
+        415,
+        "unsupported_media_type",
+    ),
+    (
+        "a urlencoded request",
+        "application/x-www-form-urlencoded",
+        b"file=abc",
+        415,
+        "unsupported_media_type",
+    ),
+    ("no Content-Type", "", FILE_HEADERS + CONTENT + CLOSE, 415, "unsupported_media_type"),
+]
+
+
+def stored_files() -> set[Path]:
+    return {path for path in (SCRATCH_DIR / "files").rglob("*") if path.is_file()}
+
+
+async def test_malformed_multipart_of_every_kind_is_a_4xx_problem_and_stores_nothing(
+    client: AsyncClient,
+) -> None:
+    alice = await account(client, "alice@example.com")
+    resource = await create(client, alice)
+    url = f"{RESOURCES}/{resource['id']}/files"
+    before = stored_files()
+    wrong: list[str] = []
+
+    for case, content_type, body, status, code in MALFORMED_MULTIPART:
+        headers = {**alice, "Content-Type": content_type}
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except Exception as exc:  # a 500: the app raised, and the transport re-raises it
+            wrong.append(f"{case}: raised {exc!r}")
+            continue
+        got = (response.status_code, response.headers.get("content-type"))
+        if got != (status, "application/problem+json") or response.json()["code"] != code:
+            wrong.append(f"{case}: {response.status_code} {response.text[:120]}")
+
+    assert not wrong, "\n".join(wrong)
+    files = (await client.get(url, headers=alice)).json()["items"]
+    assert files == []
+    assert stored_files() == before  # no ciphertext, not even a partial one
+
+
+async def test_a_well_formed_upload_with_other_fields_and_an_epilogue_is_stored(
+    client: AsyncClient,
+) -> None:
+    alice = await account(client, "alice@example.com")
+    resource = await create(client, alice)
+    body = (
+        b"\r\n"  # leading line breaks before the first boundary are tolerated
+        + part('Content-Disposition: form-data; name="note"', b"hello")
+        + FILE_HEADERS
+        + CONTENT
+        + CLOSE
+        + b"an epilogue, which RFC 2046 says to ignore"
+    )
+
+    response = await client.post(
+        f"{RESOURCES}/{resource['id']}/files",
+        content=body,
+        headers={**alice, "Content-Type": f'multipart/form-data; boundary="{BOUNDARY}"'},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(CONTENT)
+
+
 @pytest_asyncio.fixture
 async def small_limit_client(database_url: str) -> AsyncIterator[AsyncClient]:
     async with running_client(make_settings(database_url, max_upload_bytes=100_000)) as client:

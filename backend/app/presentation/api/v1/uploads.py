@@ -4,17 +4,24 @@ Starlette's `request.form()` would read the whole body (spooling it to disk) bef
 runs. Here python-multipart's push parser is fed from `request.stream()`, and the file part's bytes
 are handed on chunk by chunk, so the size limit and the type check act on the first bytes and the
 upload is never held whole.
+
+The body must be well-formed multipart/form-data (RFC 7578, RFC 2046) from its first byte to its
+closing boundary, or the request is a 400 and nothing is stored: a boundary of 1 to 70 allowed
+characters, every part named by a `Content-Disposition: form-data`, exactly one `file` part, and
+the closing delimiter. A body that stops early (a client that went away, a proxy that cut it) fails
+while the file's bytes are still being read, so the storage discards what it had written.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -22,6 +29,8 @@ if TYPE_CHECKING:
 from app.domain.errors import MalformedRequestError, MissingFileError, UnsupportedMediaTypeError
 
 FILE_FIELD = "file"
+# RFC 2046 §5.1.1: 1 to 70 of these characters, the last not a space.
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
 
 @dataclass
@@ -31,6 +40,7 @@ class _PartState:
     header_value: bytearray = field(default_factory=bytearray)
     in_file: bool = False
     seen_file: bool = False
+    ended: bool = False  # the closing delimiter was read
     filename: str | None = None
     ready: list[bytes] = field(default_factory=list)
 
@@ -42,16 +52,16 @@ class FileUpload:
 
 
 async def stream_file_part(request: Request) -> FileUpload:
-    """The `file` part of the request; the filename is known once its headers have been read."""
+    """The `file` part of the request; the filename is known once its headers have been read.
+
+    The returned chunks raise `MalformedRequestError` if the body turns out malformed or cut short
+    after the file part began, so whoever consumes them must not keep what it got before."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
-    boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data":
         raise UnsupportedMediaTypeError()
-    if not boundary:
-        raise MalformedRequestError()
     state = _PartState()
-    parser = MultipartParser(boundary, _callbacks(state))
-    body = request.stream()
+    parser = _parser(options.get(b"boundary"), state)
+    body = _body(request)
 
     # Read until the file part's headers are known (its filename), keeping what data came with.
     async for chunk in body:
@@ -59,6 +69,7 @@ async def stream_file_part(request: Request) -> FileUpload:
         if state.seen_file:
             break
     if not state.seen_file:
+        _require_end(state)  # a body cut short is malformed, whatever it held
         raise MissingFileError(field=FILE_FIELD, reason="is required (multipart field `file`)")
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -68,16 +79,38 @@ async def stream_file_part(request: Request) -> FileUpload:
             _feed(parser, chunk)
             while state.ready:
                 yield state.ready.pop(0)
-        parser.finalize()
+        _require_end(state)
 
     return FileUpload(filename=state.filename, chunks=chunks())
+
+
+def _parser(boundary: bytes | None, state: _PartState) -> MultipartParser:
+    if boundary is None or _BOUNDARY.fullmatch(boundary) is None:
+        raise MalformedRequestError()
+    try:
+        return MultipartParser(boundary, _callbacks(state))
+    except FormParserError as exc:  # the parser's own limits; the check above is stricter
+        raise MalformedRequestError() from exc
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect as exc:  # the client went away mid-body: the upload did not end
+        raise MalformedRequestError() from exc
 
 
 def _feed(parser: MultipartParser, chunk: bytes) -> None:
     try:
         parser.write(chunk)
-    except MultipartParseError as exc:
+    except FormParserError as exc:
         raise MalformedRequestError() from exc
+
+
+def _require_end(state: _PartState) -> None:
+    if not state.ended:
+        raise MalformedRequestError()
 
 
 def _callbacks(state: _PartState) -> MultipartCallbacks:
@@ -96,8 +129,17 @@ def _callbacks(state: _PartState) -> MultipartCallbacks:
         state.header_value.clear()
 
     def on_headers_finished() -> None:
-        _, options = parse_options_header(state.headers.get(b"content-disposition", b""))
-        is_file = options.get(b"name") == FILE_FIELD.encode() and not state.seen_file
+        # RFC 7578 §4.2: every part has a `Content-Disposition: form-data` with a name.
+        disposition = state.headers.get(b"content-disposition")
+        if disposition is None:
+            raise MalformedRequestError()
+        kind, options = parse_options_header(disposition)
+        name = options.get(b"name")
+        if kind != b"form-data" or not name:
+            raise MalformedRequestError()
+        is_file = name == FILE_FIELD.encode()
+        if is_file and state.seen_file:
+            raise MalformedRequestError()  # which of two files would be the upload?
         state.in_file = is_file
         if is_file:
             state.seen_file = True
@@ -111,6 +153,9 @@ def _callbacks(state: _PartState) -> MultipartCallbacks:
     def on_part_end() -> None:
         state.in_file = False
 
+    def on_end() -> None:
+        state.ended = True
+
     return cast(
         "MultipartCallbacks",
         {
@@ -121,5 +166,6 @@ def _callbacks(state: _PartState) -> MultipartCallbacks:
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
