@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.infrastructure.database import migrations
+from app.presentation.api.methods import install_http_methods
 from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.problem import install_problem_handlers
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = HttpMetrics()
     install_problem_handlers(app)
+    install_http_methods(app)  # HEAD wherever GET is; every 405 lists all allowed methods
 
     # Each router carries its full prefix, so the route template in logs and metrics is complete.
     app.include_router(health.router)  # probes and metrics: never rate limited
