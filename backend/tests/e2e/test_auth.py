@@ -184,6 +184,35 @@ async def test_forged_and_misused_tokens_are_401(
     ).status_code == 200
 
 
+async def test_absurd_claims_signed_with_the_apps_own_key_are_401_not_500(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    admin_id = await _admin_id(client, admin_headers)
+    valid = admin_headers["Authorization"].removeprefix("Bearer ")
+    session_id = jwt.decode(valid, options={"verify_signature": False})["sid"]
+    now = int(time.time())
+    absurd = [
+        {"exp": 1e30},
+        {"exp": 10**30},
+        {"iat": -(10**30)},
+        {"nbf": True},
+        {"sid": 12345},
+        {"sid": ["not", "a", "uuid"]},
+        {"jti": {"nested": 1}},
+        {"exp": now + 10 * 365 * 86_400},  # valid far longer than an access token ever is
+    ]
+    for claims in absurd:
+        token = _token(sub=admin_id, sid=session_id, **claims)
+        response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+        assert_problem(response, 401, "auth.invalid_token")
+        assert response.headers["www-authenticate"] == "Bearer"
+    mfa_token = _token(sub=admin_id, type="mfa", exp=1e30)
+    response = await client.post(
+        "/api/v1/auth/mfa/verify", json={"mfa_token": mfa_token, "code": "123456"}
+    )
+    assert_problem(response, 401, "auth.invalid_token")
+
+
 async def test_me_without_a_token_is_401(client: AsyncClient) -> None:
     response = await client.get(ME)
     assert_problem(response, 401, "auth.unauthenticated")

@@ -3,6 +3,11 @@
 Each kind carries a `type` claim and is verified only as that kind: an MFA token (or anything else)
 presented as an access token is refused, and the other way round. Refresh tokens are not JWTs at
 all (see domain/entities/session.py), so they can never pass as either.
+
+Every claim is read strictly and fails closed (InvalidTokenError, a 401): times are integers no
+later than year 9999 and a token lives no longer than its kind is issued for, identifiers are
+canonical UUID strings, the token id a short string. Only a holder of the signing key can make a
+token with odd claims, but even then the answer is a refusal, never an error.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 MFA_TOKEN_TYPE = "mfa"  # noqa: S105 - a claim value, not a secret
 MFA_TOKEN_TTL_SECONDS = 300
 _REQUIRED_CLAIMS = ["sub", "exp", "iat", "nbf", "jti", "type"]
+# Ours are about 400 characters; a bound keeps a huge one from being decoded at all.
+MAX_TOKEN_LENGTH = 4096
+TOKEN_ID_MAX_LENGTH = 64
+_MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
+_UUID_LENGTH = 36
 
 
 class JwtTokenService:
@@ -38,31 +48,25 @@ class JwtTokenService:
         return AccessToken(token=token, expires_in=self._ttl)
 
     def verify(self, token: str) -> AccessTokenClaims:
-        claims = self._decode(token, ACCESS_TOKEN_TYPE)
-        try:
-            return AccessTokenClaims(
-                subject=UUID(claims["sub"]),
-                session_id=UUID(claims["sid"]),
-                token_id=str(claims["jti"]),
-                issued_at=datetime.fromtimestamp(claims["iat"], UTC),
-                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-            )
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidTokenError() from exc
+        claims = self._decode(token, ACCESS_TOKEN_TYPE, self._ttl)
+        return AccessTokenClaims(
+            subject=_uuid(claims, "sub"),
+            session_id=_uuid(claims, "sid"),
+            token_id=_token_id(claims),
+            issued_at=_time(claims, "iat"),
+            expires_at=_time(claims, "exp"),
+        )
 
     def issue_mfa(self, user_id: UUID) -> str:
         return self._encode(user_id, MFA_TOKEN_TYPE, MFA_TOKEN_TTL_SECONDS, {})
 
     def verify_mfa(self, token: str) -> MfaTokenClaims:
-        claims = self._decode(token, MFA_TOKEN_TYPE)
-        try:
-            return MfaTokenClaims(
-                subject=UUID(claims["sub"]),
-                token_id=str(claims["jti"]),
-                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-            )
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidTokenError() from exc
+        claims = self._decode(token, MFA_TOKEN_TYPE, MFA_TOKEN_TTL_SECONDS)
+        return MfaTokenClaims(
+            subject=_uuid(claims, "sub"),
+            token_id=_token_id(claims),
+            expires_at=_time(claims, "exp"),
+        )
 
     def _encode(self, user_id: UUID, kind: str, ttl_seconds: int, extra: dict[str, str]) -> str:
         now = self._clock.now()
@@ -77,15 +81,60 @@ class JwtTokenService:
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
-    def _decode(self, token: str, kind: str) -> dict[str, Any]:
+    def _decode(self, token: str, kind: str, lifetime_seconds: int) -> dict[str, Any]:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidTokenError()
         try:
             # `algorithms` pinned: "none" and every algorithm but ours are refused; exp and nbf
-            # are checked against the real clock by PyJWT.
+            # are checked against the real clock by PyJWT. Anything it raises on a token it
+            # cannot read (an overflow of an infinite time, a recursion of a deeply nested
+            # header) is a refusal too.
             claims: dict[str, Any] = jwt.decode(
                 token, self._key, algorithms=[ALGORITHM], options={"require": _REQUIRED_CLAIMS}
             )
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError, ArithmeticError, RecursionError) as exc:
             raise InvalidTokenError() from exc
         if claims.get("type") != kind:
             raise InvalidTokenError()
+        issued_at, not_before, expires_at = (_timestamp(claims, name) for name in _TIMES)
+        # Never issued later than now, nor valid for longer than this kind is issued for.
+        if issued_at > self._clock.now().timestamp() or expires_at - issued_at > lifetime_seconds:
+            raise InvalidTokenError()
+        del not_before  # checked against the clock by PyJWT; read above only for its type
         return claims
+
+
+_TIMES = ("iat", "nbf", "exp")
+
+
+def _timestamp(claims: dict[str, Any], name: str) -> int:
+    """A NumericDate as we issue them: an integer (never a bool or float) a datetime can hold."""
+    value = claims.get(name)
+    if type(value) is not int or not 0 <= value <= _MAX_TIMESTAMP:
+        raise InvalidTokenError()
+    return value
+
+
+def _time(claims: dict[str, Any], name: str) -> datetime:
+    return datetime.fromtimestamp(_timestamp(claims, name), UTC)
+
+
+def _uuid(claims: dict[str, Any], name: str) -> UUID:
+    """A UUID in its canonical 36-character form only (no braces, "urn:uuid:" or bare hex)."""
+    value = claims.get(name)
+    if not isinstance(value, str) or len(value) != _UUID_LENGTH:
+        raise InvalidTokenError()
+    try:
+        parsed = UUID(value)
+    except ValueError as exc:
+        raise InvalidTokenError() from exc
+    if str(parsed) != value.lower():
+        raise InvalidTokenError()
+    return parsed
+
+
+def _token_id(claims: dict[str, Any]) -> str:
+    value = claims.get("jti")
+    if not isinstance(value, str) or not 0 < len(value) <= TOKEN_ID_MAX_LENGTH:
+        raise InvalidTokenError()
+    return value
