@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     first_admin_password: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The request head, bounded by the server `strata serve` starts (431 beyond): bytes of one
+    # header line (and of the request line: 414), bytes of all headers, number of headers.
+    max_header_line_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    max_header_bytes: int = Field(default=65_536, ge=4096, le=4_194_304)
+    max_header_count: int = Field(default=100, ge=16, le=10_000)
     log_level: str = "INFO"
     seed_demo: bool = True
     catalog_categories: Annotated[list[str], NoDecode] = Field(

@@ -15,6 +15,7 @@ from app.domain.errors import DomainError
 from app.infrastructure.database import migrations
 from app.infrastructure.seed.demo_catalog import generate_products
 from app.presentation.api.v1.dependencies.container import Container
+from app.presentation.http_server import HeaderLimits, http_protocol
 
 cli = typer.Typer(help="Strata: run and manage the service.", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -38,6 +39,8 @@ def serve(
         access_log=False,  # our middleware logs each request, with its request id
         log_config=None,
         proxy_headers=False,
+        # httptools with the request head bounded (MAX_HEADER_*): 431 instead of buffering it all.
+        http=http_protocol(HeaderLimits.from_settings(settings)),
     )
 
 
