@@ -50,6 +50,7 @@ from app.domain.errors import (
     EmailAlreadyRegisteredError,
     FileTooLargeError,
     InvalidTokenError,
+    RateLimitedError,
 )
 from app.domain.events import DomainEvent
 from app.domain.services.recommendation import ProductClass
@@ -1108,3 +1109,23 @@ def make_payment(*, now: datetime = DEFAULT_NOW, **overrides: Any) -> Payment:
         **overrides,
     }
     return Payment.model_validate(fields)
+
+
+class FakeCredentialAttempts:
+    """The CredentialAttempts port: records every attempt counted, in order, as (budget, key);
+    past `allowed` attempts on one key it refuses with RateLimitedError, as the limiter does."""
+
+    def __init__(self, allowed: int | None = None) -> None:
+        self.allowed = allowed
+        self.counted: list[tuple[str, str]] = []
+
+    async def _count(self, budget: str, key: str) -> None:
+        if self.allowed is not None and self.counted.count((budget, key)) >= self.allowed:
+            raise RateLimitedError(retry_after_seconds=60)
+        self.counted.append((budget, key))
+
+    async def password_or_code(self, email: str) -> None:
+        await self._count("password_or_code", email)
+
+    async def mfa_login_code(self, user_id: UUID) -> None:
+        await self._count("mfa_login_code", str(user_id))

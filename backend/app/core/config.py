@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     rate_limit_login_ip: str = "20/minute;200/hour"
     rate_limit_register_ip: str = "5/minute;30/hour"
     rate_limit_forgot_ip: str = "5/minute;20/hour"
-    rate_limit_mfa: str = "5/minute"
+    rate_limit_mfa: str = "5/minute;20/hour"
     rate_limit_api: str = "600/minute"
     # X-Forwarded-For is believed only from these addresses or networks (reverse proxies).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

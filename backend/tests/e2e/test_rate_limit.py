@@ -6,18 +6,21 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pyotp
+import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 
 from app.presentation.main import create_app
 from tests.conftest import empty_all_tables
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, USER_PASSWORD, make_settings
 
 ClientFor = Callable[[str], AsyncClient]
 PROXY = "10.0.0.2"
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
+VERIFY = "/api/v1/auth/mfa/verify"
 
 
 @asynccontextmanager
@@ -197,20 +200,103 @@ async def test_password_forgot_per_ip(database_url: str) -> None:
         assert other.status_code == 202
 
 
-async def test_mfa_verify_per_mfa_token(database_url: str) -> None:
-    async with peers(database_url, rate_limit_mfa="2/minute") as client_for:
+async def enable_mfa_for(client: AsyncClient, email: str) -> pyotp.TOTP:
+    """Registers `email` with MFA on; answers its TOTP."""
+    registered = await client.post(REGISTER, json={"email": email, "password": USER_PASSWORD})
+    assert registered.status_code == 201, registered.text
+    login = await client.post(LOGIN, data={"username": email, "password": USER_PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    setup = await client.post("/api/v1/auth/mfa/setup", headers=headers)
+    totp = pyotp.TOTP(setup.json()["secret"])
+    enabled = await client.post(
+        "/api/v1/auth/mfa/enable", json={"code": totp.now()}, headers=headers
+    )
+    assert enabled.status_code == 200, enabled.text
+    return totp
+
+
+async def mfa_token_for(client: AsyncClient, email: str) -> str:
+    login = await client.post(LOGIN, data={"username": email, "password": USER_PASSWORD})
+    assert login.status_code == 200, login.text
+    return str(login.json()["mfa_token"])
+
+
+async def test_mfa_verify_per_account_whatever_the_token(database_url: str) -> None:
+    async with peers(
+        database_url, rate_limit_mfa="3/minute", rate_limit_login_account="100/minute"
+    ) as client_for:
         client = client_for("198.51.100.30")
-        for _ in range(2):
+        await enable_mfa_for(client, "victim@example.com")
+        await enable_mfa_for(client, "bystander@example.com")
+        first = await mfa_token_for(client, "victim@example.com")
+        fresh = await mfa_token_for(client, "victim@example.com")
+        # The same token padded (base64 allows it) and a fresh login's token: one budget. A
+        # spelling the token check refuses checks no code and counts nothing.
+        answers = []
+        for number, spelling in enumerate([first, first + "=", first + "==", fresh, fresh + "="]):
+            response = await client_for(f"198.51.100.{30 + number}").post(
+                VERIFY, json={"mfa_token": spelling, "code": "000000"}
+            )
+            answers.append(response.json()["code"])
+        assert answers.count("auth.invalid_mfa_code") == 3, answers
+        assert "rate_limited" in answers, answers
+        assert "auth.invalid_mfa_code" not in answers[answers.index("rate_limited") :], answers
+        # Another account keeps its own budget.
+        other = await mfa_token_for(client, "bystander@example.com")
+        response = await client.post(VERIFY, json={"mfa_token": other, "code": "000000"})
+        assert response.status_code == 401, response.text
+
+
+async def test_mfa_verify_garbage_tokens_are_refused_without_a_budget(database_url: str) -> None:
+    async with peers(database_url, rate_limit_mfa="1/minute") as client_for:
+        client = client_for("198.51.100.32")
+        for number in range(3):  # no code is checked for them: nothing to guess
             response = await client.post(
-                "/api/v1/auth/mfa/verify", json={"mfa_token": "token-one", "code": "123456"}
+                VERIFY, json={"mfa_token": f"token-{number}", "code": "123456"}
             )
-            assert response.status_code == 401
-        assert_rate_limited(
-            await client.post(
-                "/api/v1/auth/mfa/verify", json={"mfa_token": "token-one", "code": "654321"}
-            )
+            assert response.status_code == 401, response.text
+            assert response.json()["code"] == "auth.invalid_token"
+
+
+async def test_login_per_account_whatever_the_internationalised_spelling(
+    database_url: str,
+) -> None:
+    async with peers(database_url, rate_limit_login_account="3/minute") as client_for:
+        # Full-width letters and an ideographic full stop name the same account: they log in.
+        login = await client_for("198.51.100.40").post(
+            LOGIN, data={"username": "admin@\uff45xample.com", "password": ADMIN_PASSWORD}
         )
-        another_token = await client.post(
-            "/api/v1/auth/mfa/verify", json={"mfa_token": "token-two", "code": "123456"}
-        )
-        assert another_token.status_code == 401
+        assert login.status_code == 200, login.text
+        for number, spelling in enumerate(["admin@example\u3002com", "ADMIN@EXAMPLE\uff0eCOM"]):
+            response = await bad_login(client_for(f"198.51.100.{41 + number}"), spelling)
+            assert response.status_code == 401, response.text
+        assert_rate_limited(await bad_login(client_for("198.51.100.49"), ADMIN_EMAIL))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize(
+    ("path", "content", "content_type"),
+    [
+        (VERIFY, b"", None),
+        (VERIFY, b"", "application/json"),
+        (VERIFY, b"{not json", "application/json"),
+        (VERIFY, b"mfa_token=abc&code=123456", "application/x-www-form-urlencoded"),
+        (VERIFY, b"mfa_token abc", "text/plain"),
+        (VERIFY, b"\xff\xfe", "application/json"),
+        (VERIFY, b"[]", "application/json"),
+        (VERIFY, b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (LOGIN, b"", None),
+        (LOGIN, b'{"username": "admin@example.com", "password": "x"}', "application/json"),
+        (LOGIN, b"username=admin", "text/plain"),
+        (LOGIN, b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (LOGIN, b"username=%ff&password=%fe", "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_bodies_that_are_not_what_a_route_reads_are_4xx_never_500(
+    database_url: str, enabled: bool, path: str, content: bytes, content_type: str | None
+) -> None:
+    async with peers(database_url, rate_limit_enabled=enabled) as client_for:
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = await client_for("198.51.100.50").post(path, content=content, headers=headers)
+        assert 400 <= response.status_code < 500, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")

@@ -18,6 +18,7 @@ import hashlib
 import math
 import time
 from collections.abc import Mapping
+from uuid import UUID
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -25,7 +26,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import ConnectionPool, Redis
 
-from app.domain.errors import DependencyUnavailableError, RateLimitedError
+from app.domain.errors import DependencyUnavailableError, InvalidValueError, RateLimitedError
+from app.domain.value_objects.email import normalize_email
 
 KEY_PREFIX = "strata:ratelimit"
 # A rate-limit check runs on every request: when Redis hangs rather than refuses, answer 503 soon.
@@ -173,6 +175,38 @@ class LimitsRateLimiter:
             if not await self._strategy.hit(window, identifier):
                 reset_at, _ = await self._strategy.get_window_stats(window, identifier)
                 raise RateLimitedError(retry_after_seconds=_seconds_until(reset_at))
+
+
+# The per-account limits, as in the settings RATE_LIMIT_<NAME>.
+LOGIN_ACCOUNT = "login_account"
+MFA = "mfa"
+
+
+def account_key(address: str) -> str:
+    """One budget per account however its address is spelled: the form the account lookup uses.
+
+    `normalize_email` maps the domain as IDNA does (full-width letters, "。" for ".", case), so
+    every spelling that reaches an account counts against that account. A string it refuses
+    reaches no account; it is counted under its case-folded self, apart from every real address.
+    """
+    try:
+        return f"email:{normalize_email(address)}"
+    except InvalidValueError:
+        return f"unusable:{address.strip().casefold()}"
+
+
+class RateLimitedCredentialAttempts:
+    """The `CredentialAttempts` port on the limiter: `login_account` per normalised address,
+    `mfa` per user id."""
+
+    def __init__(self, limiter: LimitsRateLimiter) -> None:
+        self._limiter = limiter
+
+    async def password_or_code(self, email: str) -> None:
+        await self._limiter.hit(LOGIN_ACCOUNT, account_key(email))
+
+    async def mfa_login_code(self, user_id: UUID) -> None:
+        await self._limiter.hit(MFA, f"user:{user_id}")
 
 
 def _seconds_until(reset_at: float) -> int:

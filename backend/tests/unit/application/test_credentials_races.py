@@ -45,6 +45,7 @@ from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeAccessTokenService,
     FakeClock,
+    FakeCredentialAttempts,
     FakePasswordHasher,
     FakePasswordStrengthChecker,
     FakeTokenDenyList,
@@ -403,7 +404,13 @@ async def test_an_mfa_login_for_an_account_switched_off_meanwhile_fails(
     mfa_token = tokens.issue_mfa(alice.id)
     users.seed(current(uow, alice).changed(clock.now(), **{switch_off: False}))
     complete = CompleteMfaLogin(
-        uow, tokens, FakeTokenDenyList(clock), second_factor, sessions, clock
+        uow,
+        tokens,
+        FakeTokenDenyList(clock),
+        second_factor,
+        sessions,
+        clock,
+        FakeCredentialAttempts(),
     )
 
     with pytest.raises(InvalidMfaCodeError):

@@ -40,6 +40,7 @@ from app.domain.errors import (
     MfaAlreadyEnabledError,
     MfaNotEnabledError,
     MfaSetupMissingError,
+    RateLimitedError,
     WeakPasswordError,
     WrongPasswordError,
     WrongSecondFactorError,
@@ -50,6 +51,7 @@ from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeAccessTokenService,
     FakeClock,
+    FakeCredentialAttempts,
     FakePasswordHasher,
     FakePasswordStrengthChecker,
     FakeTokenDenyList,
@@ -294,7 +296,13 @@ async def test_mfa_login_accepts_each_code_once_and_the_neighbouring_steps(
     totp, codes = await mfa_on(uow, clock, alice, second_factor)
     tokens = FakeAccessTokenService(clock)
     complete = CompleteMfaLogin(
-        uow, tokens, FakeTokenDenyList(clock), second_factor, sessions, clock
+        uow,
+        tokens,
+        FakeTokenDenyList(clock),
+        second_factor,
+        sessions,
+        clock,
+        FakeCredentialAttempts(),
     )
 
     async def login_with(code: str) -> TokenPair:
@@ -330,7 +338,15 @@ async def test_a_successful_mfa_login_spends_its_mfa_token(
     _, codes = await mfa_on(uow, clock, alice, second_factor)
     tokens = FakeAccessTokenService(clock)
     spent = FakeTokenDenyList(clock)
-    complete = CompleteMfaLogin(uow, tokens, spent, second_factor, sessions, clock)
+    complete = CompleteMfaLogin(
+        uow,
+        tokens,
+        spent,
+        second_factor,
+        sessions,
+        clock,
+        FakeCredentialAttempts(),
+    )
     mfa_token = tokens.issue_mfa(alice.id)
 
     with pytest.raises(InvalidMfaCodeError):
@@ -357,7 +373,13 @@ async def test_no_session_starts_when_the_mfa_token_cannot_be_spent(
     tokens = FakeAccessTokenService(clock)
     mfa_token = tokens.issue_mfa(alice.id)
     failing = CompleteMfaLogin(
-        uow, tokens, UnreachableOnWrite(clock), second_factor, sessions, clock
+        uow,
+        tokens,
+        UnreachableOnWrite(clock),
+        second_factor,
+        sessions,
+        clock,
+        FakeCredentialAttempts(),
     )
 
     with pytest.raises(DependencyUnavailableError):
@@ -365,7 +387,13 @@ async def test_no_session_starts_when_the_mfa_token_cannot_be_spent(
 
     assert uow.fake_sessions.committed == []
     working = CompleteMfaLogin(
-        uow, tokens, FakeTokenDenyList(clock), second_factor, sessions, clock
+        uow,
+        tokens,
+        FakeTokenDenyList(clock),
+        second_factor,
+        sessions,
+        clock,
+        FakeCredentialAttempts(),
     )
     await working.execute(mfa_token, codes[0], CONTEXT)  # the code was not spent either
 
@@ -388,3 +416,38 @@ async def test_disabling_needs_the_password_and_a_code(
     assert stored is not None
     assert (stored.mfa_enabled, stored.totp_secret_sealed) == (False, None)
     assert uow.fake_recovery_codes.unused == {}
+
+
+# ---------------------------------------------------------------- shared budgets
+
+
+async def test_mfa_login_codes_count_per_account_whatever_the_token(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    second_factor: SecondFactor,
+    sessions: SessionTokens,
+) -> None:
+    _, codes = await mfa_on(uow, clock, alice, second_factor)
+    tokens = FakeAccessTokenService(clock)
+    spent = FakeTokenDenyList(clock)
+    attempts = FakeCredentialAttempts(allowed=2)
+    complete = CompleteMfaLogin(uow, tokens, spent, second_factor, sessions, clock, attempts)
+
+    for _ in range(2):  # each from a new login: a fresh mfa_token buys no fresh budget
+        with pytest.raises(InvalidMfaCodeError):
+            await complete.execute(tokens.issue_mfa(alice.id), "000000", CONTEXT)
+    with pytest.raises(RateLimitedError):
+        await complete.execute(tokens.issue_mfa(alice.id), codes[0], CONTEXT)
+    # Tokens refused before any code is looked at count nothing.
+    with pytest.raises(InvalidTokenError):
+        await complete.execute("not-an-mfa-token", codes[0], CONTEXT)
+    used = tokens.issue_mfa(alice.id)
+    await CompleteMfaLogin(
+        uow, tokens, spent, second_factor, sessions, clock, FakeCredentialAttempts()
+    ).execute(used, codes[0], CONTEXT)  # the refused code was not spent
+    with pytest.raises(InvalidTokenError):
+        await complete.execute(used, codes[1], CONTEXT)
+
+    one_try = [("mfa_login_code", str(alice.id)), ("password_or_code", "alice@example.com")]
+    assert attempts.counted == one_try * 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from uuid import uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -11,7 +12,9 @@ from app.core.config import RATE_LIMIT_NAMES, Settings
 from app.domain.errors import RateLimitedError
 from app.infrastructure.adapters.rate_limiter import (
     LimitsRateLimiter,
+    RateLimitedCredentialAttempts,
     SweptMemoryStorage,
+    account_key,
     hashed_key,
     parse_limit,
 )
@@ -195,3 +198,61 @@ def test_settings_give_every_limit_by_name() -> None:
     assert set(settings.rate_limits) == set(RATE_LIMIT_NAMES)
     assert settings.rate_limits["mfa"] == "3 per minute"
     LimitsRateLimiter.in_memory(settings.rate_limits)  # the defaults parse
+
+
+# ---------------------------------------------------------------- per-account keys
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "Victim@Example.org",
+        "  victim@example.org\t",
+        "victim@\uff45xample.org",
+        "victim@example\u3002org",
+        "victim@example\uff0eorg",
+        "victim@EXAMPLE\uff61ORG",  # a half-width ideographic full stop
+    ],
+)
+def test_every_spelling_of_an_address_is_one_account(spelling: str) -> None:
+    assert account_key(spelling) == account_key("victim@example.org")
+
+
+def test_an_internationalised_domain_is_one_account_in_either_form() -> None:
+    assert account_key("victim@EXÄMPLE.org") == account_key("victim@xn--exmple-cua.org")
+
+
+@pytest.mark.parametrize("unusable", ["", "not an address", "victim@example.org.", "a@b@c"])
+def test_a_string_that_is_no_address_never_shares_a_real_accounts_budget(unusable: str) -> None:
+    assert account_key(unusable) != account_key("victim@example.org")
+    assert account_key(unusable).startswith("unusable:")
+
+
+async def test_mfa_login_codes_count_per_user_and_share_nothing_with_passwords() -> None:
+    limiter = LimitsRateLimiter.in_memory({"mfa": "2/minute", "login_account": "2/minute"})
+    attempts = RateLimitedCredentialAttempts(limiter)
+    alice, bob = uuid4(), uuid4()
+    for _ in range(2):
+        await attempts.mfa_login_code(alice)
+    with pytest.raises(RateLimitedError):
+        await attempts.mfa_login_code(alice)
+    await attempts.mfa_login_code(bob)
+    for spelling in ("alice@example.org", "ALICE@\uff45xample.org"):
+        await attempts.password_or_code(spelling)
+    with pytest.raises(RateLimitedError):
+        await attempts.password_or_code("alice@example\u3002org")
+
+
+async def test_the_mfa_default_bounds_guesses_per_account_per_hour(clock: FrozenTime) -> None:
+    limiter = LimitsRateLimiter.in_memory(Settings(_env_file=None).rate_limits)  # type: ignore[call-arg]
+    attempts = RateLimitedCredentialAttempts(limiter)
+    user = uuid4()
+    allowed = 0
+    for _ in range(60):  # an hour, one try every minute
+        try:
+            await attempts.mfa_login_code(user)
+            allowed += 1
+        except RateLimitedError:
+            pass
+        clock.now += 60
+    assert allowed == 20

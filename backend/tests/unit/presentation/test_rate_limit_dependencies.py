@@ -41,19 +41,25 @@ async def test_requests_without_an_address_share_one_budget() -> None:
         await limit(request(client=None), app)
 
 
-async def test_mfa_counts_per_token() -> None:
-    app = container(mfa="1/minute")
-    await rate_limit.limit_mfa(request(_json={"mfa_token": "t1", "code": "123456"}), app)
-    await rate_limit.limit_mfa(request(_json={"mfa_token": "t2"}), app)
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "VICTIM@example.org",
+        " victim@Example.ORG ",
+        "victim@\uff45xample.org",  # a full-width "e"
+        "victim@example\u3002org",  # an ideographic full stop
+        "victim@EXAMPLE\uff0eorg",  # a full-width full stop
+    ],
+)
+async def test_login_counts_every_spelling_of_an_address_against_one_account(
+    spelling: str,
+) -> None:
+    app = container(login_account="1/minute")
+    login = rate_limit.limit_login_account
+    await login(request(_form=FormData({"username": "victim@example.org"})), app)
     with pytest.raises(RateLimitedError):
-        await rate_limit.limit_mfa(request(_json={"mfa_token": "t1"}), app)
-
-
-@pytest.mark.parametrize("body", [{}, {"mfa_token": ""}, {"mfa_token": 7}, ["mfa_token"], None])
-async def test_mfa_without_a_token_counts_nothing(body: object) -> None:
-    app = container(mfa="1/minute")
-    for _ in range(3):  # validation answers 422 for these; the limit stays out of the way
-        await rate_limit.limit_mfa(request(_json=body), app)
+        await login(request(_form=FormData({"username": spelling})), app)
+    await login(request(_form=FormData({"username": "other@example.org"})), app)
 
 
 @pytest.mark.parametrize("username", ["", "   "])

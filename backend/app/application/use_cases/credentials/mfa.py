@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from app.application.interfaces.attempts import CredentialAttempts
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import TotpAuthenticator
 from app.application.interfaces.security import MfaTokenService, PasswordHasher, SecretBox
@@ -163,7 +164,9 @@ class CompleteMfaLogin:
     """The second step of a login: the `mfa_token` from the first, and a TOTP or recovery code.
 
     A success spends the `mfa_token` (it is denied until it expires): one password check opens
-    one session. Failures leave it usable, within the rate limit on `/auth/mfa/verify`.
+    one session. Failures leave it usable, within the account's budgets: each code tried counts
+    per user (never per token, whose spelling and number the client controls) and against the
+    account's shared password/code budget.
     """
 
     def __init__(
@@ -174,6 +177,7 @@ class CompleteMfaLogin:
         second_factor: SecondFactor,
         sessions: SessionTokens,
         clock: Clock,
+        attempts: CredentialAttempts,
     ) -> None:
         self._uow = uow
         self._mfa_tokens = mfa_tokens
@@ -181,15 +185,18 @@ class CompleteMfaLogin:
         self._second_factor = second_factor
         self._sessions = sessions
         self._clock = clock
+        self._attempts = attempts
 
     async def execute(self, mfa_token: str, code: str, context: RequestContext) -> TokenPair:
         claims = self._mfa_tokens.verify_mfa(mfa_token)
         if await self._spent_tokens.is_denied(claims.token_id):
             raise InvalidTokenError()
+        await self._attempts.mfa_login_code(claims.subject)
         async with self._uow as uow:
             user = await uow.users.get(claims.subject)
             if user is None or not user.is_active or not user.mfa_enabled:
                 raise InvalidMfaCodeError()
+            await self._attempts.password_or_code(user.email)
             confirmed = await self._second_factor.consume(uow, user, code)
             if confirmed is not None:
                 pair = await self._sessions.start(uow, confirmed, context)

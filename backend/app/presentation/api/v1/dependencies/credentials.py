@@ -21,7 +21,7 @@ from app.application.use_cases.credentials.passwords import (
 )
 from app.presentation.api.v1.dependencies.auth import CurrentUser
 from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
-from app.presentation.api.v1.dependencies.rate_limit import LOGIN_ACCOUNT, account_key
+from app.presentation.api.v1.dependencies.rate_limit import credential_attempts
 
 # Where the links in e-mails lead: the client application's pages, which call the API.
 RESET_PATH = "/reset-password?token="
@@ -29,9 +29,9 @@ VERIFY_PATH = "/verify-email?token="
 
 
 async def limit_password_check(user: CurrentUser, container: ContainerDep) -> None:
-    """Routes that check the caller's password count against that account's login budget: a
-    stolen access token must not buy an unlimited run of password guesses."""
-    await container.rate_limiter.hit(LOGIN_ACCOUNT, account_key(user.email))
+    """Routes that check the caller's password or a code count against that account's login
+    budget: a stolen access token must not buy an unlimited run of guesses."""
+    await credential_attempts(container).password_or_code(user.email)
 
 
 # For `dependencies=[...]`: after authentication, before the body is checked.
@@ -105,6 +105,7 @@ async def get_complete_mfa_login(uow: UnitOfWorkDep, container: ContainerDep) ->
         container.second_factor,
         container.session_tokens,
         container.clock,
+        credential_attempts(container),
     )
 
 

@@ -19,7 +19,7 @@ from app.presentation.api.v1.dependencies.credentials import (
     SetUpMfaDep,
     VerifyEmailDep,
 )
-from app.presentation.api.v1.dependencies.rate_limit import LimitForgotIp, LimitMfa
+from app.presentation.api.v1.dependencies.rate_limit import LimitForgotIp
 from app.presentation.api.v1.schemas.credentials import (
     ChangePasswordIn,
     ForgotPasswordIn,
@@ -129,8 +129,9 @@ async def disable_mfa(
 @router.post(
     "/mfa/verify",
     responses=problem_responses(401, 422, 429, 503),
-    dependencies=[LimitMfa],
     summary="Second step of a login with MFA: the mfa_token and a TOTP or recovery code",
+    description="Codes tried count per account, whatever `mfa_token` carries them, against "
+    "both the MFA limit and the account's login limit.",
 )
 async def verify_mfa(
     body: MfaVerifyIn, complete: CompleteMfaLoginDep, context: RequestContextDep
