@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     rate_limit_api: str = "600/minute"
     # X-Forwarded-For is believed only from these addresses or networks (reverse proxies).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, only loopback clients read it.
+    metrics_token: SecretStr | None = None
 
     # --- Resources and files
     max_upload_bytes: int = Field(default=25 * 1_048_576, ge=1)

@@ -1,12 +1,24 @@
-"""Platform endpoints: liveness, readiness and metrics (public, outside /api/v1)."""
+"""Platform endpoints, outside /api/v1: liveness and readiness (public) and metrics (not public).
+
+/metrics counts failed logins, MFA codes and refreshes, which is nobody else's business: with
+METRICS_TOKEN set it wants `Authorization: Bearer <METRICS_TOKEN>` from everyone (401 otherwise);
+unset, only a loopback client may read it (403 otherwise). The client is the address the
+TRUSTED_PROXIES rule resolves, so a reverse proxy on the same machine does not make its clients
+loopback, and a client's own X-Forwarded-For is not believed.
+"""
 
 from __future__ import annotations
+
+import hmac
+import ipaddress
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from app.domain.errors import AuthenticationError, InvalidTokenError, PermissionDeniedError
+from app.presentation.api.client_ip import client_ip
 from app.presentation.api.problem import problem_response, problem_responses
 from app.presentation.api.v1.dependencies.common import ContainerDep
 
@@ -54,7 +66,35 @@ async def ready(container: ContainerDep, request: Request) -> Readiness | Respon
     return Readiness(status="ok", checks={result.name: "ok" for result in results})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: Bearer METRICS_TOKEN, or without one a loopback client",
+    response_class=Response,
+    responses=problem_responses(401, 403),
+)
+async def metrics(container: ContainerDep, request: Request) -> Response:
+    token = request.app.state.settings.metrics_token
+    if token is not None and token.get_secret_value():
+        _check_bearer(request.headers.get("authorization"), token.get_secret_value())
+    elif not _is_loopback(client_ip(request, container.trusted_proxies)):
+        raise PermissionDeniedError()
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _check_bearer(authorization: str | None, expected: str) -> None:
+    if not authorization:
+        raise AuthenticationError()
+    scheme, _, given = authorization.partition(" ")
+    # Compared in constant time, as bytes: a wrong token says nothing of how much of it was right.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
+    ):
+        raise InvalidTokenError()
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False  # not an IP peer (a Unix socket): nothing says it is this machine
