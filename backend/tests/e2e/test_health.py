@@ -158,7 +158,7 @@ async def test_with_a_token_a_wrong_or_malformed_one_is_401(
 ) -> None:
     async with client_at(database_url, "127.0.0.1", metrics_token=METRICS_TOKEN) as client:
         response = await client.get(
-            "/metrics", headers={"Authorization": authorization.encode("utf-8")}
+            "/metrics", headers={b"Authorization": authorization.encode("utf-8")}
         )
 
     assert_problem(response, 401, "auth.invalid_token")
