@@ -185,6 +185,13 @@ class WrongSecondFactorError(PermissionDeniedError):
     code = "auth.wrong_mfa_code"
 
 
+class WrongPasswordOrCodeError(PermissionDeniedError):
+    """With MFA on, a sensitive step's password or code is wrong: one answer for either, so a
+    guess at the password cannot be confirmed without the second factor."""
+
+    code = "auth.wrong_password_or_code"
+
+
 class MfaAlreadyEnabledError(ConflictError):
     code = "mfa.already_enabled"
 

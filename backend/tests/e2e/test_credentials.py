@@ -354,9 +354,11 @@ async def test_disabling_mfa_and_changing_the_password_need_the_password_and_a_c
         headers=bearer(tokens),
     )
 
-    assert_problem(no_code, 403, "auth.wrong_mfa_code")
-    assert_problem(wrong_password, 403, "auth.wrong_password")
-    assert_problem(wrong_code, 403, "auth.wrong_mfa_code")
+    # With MFA on, either factor wrong gets one answer: a password guess is never confirmed.
+    assert_problem(no_code, 403, "auth.wrong_password_or_code")
+    assert_problem(wrong_password, 403, "auth.wrong_password_or_code")
+    assert_problem(wrong_code, 403, "auth.wrong_password_or_code")
+    assert wrong_password.json()["detail"] == wrong_code.json()["detail"]
     assert disabled.status_code == 204, disabled.text
     assert (await log_in(client))["access_token"]  # no second step any more
 
@@ -396,7 +398,7 @@ async def test_erasing_an_account_with_mfa_needs_a_code(client: AsyncClient) -> 
         headers=bearer(tokens),
     )
 
-    assert_problem(without, 403, "auth.wrong_mfa_code")
+    assert_problem(without, 403, "auth.wrong_password_or_code")
     assert with_code.status_code == 204
 
 
@@ -587,6 +589,132 @@ async def test_password_checks_share_the_accounts_login_budget(database_url: str
             assert [r.status_code for r in answers] == [403, 403, 403, 429]
             assert answers[-1].headers["retry-after"]
             assert_problem(login, 429, "rate_limited")
+    finally:
+        await empty_all_tables(database_url)
+
+
+async def test_with_mfa_on_erasure_tells_no_wrong_password_from_a_wrong_code(
+    client: AsyncClient,
+) -> None:
+    await register(client)
+    tokens = await log_in(client)
+    totp, _ = await enable_mfa(client, tokens)
+    attempts = [
+        {"password": "not my password", "code": "000000"},
+        {"password": "not my password", "code": code_at(totp, 1)},
+        {"password": "not my password"},
+        {"password": USER_PASSWORD, "code": "000000"},
+        {"password": USER_PASSWORD},
+    ]
+
+    answers = [
+        await client.request("DELETE", ME, json=body, headers=bearer(tokens)) for body in attempts
+    ]
+
+    for answer in answers:
+        assert_problem(answer, 403, "auth.wrong_password_or_code")
+    assert len({answer.json()["detail"] for answer in answers}) == 1
+    assert (await client.get(ME, headers=bearer(tokens))).status_code == 200
+
+
+async def test_with_mfa_on_a_password_change_tells_nothing_before_both_factors(
+    client: AsyncClient,
+) -> None:
+    await register(client)
+    tokens = await log_in(client)
+    totp, _ = await enable_mfa(client, tokens)
+
+    def change(current: str, new: str, code: str | None = "000000") -> dict[str, Any]:
+        return {"current_password": current, "new_password": new, "code": code}
+
+    weak_wrong = await client.post(
+        "/api/v1/auth/password/change",
+        json=change("not my password", "password1234"),
+        headers=bearer(tokens),
+    )
+    weak_right = await client.post(
+        "/api/v1/auth/password/change",
+        json=change(USER_PASSWORD, "password1234"),
+        headers=bearer(tokens),
+    )
+    wrong = await client.post(
+        "/api/v1/auth/password/change",
+        json=change("not my password", NEW_PASSWORD, code_at(totp, 1)),
+        headers=bearer(tokens),
+    )
+    right_but_no_code = await client.post(
+        "/api/v1/auth/password/change",
+        json=change(USER_PASSWORD, NEW_PASSWORD, None),
+        headers=bearer(tokens),
+    )
+
+    # The new password's strength is judged whatever the current password.
+    assert_problem(weak_wrong, 422, "user.weak_password")
+    assert_problem(weak_right, 422, "user.weak_password")
+    assert_problem(wrong, 403, "auth.wrong_password_or_code")
+    assert_problem(right_but_no_code, 403, "auth.wrong_password_or_code")
+
+
+@pytest.mark.parametrize("mfa", [False, True])
+async def test_every_password_or_code_check_shares_the_accounts_budget(
+    database_url: str, mfa: bool
+) -> None:
+    """Login, /mfa/verify, /password/change, /mfa/disable, /mfa/enable and DELETE /users/me draw
+    on one budget per account; with MFA on, the refusals tell no factor from the other."""
+    settings = make_settings(
+        database_url,
+        rate_limit_enabled=True,
+        rate_limit_login_account="7/minute",
+        rate_limit_mfa="100/minute",
+    )
+    try:
+        async with running_client(settings) as client:
+            await register(client)
+            tokens = await log_in(client)  # 1
+            if mfa:
+                await enable_mfa(client, tokens)  # 2 (/mfa/enable checks a code)
+                pending = await mfa_token(client)  # 3
+                verify = await client.post(  # 4
+                    "/api/v1/auth/mfa/verify", json={"mfa_token": pending, "code": "000000"}
+                )
+                assert_problem(verify, 401, "auth.invalid_mfa_code")
+            else:
+                early = await client.post(  # 2: no set-up, but a code was sent to be checked
+                    "/api/v1/auth/mfa/enable", json={"code": "000000"}, headers=bearer(tokens)
+                )
+                assert_problem(early, 409, "mfa.setup_missing")
+                await log_in(client)  # 3
+                await log_in(client)  # 4
+            wrong = "a wrong guess at it"
+            answers = [
+                await client.request(  # 5
+                    "DELETE", ME, json={"password": wrong, "code": "000000"}, headers=bearer(tokens)
+                ),
+                await client.post(  # 6
+                    "/api/v1/auth/password/change",
+                    json={"current_password": wrong, "new_password": NEW_PASSWORD},
+                    headers=bearer(tokens),
+                ),
+                await client.post(  # 7
+                    "/api/v1/auth/mfa/disable",
+                    json={"password": wrong, "code": "123456"},
+                    headers=bearer(tokens),
+                ),
+                await client.request(  # 8: over
+                    "DELETE", ME, json={"password": USER_PASSWORD}, headers=bearer(tokens)
+                ),
+            ]
+            login = await client.post(
+                "/api/v1/auth/login", data={"username": EMAIL, "password": USER_PASSWORD}
+            )
+
+            expected = "auth.wrong_password_or_code" if mfa else "auth.wrong_password"
+            for answer in answers[:3]:
+                assert_problem(answer, 403, expected)
+            assert_problem(answers[3], 429, "rate_limited")
+            assert answers[3].headers["retry-after"]
+            assert_problem(login, 429, "rate_limited")
+            assert (await client.get(ME, headers=bearer(tokens))).status_code == 200
     finally:
         await empty_all_tables(database_url)
 

@@ -37,7 +37,7 @@ from app.domain.errors import (
     MfaAlreadyEnabledError,
     UserChangedConcurrentlyError,
     UserNotFoundError,
-    WrongSecondFactorError,
+    WrongPasswordOrCodeError,
 )
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
@@ -267,7 +267,7 @@ async def test_a_totp_code_raced_by_another_request_counts_once(
     await raises_after_meddling(
         users,
         "change",
-        WrongSecondFactorError,
+        WrongPasswordOrCodeError,
         lambda: disable.execute(
             alice, password=DEFAULT_PASSWORD, code=totp.at(clock.now()), context=CONTEXT
         ),

@@ -29,6 +29,7 @@ from app.application.use_cases.credentials.passwords import (
     ResetPassword,
 )
 from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.domain.entities.audit import AuditOutcome
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
@@ -43,6 +44,7 @@ from app.domain.errors import (
     RateLimitedError,
     WeakPasswordError,
     WrongPasswordError,
+    WrongPasswordOrCodeError,
     WrongSecondFactorError,
 )
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
@@ -52,6 +54,7 @@ from tests.fakes import (
     FakeAccessTokenService,
     FakeClock,
     FakeCredentialAttempts,
+    FakeFileStorage,
     FakePasswordHasher,
     FakePasswordStrengthChecker,
     FakeTokenDenyList,
@@ -404,11 +407,13 @@ async def test_disabling_needs_the_password_and_a_code(
     disable = DisableMfa(uow, FakePasswordHasher(), second_factor, clock)
     with pytest.raises(MfaNotEnabledError):
         await disable.execute(alice, password=DEFAULT_PASSWORD, code="123456", context=CONTEXT)
+    with pytest.raises(WrongPasswordError):  # MFA off: no code to keep a guess from
+        await disable.execute(alice, password="nope", code="123456", context=CONTEXT)
     _, codes = await mfa_on(uow, clock, alice, second_factor)
 
-    with pytest.raises(WrongPasswordError):
+    with pytest.raises(WrongPasswordOrCodeError):
         await disable.execute(alice, password="nope", code=codes[0], context=CONTEXT)
-    with pytest.raises(WrongSecondFactorError):
+    with pytest.raises(WrongPasswordOrCodeError):
         await disable.execute(alice, password=DEFAULT_PASSWORD, code="999999", context=CONTEXT)
     await disable.execute(alice, password=DEFAULT_PASSWORD, code=codes[0], context=CONTEXT)
 
@@ -418,7 +423,106 @@ async def test_disabling_needs_the_password_and_a_code(
     assert uow.fake_recovery_codes.unused == {}
 
 
-# ---------------------------------------------------------------- shared budgets
+# ---------------------------------------------------------------- one answer, shared budgets
+
+
+async def with_mfa_confirm(
+    step: str,
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    second_factor: SecondFactor,
+    sessions: SessionTokens,
+    *,
+    password: str,
+    code: str | None,
+    new_password: str = NEW_PASSWORD,
+) -> None:
+    hasher = FakePasswordHasher()
+    if step == "change":
+        await ChangePassword(uow, hasher, policy(), second_factor, sessions, clock).execute(
+            alice,
+            current_password=password,
+            new_password=new_password,
+            code=code,
+            current_session_id=uuid4(),
+            context=CONTEXT,
+        )
+    elif step == "disable":
+        await DisableMfa(uow, hasher, second_factor, clock).execute(
+            alice, password=password, code=code, context=CONTEXT
+        )
+    else:
+        await EraseMyAccount(uow, hasher, second_factor, FakeFileStorage(), clock).execute(
+            alice, password, code, CONTEXT
+        )
+
+
+@pytest.mark.parametrize("step", ["change", "disable", "erase"])
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("a wrong password", "a right code"),
+        ("a wrong password", "999999"),
+        ("a wrong password", None),
+        (DEFAULT_PASSWORD, "999999"),
+        (DEFAULT_PASSWORD, "a-replayed-code"),
+        (DEFAULT_PASSWORD, None),
+        (DEFAULT_PASSWORD, ""),
+    ],
+)
+async def test_with_mfa_on_a_wrong_password_and_a_wrong_code_get_one_answer(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    second_factor: SecondFactor,
+    sessions: SessionTokens,
+    step: str,
+    password: str,
+    code: str | None,
+) -> None:
+    totp, codes = await mfa_on(uow, clock, alice, second_factor)
+    if code == "a right code":
+        code = codes[0]
+    elif code == "a-replayed-code":
+        code = totp.at(clock.now())  # spent by enabling
+    before = uow.fake_users.committed_row(alice.id)
+
+    with pytest.raises(WrongPasswordOrCodeError) as caught:
+        await with_mfa_confirm(
+            step, uow, clock, alice, second_factor, sessions, password=password, code=code
+        )
+
+    assert type(caught.value) is WrongPasswordOrCodeError
+    assert uow.fake_users.committed_row(alice.id) == before
+    # A right code sent with a wrong password was not spent: it still confirms the step.
+    await with_mfa_confirm(
+        step, uow, clock, alice, second_factor, sessions, password=DEFAULT_PASSWORD, code=codes[0]
+    )
+
+
+async def test_a_weak_new_password_is_told_whatever_the_current_password(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    alice: User,
+    second_factor: SecondFactor,
+    sessions: SessionTokens,
+) -> None:
+    """With MFA on, 422 for a right password and 403 for a wrong one would confirm a guess."""
+    _, codes = await mfa_on(uow, clock, alice, second_factor)
+    for password in ("a wrong password", DEFAULT_PASSWORD):
+        with pytest.raises(WeakPasswordError):
+            await with_mfa_confirm(
+                "change",
+                uow,
+                clock,
+                alice,
+                second_factor,
+                sessions,
+                password=password,
+                code=codes[0],
+                new_password="short",
+            )
 
 
 async def test_mfa_login_codes_count_per_account_whatever_the_token(

@@ -25,7 +25,6 @@ from app.domain.errors import (
     MfaSetupMissingError,
     UserChangedConcurrentlyError,
     UserNotFoundError,
-    WrongPasswordError,
     WrongSecondFactorError,
 )
 from app.domain.value_objects.recovery_code import hash_recovery_code, new_recovery_codes
@@ -123,7 +122,8 @@ class EnableMfa:
 
 
 class DisableMfa:
-    """Turning MFA off takes the password and a current code (or a recovery code)."""
+    """Turning MFA off takes the password and a current code (or a recovery code); either one
+    wrong gets the same answer."""
 
     def __init__(
         self, uow: UnitOfWork, hasher: PasswordHasher, second_factor: SecondFactor, clock: Clock
@@ -136,17 +136,17 @@ class DisableMfa:
     async def execute(
         self, user: User, *, password: str, code: str, context: RequestContext
     ) -> None:
-        if not await self._hasher.verify(password, user.password_hash):
-            raise WrongPasswordError()
+        password_ok = await self._hasher.verify(password, user.password_hash)
         async with self._uow as uow:
             current = await uow.users.get(user.id)
             if current is None:
                 raise UserNotFoundError()
+            # MFA off: a wrong password is told as such (there is no code to protect), else 409.
+            confirmed = await self._second_factor.confirm(
+                uow, current, password_ok=password_ok, code=code
+            )
             if not current.mfa_enabled:
                 raise MfaNotEnabledError()
-            confirmed = await self._second_factor.consume(uow, current, code)
-            if confirmed is None:
-                raise WrongSecondFactorError()
             disabled = confirmed.changed(
                 self._clock.now(),
                 mfa_enabled=False,

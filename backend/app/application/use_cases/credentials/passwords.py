@@ -22,15 +22,14 @@ from app.domain.errors import (
     InvalidValueError,
     UserChangedConcurrentlyError,
     UserNotFoundError,
-    WrongPasswordError,
-    WrongSecondFactorError,
 )
 from app.domain.value_objects.email import normalize_email
 
 
 class ChangePassword:
-    """The signed-in user changes their password (current password, and a code if MFA is on).
-    Every other session is revoked; the one making the change stays signed in."""
+    """The signed-in user changes their password (current password, and a code if MFA is on;
+    with MFA on either one wrong gets the same answer). Every other session is revoked; the one
+    making the change stays signed in."""
 
     def __init__(
         self,
@@ -58,21 +57,21 @@ class ChangePassword:
         current_session_id: UUID,
         context: RequestContext,
     ) -> None:
-        if not await self._hasher.verify(current_password, user.password_hash):
-            raise WrongPasswordError()
+        # The new password's strength is judged first and the new hash is made whatever the
+        # current password: neither the answer (422 or 403) nor its timing may tell a right
+        # password from a wrong one while the code is still owed.
         await self._policy.ensure_strong(
             new_password, email=user.email, full_name=user.full_name, field="new_password"
         )
+        password_ok = await self._hasher.verify(current_password, user.password_hash)
         password_hash = await self._hasher.hash(new_password)
         async with self._uow as uow:
-            current = await uow.users.get(user.id)
-            if current is None:
+            found = await uow.users.get(user.id)
+            if found is None:
                 raise UserNotFoundError()
-            if current.mfa_enabled:
-                confirmed = await self._second_factor.consume(uow, current, code)
-                if confirmed is None:
-                    raise WrongSecondFactorError()
-                current = confirmed
+            current = await self._second_factor.confirm(
+                uow, found, password_ok=password_ok, code=code
+            )
             now = self._clock.now()
             changed = current.changed(now, password_hash=password_hash)
             if not await uow.users.update(changed, expected_version=current.version):

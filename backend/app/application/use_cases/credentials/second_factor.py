@@ -1,5 +1,6 @@
 """Checking a second factor: a TOTP code (each time step accepted once) or a recovery code
-(each accepted once). Used by MFA login, and to confirm sensitive steps when MFA is on."""
+(each accepted once). Used by MFA login, and to confirm sensitive steps when MFA is on: there a
+wrong password and a wrong code get the same answer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from app.application.interfaces.credentials import TotpAuthenticator
 from app.application.interfaces.security import SecretBox
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.user import User
+from app.domain.errors import WrongPasswordError, WrongPasswordOrCodeError
 from app.domain.value_objects.recovery_code import hash_recovery_code, looks_like_recovery_code
 
 
@@ -44,3 +46,25 @@ class SecondFactor:
         if not await uow.users.update(updated, expected_version=user.version):
             return None
         return updated
+
+    async def confirm(
+        self, uow: UnitOfWork, user: User, *, password_ok: bool, code: str | None
+    ) -> User:
+        """The caller's identity for a sensitive step, inside the open unit of work: `password_ok`
+        is the outcome of the password check and, with MFA on, `code` is spent. Answers the user
+        as updated; the caller commits.
+
+        MFA off: a wrong password raises WrongPasswordError. MFA on: a wrong password or a wrong,
+        missing or replayed code raise the same WrongPasswordOrCodeError, so a password guess
+        cannot be confirmed without the code; no code is spent after a wrong password.
+        """
+        if not user.mfa_enabled:
+            if not password_ok:
+                raise WrongPasswordError()
+            return user
+        if not password_ok:
+            raise WrongPasswordOrCodeError()
+        confirmed = await self.consume(uow, user, code)
+        if confirmed is None:
+            raise WrongPasswordOrCodeError()
+        return confirmed

@@ -1,6 +1,7 @@
 """GDPR erasure (art. 17): the caller deletes their account and the personal data it holds.
 
-The password (and, with MFA on, a code) confirms it is really them (a stolen access token alone cannot erase an account).
+The password (and, with MFA on, a code) confirms it is really them (a stolen access token alone
+cannot erase an account); with MFA on, a wrong password and a wrong code get the same answer.
 Everything goes in one transaction: sessions (so every token stops), resources and their files'
 rows, idempotency keys, the account row, and the
 caller's name, address and IP are cut out of the audit trail and the payments, whose rows stay
@@ -18,7 +19,7 @@ from app.application.request_context import RequestContext
 from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import User
-from app.domain.errors import UserNotFoundError, WrongPasswordError, WrongSecondFactorError
+from app.domain.errors import UserNotFoundError
 
 
 class EraseMyAccount:
@@ -39,14 +40,12 @@ class EraseMyAccount:
     async def execute(
         self, caller: User, password: str, code: str | None, context: RequestContext
     ) -> None:
-        if not await self._hasher.verify(password, caller.password_hash):
-            raise WrongPasswordError()
+        password_ok = await self._hasher.verify(password, caller.password_hash)
         async with self._uow as uow:
-            user = await uow.users.get(caller.id)
-            if user is None:
+            found = await uow.users.get(caller.id)
+            if found is None:
                 raise UserNotFoundError()
-            if user.mfa_enabled and await self._second_factor.consume(uow, user, code) is None:
-                raise WrongSecondFactorError()
+            user = await self._second_factor.confirm(uow, found, password_ok=password_ok, code=code)
             await uow.sessions.delete_all_for_user(user.id)
             files = await uow.resource_files.list_by_owner(user.id)
             await uow.resources.delete_by_owner(user.id)

@@ -104,7 +104,8 @@ async def set_up_mfa(user: CurrentUser, set_up: SetUpMfaDep) -> MfaSetupOut:
 
 @router.post(
     "/mfa/enable",
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 409, 422, 429, 503),
+    dependencies=[LimitPasswordCheck],
     summary="Turn MFA on with a code from the set-up secret; answers 10 one-time recovery codes",
 )
 async def enable_mfa(

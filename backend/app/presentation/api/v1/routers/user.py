@@ -11,6 +11,7 @@ from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.auth import AdminUser, CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
+from app.presentation.api.v1.dependencies.credentials import LimitPasswordCheck
 from app.presentation.api.v1.dependencies.privacy import EraseMyAccountDep, ExportMyDataDep
 from app.presentation.api.v1.dependencies.user import (
     ChangeUserAccessDep,
@@ -75,10 +76,12 @@ async def export_me(user: CurrentUser, export: ExportMyDataDep) -> PersonalDataE
 @router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 429, 503),
+    dependencies=[LimitPasswordCheck],
     summary="Erase the caller's account and personal data (GDPR erasure)",
-    description="Needs the password (and a TOTP or recovery code when MFA is on). Sessions, "
-    "resources and files are deleted; audit rows stay, with the caller anonymised.",
+    description="Needs the password (and a TOTP or recovery code when MFA is on), checked "
+    "against the account's login limit. Sessions, resources and files are deleted; audit rows "
+    "stay, with the caller anonymised.",
 )
 async def erase_me(
     body: AccountErasure, user: CurrentUser, erase: EraseMyAccountDep, context: RequestContextDep
