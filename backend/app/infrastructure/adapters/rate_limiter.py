@@ -5,8 +5,8 @@ boundary and another just after it (10 password guesses in two seconds under "5/
 window counts the exact last N seconds, and its Retry-After is exact: when the oldest counted hit
 leaves the window. Its cost is one list per active key of at most `amount` timestamps.
 
-Keys read `strata:ratelimit:<limit name>/<sha256 of the key>/<window>`: the key (an e-mail, a token,
-an address) is hashed so no personal data or secret lands in Redis. When Redis cannot answer, the
+Keys read `strata:ratelimit:<limit name>/<sha256 of the key>/<window>`: the key (a normalised e-mail,
+a user id, an address) is hashed so no personal data or secret lands in Redis. When Redis cannot answer, the
 limiter fails closed with `DependencyUnavailableError` (503), never open.
 """
 
