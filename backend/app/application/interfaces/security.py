@@ -9,12 +9,21 @@ from uuid import UUID
 
 
 class PasswordHasher(Protocol):
-    """Hashes passwords (Argon2id in production) without blocking the event loop."""
+    """Hashes passwords (Argon2id in production) without blocking the event loop.
+
+    Both `hash` and `verify` work on the password's NFKC form (domain `normalize_password`), so
+    callers pass the password exactly as typed.
+    """
 
     async def hash(self, password: str) -> str: ...
 
     async def verify(self, password: str, password_hash: str) -> bool:
-        """True if `password` matches; never raises for a malformed hash, answers False."""
+        """True if `password` matches; never raises for a malformed hash, answers False.
+
+        A hash made before passwords were normalized matches the password as typed: `verify`
+        is True for it, while `verify(normalize_password(password), ...)` is False (a legacy
+        hash, which a login replaces).
+        """
         ...
 
     async def burn_time(self, password: str) -> None:

@@ -24,6 +24,7 @@ from app.domain.errors import (
     SessionNotFoundError,
 )
 from app.domain.value_objects.identifiers import new_id
+from app.domain.value_objects.password import normalize_password
 from tests.fakes import (
     FakeAccessTokenService,
     FakeClock,
@@ -269,6 +270,118 @@ async def test_a_login_sweeps_expired_sessions_of_anyone_at_most_once_per_interv
         second.session_id,
         third.session_id,
     }
+
+
+# ---------------------------------------------------------------- LogIn: normalized passwords
+
+COMPOSED = "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e"
+DECOMPOSED = "cafe\u0301 cre\u0300me bru\u0302le\u0301e"  # the same, typed on another device
+
+
+class NormalizingHasher(FakePasswordHasher):
+    """The port's contract, as the Argon2 adapter keeps it: NFKC on every hash and check, and
+    the password as typed accepted for a hash made before passwords were normalized."""
+
+    async def hash(self, password: str) -> str:
+        return await super().hash(normalize_password(password))
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        normalized = normalize_password(password)
+        if await super().verify(normalized, password_hash):
+            return True
+        return normalized != password and await super().verify(password, password_hash)
+
+
+def log_in_with(hasher: FakePasswordHasher, uow: FakeUnitOfWork, clock: FakeClock) -> LogIn:
+    tokens = FakeAccessTokenService(clock)
+    sessions = SessionTokens(tokens, clock, SessionPolicy(REFRESH_LIFETIME, MAX_SESSIONS))
+    return LogIn(uow, hasher, sessions, tokens, clock)
+
+
+def seeded(uow: FakeUnitOfWork, typed_when_set: str, **changes: object) -> User:
+    """Bob, whose stored hash was made by an earlier version from `typed_when_set` as is."""
+    user = make_user(email="bob@example.com", password=typed_when_set)
+    user = user.model_copy(update=changes)
+    uow.fake_users.seed(user)
+    return user
+
+
+async def test_a_legacy_hash_opens_with_the_password_as_typed_and_is_rehashed_normalized(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    user = seeded(uow, DECOMPOSED)
+    log_in = log_in_with(NormalizingHasher(), uow, clock)
+    clock.advance(timedelta(minutes=5))
+
+    assert isinstance(await log_in.execute("bob@example.com", DECOMPOSED, CONTEXT), TokenPair)
+
+    stored = uow.fake_users.committed_row(user.id)
+    assert stored is not None
+    assert stored.password_hash == FakePasswordHasher.PREFIX + COMPOSED
+    assert (stored.version, stored.updated_at) == (user.version + 1, clock.now())
+    # Now either form opens, from any device.
+    for typed in (COMPOSED, DECOMPOSED):
+        assert isinstance(await log_in.execute("bob@example.com", typed, CONTEXT), TokenPair)
+    assert uow.fake_users.committed_row(user.id) == stored  # rehashed once only
+
+
+async def test_a_normalized_hash_is_never_rehashed(uow: FakeUnitOfWork, clock: FakeClock) -> None:
+    user = seeded(uow, COMPOSED)  # NFKC keeps composed letters: as good as a new hash
+    hasher = NormalizingHasher()
+    log_in = log_in_with(hasher, uow, clock)
+
+    for typed in (DECOMPOSED, COMPOSED):
+        assert isinstance(await log_in.execute("bob@example.com", typed, CONTEXT), TokenPair)
+
+    assert uow.fake_users.committed_row(user.id) == user
+    assert hasher.hashed == []
+
+
+async def test_a_wrong_password_against_a_legacy_hash_changes_nothing(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    user = seeded(uow, DECOMPOSED)
+    log_in = log_in_with(NormalizingHasher(), uow, clock)
+
+    for wrong in (COMPOSED, DECOMPOSED + "x", "cafe creme brulee"):
+        with pytest.raises(InvalidCredentialsError):
+            await log_in.execute("bob@example.com", wrong, CONTEXT)
+
+    assert uow.fake_users.committed_row(user.id) == user
+
+
+async def test_a_legacy_hash_is_rehashed_even_when_a_second_factor_follows(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    user = seeded(uow, DECOMPOSED, mfa_enabled=True)
+    log_in = log_in_with(NormalizingHasher(), uow, clock)
+
+    assert isinstance(await log_in.execute("bob@example.com", DECOMPOSED, CONTEXT), MfaChallenge)
+
+    stored = uow.fake_users.committed_row(user.id)
+    assert stored is not None
+    assert stored.password_hash == FakePasswordHasher.PREFIX + COMPOSED
+    assert stored.mfa_enabled
+
+
+async def test_a_rehash_that_loses_a_race_is_dropped_and_the_login_still_succeeds(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    user = seeded(uow, DECOMPOSED)
+    hasher = NormalizingHasher()
+    log_in = log_in_with(hasher, uow, clock)
+    changed_meanwhile = user.changed(clock.now(), password_hash=FakePasswordHasher.PREFIX + "new")
+    original_hash = hasher.hash
+
+    async def password_changed_while_hashing(password: str) -> str:
+        uow.fake_users.commit_elsewhere(changed_meanwhile)  # e.g. a password reset
+        return await original_hash(password)
+
+    hasher.hash = password_changed_while_hashing  # type: ignore[method-assign]
+
+    assert isinstance(await log_in.execute("bob@example.com", DECOMPOSED, CONTEXT), TokenPair)
+
+    assert uow.fake_users.committed_row(user.id) == changed_meanwhile
 
 
 # ---------------------------------------------------------------- Authenticate

@@ -109,7 +109,18 @@ async def test_register_refuses_the_loser_of_a_race_for_the_same_email(
     assert uow.committed == 0
 
 
-@pytest.mark.parametrize("password", ["too short", "aaaaaaaaaaaaaaaa", "alice@example.com"])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "too short",
+        "aaaaaaaaaaaaaaaa",
+        "alice@example.com",
+        # Judged in the NFKC form it would be hashed in:
+        "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44 and more",  # fullwidth "password"
+        "cre\u0300me bru\u0302le\u0301",  # 13 code points as typed, 11 normalized
+        "\uff41\uff4c\uff49\uff43\uff45@example.com",  # the e-mail, fullwidth local part
+    ],
+)
 async def test_register_refuses_a_weak_password_and_stores_nothing(
     register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher, password: str
 ) -> None:

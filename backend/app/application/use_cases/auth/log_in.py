@@ -11,6 +11,7 @@ from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.entities.user import User
 from app.domain.errors import InvalidCredentialsError, InvalidValueError
 from app.domain.value_objects.email import normalize_email
+from app.domain.value_objects.password import normalize_password
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,11 @@ class LogIn:
     Every failure (unknown e-mail, wrong password, inactive account) is the same error and takes
     the same time, so the answer reveals nothing about which accounts exist. Each attempt is in the
     audit trail, never with the password or the e-mail that was typed.
+
+    Passwords are hashed and checked in their NFKC form. A hash made before that, of a password
+    that NFKC changes, opened with the password as typed, is replaced by the hash of the
+    normalized form on that successful login (before any second factor), so from then on the
+    password works however the device composes it.
     """
 
     def __init__(
@@ -54,12 +60,30 @@ class LogIn:
         if not await self._hasher.verify(password, user.password_hash) or not user.is_active:
             await self._record_failure(user, context)
             raise InvalidCredentialsError()
+        await self._rehash_if_legacy(user, password)
         if user.mfa_enabled:
             return MfaChallenge(mfa_token=self._mfa_tokens.issue_mfa(user.id))
         async with self._uow as uow:
             pair = await self._sessions.start(uow, user, context)
             await uow.commit()
         return pair
+
+    async def _rehash_if_legacy(self, user: User, password: str) -> None:
+        """Replace a hash of the password as typed (made before normalization) with one of its
+        NFKC form. Only a password NFKC changes can have such a hash, so only those pay for the
+        second check that tells it apart."""
+        normalized = normalize_password(password)
+        if normalized == password or await self._hasher.verify(normalized, user.password_hash):
+            return
+        password_hash = await self._hasher.hash(password)
+        async with self._uow as uow:
+            current = await uow.users.get(user.id)
+            # Changed meanwhile (a reset, say): that newer hash stands, this one is dropped.
+            if current is None or current.password_hash != user.password_hash:
+                return
+            changed = current.changed(self._clock.now(), password_hash=password_hash)
+            if await uow.users.update(changed, expected_version=current.version):
+                await uow.commit()
 
     async def _find(self, email: str) -> User | None:
         try:

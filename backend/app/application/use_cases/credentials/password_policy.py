@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.application.interfaces.credentials import PasswordStrengthChecker
 from app.domain.errors import WeakPasswordError
-from app.domain.value_objects.password import ensure_acceptable_password
+from app.domain.value_objects.password import ensure_acceptable_password, normalize_password
 
 
 class PasswordPolicy:
@@ -17,6 +17,8 @@ class PasswordPolicy:
     ) -> None:
         ensure_acceptable_password(password, email=email, field=field)
         user_inputs = [email, email.split("@", 1)[0], *(full_name or "").split()]
-        weakness = await self._checker.weakness(password, user_inputs=user_inputs)
+        # Judged as it is hashed (NFKC): "password" in fullwidth letters is as guessable.
+        normalized = normalize_password(password)
+        weakness = await self._checker.weakness(normalized, user_inputs=user_inputs)
         if weakness is not None:
             raise WeakPasswordError(field=field, reason=f"is too easy to guess. {weakness}")
