@@ -5,7 +5,7 @@ presented as an access token is refused, and the other way round. Refresh tokens
 all (see domain/entities/session.py), so they can never pass as either.
 
 Every claim is read strictly and fails closed (InvalidTokenError, a 401): times are integers no
-later than year 9999 and a token lives no longer than its kind is issued for, identifiers are
+later than year 9999, and a token lives no longer than its kind is issued for; identifiers are
 canonical UUID strings, the token id a short string. Only a holder of the signing key can make a
 token with odd claims, but even then the answer is a refusal, never an error.
 """
@@ -96,11 +96,11 @@ class JwtTokenService:
             raise InvalidTokenError() from exc
         if claims.get("type") != kind:
             raise InvalidTokenError()
-        issued_at, not_before, expires_at = (_timestamp(claims, name) for name in _TIMES)
-        # Never issued later than now, nor valid for longer than this kind is issued for.
-        if issued_at > self._clock.now().timestamp() or expires_at - issued_at > lifetime_seconds:
+        issued_at, _, expires_at = (_timestamp(claims, name) for name in _TIMES)
+        # PyJWT refuses an `iat` in the future; nor may a token outlive what its kind is issued
+        # for (which also bounds how long a deny-list keeps its id).
+        if expires_at - issued_at > lifetime_seconds:
             raise InvalidTokenError()
-        del not_before  # checked against the clock by PyJWT; read above only for its type
         return claims
 
 
