@@ -8,7 +8,7 @@ import secrets
 import sys
 
 from app.core.config import Settings
-from app.core.files import write_private_file
+from app.core.files import restrict_to_owner, write_private_file
 from app.infrastructure.seed.demo_catalog import generate_products
 from app.presentation.api.v1.dependencies.container import Container
 
@@ -18,10 +18,20 @@ DEMO_PRODUCT_COUNT = 60
 
 
 async def bootstrap(container: Container) -> None:
+    keep_local_folders_private(container.settings)
     await ensure_first_admin(container)
     settings = container.settings
     if settings.is_development and settings.seed_demo:
         await seed_demo_catalog_if_empty(container)
+
+
+def keep_local_folders_private(settings: Settings) -> None:
+    """VAR_DIR, STORAGE_DIR and MAIL_DIR (secrets, encrypted files, mail with reset links) are for
+    the service's user only: one left readable by others (an older version, umask 022) is
+    tightened. One not there yet is made owner-only when first needed."""
+    for folder in (settings.var_dir, settings.storage_dir, settings.mail_dir):
+        if folder.is_dir():
+            restrict_to_owner(folder)
 
 
 async def ensure_first_admin(container: Container) -> None:

@@ -103,3 +103,45 @@ async def test_an_unmigrated_database_is_refused_at_start_up_with_the_fix(
         with pytest.raises(DatabaseNotMigratedError, match="run `strata migrate`"):
             async with running_client(make_settings(url)):
                 pass  # never reached: the lifespan refuses to start
+
+
+def _modes(*paths: Path) -> list[int]:
+    return [stat.S_IMODE(path.stat().st_mode) for path in paths]
+
+
+def _world_readable_folders(root: Path) -> tuple[Path, Path, Path]:
+    """VAR_DIR, STORAGE_DIR and MAIL_DIR as an older version (or umask 022) left them: 755."""
+    folders = (root / "var", root / "var" / "files", root / "var" / "mail")
+    for folder in folders:
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o755)
+    return folders
+
+
+async def test_start_up_makes_the_local_folders_owner_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    var_dir, storage_dir, mail_dir = _world_readable_folders(tmp_path)
+    settings = make_settings(
+        database_url, var_dir=var_dir, storage_dir=storage_dir, mail_dir=mail_dir
+    )
+    try:
+        async with running_client(settings) as client:
+            assert (await client.get("/health/live")).status_code == 200
+            assert _modes(var_dir, storage_dir, mail_dir) == [0o700] * 3
+    finally:
+        await empty_all_tables(database_url)
+
+
+async def test_start_up_makes_an_existing_sqlite_database_owner_only(tmp_path: Path) -> None:
+    async with fresh_database("sqlite", tmp_path) as url:
+        database = Path(url.split(":///", 1)[1])
+        companions = [Path(f"{database}{suffix}") for suffix in ("-wal", "-shm")]
+        for path in (database, *companions):
+            path.touch()
+            path.chmod(0o644)  # as SQLite made them before
+
+        async with running_client(make_settings(url)) as client:
+            assert (await client.get("/health/ready")).status_code == 200
+            # While it runs: SQLite removes the WAL and -shm files when the last connection closes.
+            assert _modes(database, *companions) == [0o600] * 3

@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.application.interfaces.resource import SealedBlob
+from app.core.files import make_private_dir
 from app.domain.entities.resource import StoredFile
 from app.domain.errors import FileTooLargeError, StoredFileCorruptError
 from app.infrastructure.adapters.encryption import (
@@ -182,9 +183,7 @@ def _read_record(handle: BinaryIO) -> bytes | None:
 
 
 def _make_private_dir(path: Path) -> None:
-    # `mode` applies to the last directory only: the storage root is made private first.
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.mkdir(exist_ok=True, mode=0o700)
+    make_private_dir(path)  # every folder it makes, the storage root and those above it included
 
 
 def _open_private(path: Path) -> BinaryIO:

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiosmtplib
 
 from app.application.interfaces.credentials import MailMessage
+from app.core.files import make_private_dir
 
 
 def build_email(message: MailMessage, sender: str) -> EmailMessage:
@@ -97,7 +98,7 @@ class FileMailSender:
         await asyncio.to_thread(self._write, email)
 
     def _write(self, email: EmailMessage) -> None:
-        self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(self._directory)  # its links (password reset) are for the recipient only
         name = str(email["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_")
         path = self._directory / f"{name}.eml"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -18,6 +18,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from app.infrastructure.database.sqlite_file import prepare_sqlite_file
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Connections are replaced after this long, so none outlives a server-side idle timeout.
 POOL_RECYCLE_SECONDS = 1_800
@@ -34,6 +36,8 @@ class Database:
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            prepare_sqlite_file(url)  # owner-only, before SQLite makes it (and its WAL) 644
         pool = {
             # Errors and logs never carry bound values (e-mails, password hashes) into the logs.
             "hide_parameters": True,

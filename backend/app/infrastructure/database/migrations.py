@@ -9,9 +9,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.infrastructure.database.sqlite_file import prepare_sqlite_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "alembic"
 logger = logging.getLogger("strata.migrations")
@@ -26,10 +27,9 @@ def alembic_config(database_url: str) -> Config:
 
 
 def ensure_sqlite_directory(database_url: str) -> None:
-    """SQLite creates the file but not its folder (./var on a fresh checkout)."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    """SQLite creates the file but not its folder (./var on a fresh checkout), and world-readable:
+    both are made owner-only first."""
+    prepare_sqlite_file(database_url)
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
