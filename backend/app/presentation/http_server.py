@@ -78,6 +78,8 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         # Still in a head: count this read as part of it, unless another request came before it.
         if self._begun == 0:
+            if not head_at_start:
+                return  # this read ended a body; no head has begun yet
             self._received_bytes += len(data)
         elif self._begun == 1 and head_at_start:
             self._received_bytes = len(data)

@@ -230,6 +230,18 @@ def test_the_limits_count_each_request_of_a_connection_on_its_own(server: Server
         assert [connection.response()[0] for _ in range(3)] == [200, 200, 200]
 
 
+def test_a_large_body_is_not_counted_as_a_head(server: Server) -> None:
+    # Bodies have their own limit (MAX_BODY_BYTES, in the app); the read that ends one is no head.
+    body = b"b" * (600 * KIB)
+    head = f"POST /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+    with server.connect() as connection:
+        for _ in range(3):
+            connection.send(head.encode() + body)
+            assert connection.response()[0] == 405  # answered by the app, not refused
+        connection.send(request(keep_alive=True))
+        assert connection.response()[0] == 200
+
+
 # ------------------------------------------------------------------ configured
 
 
