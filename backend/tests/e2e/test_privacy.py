@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest_asyncio
 from httpx import AsyncClient
 from sqlalchemy import text
 
 from app.infrastructure.database.engine import Database
-from tests.e2e.conftest import SCRATCH_DIR, USER_PASSWORD, Headers
+from tests.conftest import empty_all_tables
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SCRATCH_DIR,
+    USER_PASSWORD,
+    Headers,
+    login,
+    make_settings,
+    running_client,
+)
 from tests.e2e.test_product import assert_problem
 from tests.e2e.test_session import EMAIL, bearer, log_in, refresh, register
 
@@ -44,6 +56,58 @@ async def test_the_export_holds_the_profile_sessions_and_audit_events_without_se
     assert actions == [("auth.login", "failure"), ("auth.login", "success")]
     for secret in ("password_hash", "refresh_token_hash", "totp_secret", tokens["refresh_token"]):
         assert secret not in response.text
+
+
+@pytest_asyncio.fixture
+async def proxied_client(database_url: str) -> AsyncIterator[AsyncClient]:
+    """The app behind a trusted proxy (the test client's address), so callers can differ in IP."""
+    settings = make_settings(database_url, trusted_proxies=["127.0.0.1"])
+    async with running_client(settings) as client:
+        yield client
+    await empty_all_tables(database_url)
+
+
+async def test_the_export_shows_what_others_did_to_the_caller_but_not_who_or_from_where(
+    proxied_client: AsyncClient,
+) -> None:
+    client = proxied_client
+    user = await register(client)
+    admin = await login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    admin_id = (await client.get(ME, headers=admin)).json()["id"]
+    promoted = await client.patch(
+        f"/api/v1/users/{user['id']}",
+        json={"role": "admin"},
+        headers={**admin, "X-Forwarded-For": "198.51.100.7", "X-Request-ID": "admin-request-1"},
+    )
+    guess = await client.post(
+        "/api/v1/auth/login",
+        data={"username": EMAIL, "password": "a guess at the password"},
+        headers={"X-Forwarded-For": "203.0.113.66", "X-Request-ID": "guesser-request-1"},
+    )
+    tokens = await log_in(client)
+
+    response = await client.get(EXPORT, headers={**bearer(tokens), "X-Forwarded-For": "192.0.2.44"})
+
+    assert promoted.status_code == 200, promoted.text
+    assert guess.status_code == 401
+    events = {(e["action"], e["outcome"]): e for e in response.json()["audit_events"]}
+    assert set(events) == {
+        ("user.update", "success"),
+        ("auth.login", "failure"),
+        ("auth.login", "success"),
+    }
+    by_admin = events["user.update", "success"]
+    assert (by_admin["actor_id"], by_admin["ip"], by_admin["request_id"]) == (None, None, None)
+    assert by_admin["target_id"] == user["id"]
+    assert by_admin["details"]["role"] == "admin"
+    assert by_admin["occurred_at"]
+    guessed = events["auth.login", "failure"]
+    assert (guessed["ip"], guessed["request_id"]) == (None, None)
+    own = events["auth.login", "success"]
+    assert (own["actor_id"], own["ip"]) == (user["id"], "127.0.0.1")
+    for someone_elses in (admin_id, "198.51.100.7", "admin-request-1", "203.0.113.66"):
+        assert someone_elses not in response.text
+    assert "guesser-request-1" not in response.text
 
 
 async def test_the_export_needs_a_token(client: AsyncClient) -> None:

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.value_objects.identifiers import new_id
 
+USER_TARGET = "user"  # the target type of events about an account
+
 
 class AuditOutcome(StrEnum):
     SUCCESS = "success"
@@ -63,4 +65,24 @@ class AuditEvent(BaseModel):
             ip=ip,
             request_id=request_id,
             details=details or {},
+        )
+
+    def as_seen_by(self, user_id: UUID) -> AuditEvent:
+        """This event in `user_id`'s own data export (GDPR art. 15): theirs, not other people's.
+
+        What they did keeps its address and request. Anything else about them keeps what
+        happened and when, without anyone else's data: not the id, address or request of an
+        administrator who acted on them, nor of whoever failed to log in as them or replayed
+        their refresh token (a failure or denial is not proven to be theirs), nor the id of
+        another user they acted on. `details` stays: it holds only non-sensitive facts.
+        """
+        own = self.actor_id == user_id and self.outcome is AuditOutcome.SUCCESS
+        someone_else_targeted = self.target_type == USER_TARGET and self.target_id != str(user_id)
+        return self.model_copy(
+            update={
+                "actor_id": self.actor_id if self.actor_id == user_id else None,
+                "ip": self.ip if own else None,
+                "request_id": self.request_id if own else None,
+                "target_id": None if someone_else_targeted else self.target_id,
+            }
         )

@@ -10,10 +10,11 @@ from app.application.request_context import RequestContext
 from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
-from app.domain.entities.audit import AuditEvent
+from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.entities.session import Session
 from app.domain.entities.user import User
 from app.domain.errors import UserNotFoundError, WrongPasswordError
+from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
 from tests.fakes import (
@@ -77,6 +78,80 @@ async def test_the_export_holds_only_the_callers_data(
     assert [s.user_id for s in data.sessions] == [alice.id]
     assert sorted(e.action for e in data.audit_events) == ["auth.login", "user.update"]
     assert data.exported_at == clock.now()
+
+
+async def test_the_export_shows_events_about_the_caller_without_anyone_elses_data(
+    clock: FakeClock, alice: User
+) -> None:
+    admin = make_user(email="admin@example.com")
+    bob = make_user(email="bob@example.com")
+    uow = FakeUnitOfWork()
+    uow.fake_users.seed(alice, admin, bob)
+    now = clock.now()
+    own = AuditEvent.record(
+        action="auth.login", now=now, actor_id=alice.id, ip="192.0.2.1", request_id="req-alice"
+    )
+    # An administrator changed Alice's role, from their address, in their request.
+    by_admin = AuditEvent.record(
+        action="user.update",
+        now=now,
+        actor_id=admin.id,
+        target_type="user",
+        target_id=alice.id,
+        ip="198.51.100.7",
+        request_id="req-admin",
+        details={"role": "admin", "is_active": "true", "sessions_revoked": "2"},
+    )
+    # Someone tried Alice's password, or replayed her refresh token: not proven to be her.
+    guessed = AuditEvent.record(
+        action="auth.login",
+        now=now,
+        actor_id=alice.id,
+        target_type="user",
+        target_id=alice.id,
+        outcome=AuditOutcome.FAILURE,
+        ip="203.0.113.66",
+        request_id="req-guesser",
+    )
+    replayed = AuditEvent.record(
+        action="auth.refresh_reuse",
+        now=now,
+        actor_id=alice.id,
+        target_type="session",
+        target_id=new_id(),
+        outcome=AuditOutcome.DENIED,
+        ip="203.0.113.67",
+        request_id="req-thief",
+    )
+    # Alice, an administrator too, deactivated Bob: her act, but Bob's id is his.
+    on_bob = AuditEvent.record(
+        action="user.update",
+        now=now,
+        actor_id=alice.id,
+        target_type="user",
+        target_id=bob.id,
+        ip="192.0.2.1",
+        request_id="req-alice-2",
+        details={"role": "user", "is_active": "false", "sessions_revoked": "1"},
+    )
+    uow.fake_audit_events.seed(own, by_admin, guessed, replayed, on_bob)
+
+    data = await ExportMyData(uow, clock).execute(alice)
+
+    exported = {event.id: event for event in data.audit_events}
+    assert exported[own.id] == own  # her own act, whole
+    assert exported[by_admin.id] == by_admin.model_copy(
+        update={"actor_id": None, "ip": None, "request_id": None}
+    )  # what happened to her and when, with the details of the change; not who, nor from where
+    for attempt in (guessed, replayed):
+        assert exported[attempt.id] == attempt.model_copy(update={"ip": None, "request_id": None})
+    assert exported[on_bob.id] == on_bob.model_copy(update={"target_id": None})
+    assert len(exported) == 5
+    text = repr(data)
+    for someone_elses in (str(admin.id), str(bob.id), "198.51.100.7", "203.0.113.6", "req-admin"):
+        assert someone_elses not in text
+    assert "req-guesser" not in text
+    assert "req-thief" not in text
 
 
 async def test_an_erased_user_has_nothing_to_export(clock: FakeClock, alice: User) -> None:

@@ -27,7 +27,8 @@ class PersonalData:
 
 
 class ExportMyData:
-    """One consistent snapshot (a single transaction) of the caller's data."""
+    """One consistent snapshot (a single transaction) of the caller's data. Audit events about
+    the caller come without other people's personal data (see `AuditEvent.as_seen_by`)."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow = uow
@@ -46,5 +47,8 @@ class ExportMyData:
                 resources=await uow.resources.list_by_owner(user.id),
                 files=await uow.resource_files.list_by_owner(user.id),
                 payments=await uow.payments.list_by_user(user.id),
-                audit_events=await uow.audit_events.list_about_user(user.id),
+                audit_events=[
+                    event.as_seen_by(user.id)
+                    for event in await uow.audit_events.list_about_user(user.id)
+                ],
             )

@@ -52,7 +52,12 @@ class PersonalDataExport(BaseModel):
     sessions: list[ExportedSession]
     resources: list[ExportedResource]
     payments: list[PaymentOut]
-    audit_events: list[AuditEventOut]
+    audit_events: list[AuditEventOut] = Field(
+        description="events about you. Your own actions come whole; in any other (an "
+        "administrator's change, a failed or refused attempt on your account) `ip` and "
+        "`request_id` are null, `actor_id` is null unless it is you, and `target_id` is null "
+        "where it would name another user: they are someone else's data"
+    )
 
     @classmethod
     def of(cls, data: PersonalData) -> PersonalDataExport:
