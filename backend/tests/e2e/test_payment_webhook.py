@@ -225,6 +225,29 @@ async def test_refuses_an_old_event_replayed_behind_a_fresh_timestamp(
     assert (stored["status"], stored["version"]) == ("requires_payment_method", 1)
 
 
+@pytest.mark.parametrize("valid_first", [True, False])
+async def test_refuses_two_signature_header_lines(
+    pay_client: AsyncClient,
+    alice: Headers,
+    paid: tuple[dict[str, Any], dict[str, Any]],
+    valid_first: bool,
+) -> None:
+    # Which of two lines Stripe wrote is not ours to guess (a proxy might keep either one).
+    created, intent = paid
+    payload = event_body(intent, "payment_intent.succeeded", status="succeeded")
+    lines = [sign(payload), sign(payload, timestamp=int(time.time()) - 86_400)]
+    if not valid_first:
+        lines.reverse()
+    headers = [("Content-Type", "application/json")]
+    headers += [("Stripe-Signature", line) for line in lines]
+
+    response = await pay_client.post(WEBHOOK, content=payload.encode(), headers=headers)
+
+    assert_problem(response, 400, "webhook.invalid_signature")
+    stored = await payment_of(pay_client, alice, created["id"])
+    assert (stored["status"], stored["version"]) == ("requires_payment_method", 1)
+
+
 @pytest.mark.parametrize("offset", [-299, 299])
 async def test_accepts_a_timestamp_inside_the_tolerance(
     pay_client: AsyncClient,
