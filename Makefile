@@ -12,7 +12,7 @@ CONSTRAINTS := requirements/constraints.txt
 export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install run migrate test test-fast lint fmt bench lock clean
+.PHONY: help install run migrate test test-fast fuzz lint fmt bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ test: lint ## lint, then the whole suite (SQLite and PostgreSQL) with the covera
 
 test-fast: $(STAMP) ## the suite without lint or coverage
 	$(BIN)/pytest -q -x
+
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP) ## schemathesis over the whole API, longer than in `make test` (both databases)
+	STRATA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q backend/tests/e2e/test_openapi_contract.py
 
 bench: $(STAMP) ## load-test a running server beside a bare FastAPI baseline (writes bench/results/)
 	$(BIN)/python -m bench.run

@@ -18,6 +18,7 @@ from app.infrastructure.database import migrations
 from app.presentation.api.methods import install_http_methods
 from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.presentation.api.openapi import install_openapi
 from app.presentation.api.problem import install_problem_handlers
 from app.presentation.api.v1.dependencies.container import Container
 from app.presentation.api.v1.dependencies.rate_limit import LimitApi
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = HttpMetrics()
     install_problem_handlers(app)
+    install_openapi(app, settings)
     install_http_methods(app)  # HEAD wherever GET is; every 405 lists all allowed methods
 
     # Each router carries its full prefix, so the route template in logs and metrics is complete.

@@ -21,6 +21,10 @@ _TEXT_LAYOUT = frozenset("\n\r\t")
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
 
 SINGLE_LINE_PATTERN = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+# A single line with something besides white space (what a required name is, once trimmed).
+NON_BLANK_LINE_PATTERN = (
+    r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+)
 MULTI_LINE_PATTERN = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
 
 

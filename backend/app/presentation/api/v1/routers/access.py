@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.application.interfaces.audit import AuditFilter
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.domain.value_objects.text import SINGLE_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.access import (
@@ -74,7 +75,11 @@ async def list_audit_events(
     actor: CurrentUser,
     list_events: ListAuditEventsDep,
     actor_id: UUID | None = None,
-    action: Annotated[str | None, Query(max_length=100), PlainText] = None,
+    action: Annotated[
+        str | None,
+        Query(max_length=100, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+        PlainText,
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=256)] = None,
 ) -> CursorPage[AuditEventOut]:

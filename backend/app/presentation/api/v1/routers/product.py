@@ -13,6 +13,7 @@ from app.application.use_cases.product.recommend_products import (
 )
 from app.domain.entities.product import PriceRange
 from app.domain.services.recommendation import Preference
+from app.domain.value_objects.text import SINGLE_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.auth import AdminUser
@@ -62,11 +63,23 @@ async def create_product(
 @router.get("", responses=problem_responses(400, 422), summary="Browse the catalog")
 async def list_products(
     list_products: ListProductsDep,
-    category: Annotated[str | None, Query(max_length=64), PlainText] = None,
+    category: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Any case, trimmed; a category that is not configured matches nothing",
+            json_schema_extra={"pattern": SINGLE_LINE_PATTERN},
+        ),
+        PlainText,
+    ] = None,
     price_range: PriceRange | None = None,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Name contains, case-insensitive"),
+        Query(
+            max_length=200,
+            description="Name contains, case-insensitive; trimmed",
+            json_schema_extra={"pattern": SINGLE_LINE_PATTERN},
+        ),
         PlainText,
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictStr
 
-from app.application.interfaces.access import PolicyRule
+from app.application.interfaces.access import ACTIONS, OBJECT_TYPES, ROLES, PolicyRule
 from app.domain.entities.audit import AuditEvent
 from app.presentation.api.v1.schemas.common import RequestBody
 
@@ -14,9 +14,17 @@ Name = Annotated[StrictStr, Field(min_length=1, max_length=50)]
 
 
 class PolicyRuleBody(RequestBody):
-    role: Name = Field(examples=["user"])
-    object_type: Name = Field(examples=["resource"], description="an object type, or `*`")
-    action: Name = Field(examples=["read"], description="create, read, update, delete, or `*`")
+    role: Name = Field(examples=["user"], json_schema_extra={"enum": list(ROLES)})
+    object_type: Name = Field(
+        examples=["resource"],
+        description="an object type, or `*`",
+        json_schema_extra={"enum": list(OBJECT_TYPES)},
+    )
+    action: Name = Field(
+        examples=["read"],
+        description="create, read, update, delete, or `*`",
+        json_schema_extra={"enum": list(ACTIONS)},
+    )
     scope: Literal["all", "own"] = Field(
         examples=["own"], description="`own`: only objects the user owns"
     )

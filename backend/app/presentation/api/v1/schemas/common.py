@@ -2,9 +2,22 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
-from app.domain.value_objects.text import reject_control_characters
+from app.domain.value_objects.currency import ISO_4217_CODES
+from app.domain.value_objects.text import (
+    MULTI_LINE_PATTERN,
+    NON_BLANK_LINE_PATTERN,
+    SINGLE_LINE_PATTERN,
+    reject_control_characters,
+)
 
 T = TypeVar("T")
 
@@ -12,6 +25,58 @@ T = TypeVar("T")
 PlainText = AfterValidator(
     lambda value: None if value is None else reject_control_characters(value)
 )
+
+
+# The text rule (domain.value_objects.text), stated in the published schema; the domain enforces it.
+_TRIMMED = "Leading and trailing white space is trimmed; no control characters"
+OneLine = Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}, description=f"{_TRIMMED}.")
+NonBlankLine = Field(
+    json_schema_extra={"pattern": NON_BLANK_LINE_PATTERN},
+    description=f"{_TRIMMED}; not blank.",
+)
+MultiLine = Field(
+    json_schema_extra={"pattern": MULTI_LINE_PATTERN},
+    description=f"{_TRIMMED} but line breaks and tabs.",
+)
+
+
+def _whole_number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer as JSON Schema means it: 24.0 is one (as the published schema says), "24" and 24.5
+# are not.
+WholeNumber = BeforeValidator(_whole_number)  # after the constraints of a StrictInt
+
+# An ISO 4217 code, in any case (the server answers in upper case).
+CURRENCY_PATTERN = (
+    "^(?:"
+    + "|".join(
+        "".join(f"[{letter}{letter.lower()}]" for letter in code) for code in sorted(ISO_4217_CODES)
+    )
+    + ")$"
+)
+IsoCurrency = Field(
+    json_schema_extra={"pattern": CURRENCY_PATTERN},
+    description="An ISO 4217 code, any case, trimmed; answered in upper case.",
+)
+# A catalog category: the schema of each app lists its configured categories (api.openapi).
+CATEGORY_SCHEMA_MARKER = {"x-strata-categories": True}
+
+
+def _optional_not_null(schema: dict[str, Any]) -> None:
+    """A PATCH field may be left out but not sent as null: say so in the published schema."""
+    for field in schema.get("properties", {}).values():
+        variants = field.get("anyOf")
+        if variants and {"type": "null"} in variants:
+            kept = [variant for variant in variants if variant != {"type": "null"}]
+            del field["anyOf"]
+            if len(kept) == 1:
+                field.update(kept[0])
+            else:
+                field["anyOf"] = kept
+        if field.get("default", 0) is None:
+            del field["default"]
 
 
 class RequestBody(BaseModel):
@@ -22,6 +87,8 @@ class RequestBody(BaseModel):
 
 class PatchBody(RequestBody):
     """A partial update: fields may be left out, but one that is sent may not be null."""
+
+    model_config = ConfigDict(json_schema_extra=_optional_not_null)
 
     @model_validator(mode="after")
     def _no_explicit_nulls(self) -> Any:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from app.domain.value_objects.email import EMAIL_MAX_LENGTH
+from app.presentation.api.v1.schemas.user import Email, NewPassword
 
 # Passwords are exactly what was typed: never trimmed (RequestBody would), never truncated.
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
@@ -17,17 +17,17 @@ class _Body(BaseModel):
 
 
 class ForgotPasswordIn(_Body):
-    email: Annotated[StrictStr, Field(min_length=1, max_length=EMAIL_MAX_LENGTH)]
+    email: Email
 
 
 class ResetPasswordIn(_Body):
     token: Token
-    new_password: Password
+    new_password: NewPassword
 
 
 class ChangePasswordIn(_Body):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
     code: Code | None = Field(
         default=None, description="a TOTP or recovery code; required with MFA"
     )

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from app.application.use_cases.payment.create_payment_intent import (
     PAYMENT_ID_METADATA_KEY,
@@ -22,7 +22,11 @@ from app.domain.entities.payment import (
     normalise_currency,
     validate_metadata,
 )
-from app.presentation.api.v1.schemas.common import RequestBody
+from app.domain.value_objects.text import SINGLE_LINE_PATTERN
+from app.presentation.api.v1.schemas.common import IsoCurrency, RequestBody, WholeNumber
+
+# Keys: not blank, no square brackets, no control characters (Stripe's rules and ours).
+_METADATA_KEY_PATTERN = r"^[^\[\]\u0000-\u001F\u007F-\u009F]*[^\s\[\]\u0000-\u001F\u007F-\u009F][^\[\]\u0000-\u001F\u007F-\u009F]*$"
 
 
 def _not_reserved(metadata: dict[str, str]) -> dict[str, str]:
@@ -36,12 +40,26 @@ Metadata = Annotated[
     AfterValidator(_not_reserved),
     Field(
         description=f"at most {METADATA_MAX_KEYS} keys of at most {METADATA_KEY_MAX_LENGTH} "
-        f"characters, values of at most {METADATA_VALUE_MAX_LENGTH}",
+        f"characters, values of at most {METADATA_VALUE_MAX_LENGTH}; single lines, not trimmed",
+        json_schema_extra={
+            "maxProperties": METADATA_MAX_KEYS,
+            "propertyNames": {
+                "maxLength": METADATA_KEY_MAX_LENGTH,
+                "pattern": _METADATA_KEY_PATTERN,
+                "not": {"const": PAYMENT_ID_METADATA_KEY},
+            },
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": METADATA_VALUE_MAX_LENGTH,
+                "pattern": SINGLE_LINE_PATTERN,
+            },
+        },
     ),
 ]
 Currency = Annotated[
     StrictStr,
-    Field(min_length=3, max_length=3, description="ISO 4217, any case", examples=["usd"]),
+    Field(min_length=3, max_length=3, examples=["usd"]),
+    IsoCurrency,
     AfterValidator(normalise_currency),
 ]
 
@@ -50,9 +68,19 @@ class PaymentIntentCreate(RequestBody):
     """With `product_id`, the amount and currency are the product's; sending them too is allowed
     only if they agree."""
 
-    amount_cents: Annotated[StrictInt, Field(ge=MIN_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)] | None = (
-        None
+    model_config = ConfigDict(
+        json_schema_extra={
+            # A product's id, or an amount (in the configured currency unless one is sent).
+            "anyOf": [
+                {"required": ["product_id"], "properties": {"product_id": {"type": "string"}}},
+                {"required": ["amount_cents"], "properties": {"amount_cents": {"type": "integer"}}},
+            ]
+        }
     )
+
+    amount_cents: (
+        Annotated[StrictInt, Field(ge=MIN_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS), WholeNumber] | None
+    ) = None
     currency: Currency | None = None
     metadata: Metadata = Field(default_factory=dict)
     product_id: UUID | None = None

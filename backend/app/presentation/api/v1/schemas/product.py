@@ -16,13 +16,30 @@ from app.domain.entities.product import (
     Product,
     ProductChanges,
 )
-from app.presentation.api.v1.schemas.common import PatchBody, RequestBody
+from app.presentation.api.v1.schemas.common import (
+    CATEGORY_SCHEMA_MARKER,
+    IsoCurrency,
+    MultiLine,
+    NonBlankLine,
+    PatchBody,
+    RequestBody,
+    WholeNumber,
+)
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
-Category = Annotated[StrictStr, Field(min_length=1, max_length=64, examples=["books"])]
-PriceCents = Annotated[StrictInt, Field(ge=0, le=PRICE_CENTS_MAX, examples=[1999])]
-Currency = Annotated[StrictStr, Field(pattern=r"^[A-Za-z]{3}$", examples=["USD"])]
-Description = Annotated[StrictStr, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX_LENGTH), NonBlankLine]
+Category = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=64,
+        examples=["books"],
+        description="One of the configured categories, any case, trimmed.",
+        json_schema_extra=CATEGORY_SCHEMA_MARKER,
+    ),
+]
+PriceCents = Annotated[StrictInt, Field(ge=0, le=PRICE_CENTS_MAX, examples=[1999]), WholeNumber]
+Currency = Annotated[StrictStr, Field(min_length=3, max_length=3, examples=["USD"]), IsoCurrency]
+Description = Annotated[StrictStr, Field(max_length=DESCRIPTION_MAX_LENGTH), MultiLine]
 
 
 class ProductCreate(RequestBody):
@@ -69,7 +86,7 @@ class ProductOut(BaseModel):
 class RecommendationRequest(RequestBody):
     categories: Annotated[list[Category], Field(min_length=1, max_length=64)]
     price_range: PriceRange | None = None
-    limit: Annotated[StrictInt, Field(ge=1, le=MAX_RECOMMENDATIONS)] = 10
+    limit: Annotated[StrictInt, Field(ge=1, le=MAX_RECOMMENDATIONS), WholeNumber] = 10
 
 
 class RecommendationOut(BaseModel):

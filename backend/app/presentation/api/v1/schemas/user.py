@@ -8,16 +8,39 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
 from app.domain.value_objects.email import EMAIL_MAX_LENGTH
-from app.presentation.api.v1.schemas.common import PatchBody
+from app.domain.value_objects.password import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from app.presentation.api.v1.schemas.common import OneLine, PatchBody
+
+FullName = Annotated[StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH), OneLine]
+Email = Annotated[
+    StrictStr,
+    Field(
+        min_length=3,
+        max_length=EMAIL_MAX_LENGTH,
+        json_schema_extra={"format": "email"},
+        description="Trimmed; compared without regard to case.",
+    ),
+]
+# A new password: the schema states the length the domain allows (the domain refuses others with
+# `user.weak_password` and the reason); it must also be hard to guess.
+NewPassword = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=1024,
+        description="Exactly as typed (never trimmed); refused when easy to guess.",
+        json_schema_extra={"minLength": PASSWORD_MIN_LENGTH, "maxLength": PASSWORD_MAX_LENGTH},
+    ),
+]
 
 
 class UserRegister(BaseModel):
     # Not RequestBody: that trims strings, and a password is exactly what was typed.
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[StrictStr, Field(min_length=3, max_length=EMAIL_MAX_LENGTH)]
-    password: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
-    full_name: Annotated[StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH)] | None = None
+    email: Email
+    password: NewPassword
+    full_name: FullName | None = None
 
 
 class UserOut(BaseModel):
@@ -40,7 +63,7 @@ class UserOut(BaseModel):
 
 
 class ProfileUpdate(PatchBody):
-    full_name: Annotated[StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH)] | None = None
+    full_name: FullName | None = None
 
 
 class UserAccessUpdate(PatchBody):
