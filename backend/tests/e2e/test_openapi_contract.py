@@ -3,10 +3,13 @@
 Schemathesis generates requests for every operation from the app's own schema (valid ones and
 invalid ones), sends them through the ASGI app with an administrator's or a user's token, and
 checks every answer against the schema: no 500, only documented status codes, content types and
-headers, bodies that match their schema, invalid data refused and valid data accepted.
+headers, bodies that match their schema, invalid data refused and valid data accepted; then
+sequences of calls along the links schemathesis infers (create, read, change, delete), with the
+checks that need a history (use after free, resource availability).
 
-A bounded, reproducible run (`CONTRACT_MAX_EXAMPLES` per operation, derandomized); `make fuzz`
-runs the same test longer (STRATA_FUZZ_EXAMPLES).
+Payments talk to the local Stripe stand-in; rate limiting is off. A bounded, reproducible run
+(8 derandomized examples per operation, on SQLite and PostgreSQL); `make fuzz` runs the same tests
+longer (STRATA_FUZZ_EXAMPLES examples).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import schemathesis
 from httpx import AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.config._checks import (
     NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES,
     POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
@@ -28,6 +32,7 @@ from schemathesis.config._checks import (
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from app.presentation.bootstrap import bootstrap
 from app.presentation.main import create_app
 from tests.conftest import empty_all_tables
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, USER_PASSWORD, make_settings
@@ -76,7 +81,8 @@ def _token(client: Any, email: str, password: str) -> str:
 
 @pytest.fixture
 def contract(database_url: str, stripe_fake: StripeFake) -> Iterator[dict[str, Any]]:
-    app = create_app(payment_settings(database_url, stripe_fake))
+    # No catalog cache: the stateful test empties the tables under the app between sequences.
+    app = create_app(payment_settings(database_url, stripe_fake, catalog_cache_ttl_seconds=0))
     config = schemathesis.Config.from_dict(
         {
             "generation": {
@@ -107,7 +113,13 @@ def contract(database_url: str, stripe_fake: StripeFake) -> Iterator[dict[str, A
             "user": _token(client, USER_EMAIL, USER_PASSWORD),
         }
         schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
-        yield {"schema": schema, "tokens": tokens, "client": client}
+        yield {
+            "schema": schema,
+            "tokens": tokens,
+            "client": client,
+            "app": app,
+            "database_url": database_url,
+        }
     # (Schemathesis ends the app's lifespan after each test: every operation gets a fresh app.)
     asyncio.run(empty_all_tables(database_url))
 
@@ -124,6 +136,10 @@ def _role(method: str, path: str) -> str:
     return "user"
 
 
+def _excluded(method: str, path: str) -> list[Any]:
+    return [positive_data_acceptance] if (method, path) in SECRET_OR_OPAQUE_INPUT else []
+
+
 @pytest.mark.parametrize(("method", "path"), _operations())
 def test_the_api_does_what_its_schema_says(
     method: str, path: str, contract: dict[str, Any]
@@ -134,7 +150,7 @@ def test_the_api_does_what_its_schema_says(
         operation.as_strategy(schemathesis.GenerationMode.NEGATIVE),
     )
     role = _role(method, path)
-    excluded = [positive_data_acceptance] if (method, path) in SECRET_OR_OPAQUE_INPUT else []
+    excluded = _excluded(method, path)
 
     @given(case=strategy)
     @settings(
@@ -160,3 +176,60 @@ async def test_an_integer_is_what_json_schema_calls_one(client: AsyncClient) -> 
     for limit, status in ((3.0, 200), (3, 200), (3.5, 422), ("3", 422), (True, 422)):
         response = await client.post(recommend, json={"categories": ["books"], "limit": limit})
         assert response.status_code == status, (limit, response.text)
+
+
+STATEFUL_EXAMPLES = MAX_EXAMPLES * 2
+
+
+def test_sequences_of_calls_keep_their_promises(contract: dict[str, Any]) -> None:
+    """Stateful: what one call creates, the next ones read, change and delete (links inferred
+    from the schema), with the checks that need a history: a deleted resource is gone
+    (use_after_free), a created one is there (ensure_resource_availability).
+
+    Hypothesis replays what it generated and expects the same path, so every sequence starts
+    from the same state: the tables emptied, the first administrator back, a fresh token."""
+    app, client = contract["app"], contract["client"]
+    portal = asgi._get_portal()  # the event loop the app runs on
+
+    async def fresh_state() -> None:
+        await empty_all_tables(contract["database_url"])
+        await bootstrap(app.state.container)
+
+    machine = contract["schema"].as_state_machine()
+    assert machine.bundles, "no links between operations: nothing to test statefully"
+
+    class Calls(machine):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            portal.call(fresh_state)
+            self.token = _token(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"headers": {"Authorization": self.token}}
+
+        def validate_response(
+            self,
+            response: Any,
+            case: schemathesis.Case,
+            additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:
+            operation = (case.operation.method.upper(), case.operation.path)
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=_excluded(*operation),
+                transport_kwargs=kwargs or None,
+                recorder=self.recorder,
+            )
+
+    run_state_machine_as_test(
+        Calls,
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

@@ -8,7 +8,9 @@ FastAPI's generated schema is post-processed once per app, from that app's setti
   with an input, 401 on every authenticated one, 429 on every rate-limited one, 503 when the
   database is unavailable); FastAPI's default `HTTPValidationError` 422 is gone;
 - a schema node marked `x-strata-categories` gets the `enum` of the configured catalog categories;
-- a file download lists the media types that can be sent.
+- a file download lists the media types that can be sent;
+- the headers the server always sends are documented: `Location` on every 201,
+  `WWW-Authenticate` on every 401, `Retry-After` on every 429, `Content-Language` on every problem.
 
 PATCH bodies say "optional but not null" in the models themselves (see schemas.common.PatchBody).
 """
@@ -41,6 +43,15 @@ _NOT_RATE_LIMITED = ("/health/", "/metrics", "/api/v1/payments/webhook")
 _NO_DATABASE = ("/health/live", "/metrics")
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _FRAMEWORK_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_STRING = {"type": "string"}
+_HEADERS_BY_STATUS = {
+    201: {"Location": {"description": "Where the new resource is", "required": True}},
+    401: {"WWW-Authenticate": {"description": "`Bearer`", "required": True}},
+    429: {"Retry-After": {"description": "Seconds to wait", "required": True}},
+}
+_PROBLEM_HEADERS = {
+    "Content-Language": {"description": "The language of `title` and `detail`", "required": True}
+}
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:
@@ -97,8 +108,17 @@ def _document_problems(path: str, operation: dict[str, Any]) -> None:
         responses[str(status)] = {
             "description": declared.get("description") or HTTPStatus(status).phrase,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}},
+            "headers": _headers(_PROBLEM_HEADERS),
         }
+    for status, headers in _HEADERS_BY_STATUS.items():
+        if str(status) in responses:
+            responses[str(status)].setdefault("headers", {}).update(_headers(headers))
     operation["responses"] = dict(sorted(responses.items()))
+
+
+def _headers(headers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Fresh copies (every response gets its own), each with a string schema."""
+    return {name: {**header, "schema": dict(_STRING)} for name, header in headers.items()}
 
 
 def _mark_categories(node: Any, categories: list[str]) -> None:

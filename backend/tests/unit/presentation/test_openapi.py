@@ -90,8 +90,9 @@ def test_server_rules_are_in_the_schema(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     register = components["UserRegister"]["properties"]
     assert register["email"]["format"] == "email"
-    assert register["password"]["minLength"] == 12
-    assert components["ResetPasswordIn"]["properties"]["new_password"]["minLength"] == 12
+    assert "12 to 128 characters once NFKC-normalized" in register["password"]["description"]
+    reset = components["ResetPasswordIn"]["properties"]["new_password"]
+    assert "12 to 128 characters" in reset["description"]
     currency = components["ProductCreate"]["properties"]["currency"]["pattern"]
     assert re.fullmatch(currency, "usd")
     assert not re.fullmatch(currency, "XYZ")
@@ -107,3 +108,19 @@ def test_server_rules_are_in_the_schema(schema: dict[str, Any]) -> None:
     metadata = components["PaymentIntentCreate"]["properties"]["metadata"]
     assert metadata["maxProperties"] == 20
     assert not re.fullmatch(metadata["additionalProperties"]["pattern"], "nul\x00")
+
+
+def test_the_headers_always_sent_are_documented(schema: dict[str, Any]) -> None:
+    for method, path, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            headers = response.get("headers", {})
+            if int(status) >= 400:
+                assert headers["Content-Language"]["required"], (method, path, status)
+            if status == "201":
+                assert headers["Location"]["required"], (method, path)
+            if status == "401":
+                assert headers["WWW-Authenticate"]["required"], (method, path)
+            if status == "429":
+                assert headers["Retry-After"]["required"], (method, path)
+            if status in ("400", "422"):
+                assert "WWW-Authenticate" not in headers, (method, path, status)

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from app.presentation.api.v1.schemas.user import Email, NewPassword
+from app.domain.value_objects.email import EMAIL_MAX_LENGTH
+from app.presentation.api.v1.schemas.user import NewPassword
 
 # Passwords are exactly what was typed: never trimmed (RequestBody would), never truncated.
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
@@ -17,7 +18,16 @@ class _Body(BaseModel):
 
 
 class ForgotPasswordIn(_Body):
-    email: Email
+    # Not `format: email`: a malformed address is answered 202 like any other, so that the answer
+    # never tells anything about the address.
+    email: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=EMAIL_MAX_LENGTH,
+            description="Any address; one that is malformed or unknown is answered 202 too.",
+        ),
+    ]
 
 
 class ResetPasswordIn(_Body):

@@ -21,15 +21,16 @@ Email = Annotated[
         description="Trimmed; compared without regard to case.",
     ),
 ]
-# A new password: the schema states the length the domain allows (the domain refuses others with
-# `user.weak_password` and the reason); it must also be hard to guess.
+# A new password. The domain judges its NFKC form (which may be longer or shorter than what was
+# typed: "ﬃ" is "ffi"), so its length rule is stated in words, not as minLength/maxLength of the
+# string sent; one it refuses is a 422 `user.weak_password` with the reason.
 NewPassword = Annotated[
     StrictStr,
     Field(
         min_length=1,
         max_length=1024,
-        description="Exactly as typed (never trimmed); refused when easy to guess.",
-        json_schema_extra={"minLength": PASSWORD_MIN_LENGTH, "maxLength": PASSWORD_MAX_LENGTH},
+        description=f"Exactly as typed (never trimmed); {PASSWORD_MIN_LENGTH} to "
+        f"{PASSWORD_MAX_LENGTH} characters once NFKC-normalized, and hard to guess.",
     ),
 ]
 
