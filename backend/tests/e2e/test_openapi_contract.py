@@ -233,3 +233,17 @@ def test_sequences_of_calls_keep_their_promises(contract: dict[str, Any]) -> Non
             suppress_health_check=list(HealthCheck),
         ),
     )
+
+
+async def test_lengths_count_the_text_as_sent_and_the_rule_judges_it_trimmed(
+    client: AsyncClient, user_headers: dict[str, str]
+) -> None:
+    """maxLength counts the string sent (white space too); what is stored is trimmed."""
+    resources = "/api/v1/resources"
+    too_long = {"name": "Notes", "description": "x" * 5_000 + " "}
+    refused = await client.post(resources, json=too_long, headers=user_headers)
+    assert refused.status_code == 422, refused.text
+    padded = {"name": "\tNotes \u3000", "description": " one\ntwo\t"}
+    created = await client.post(resources, json=padded, headers=user_headers)
+    assert created.status_code == 201, created.text
+    assert (created.json()["name"], created.json()["description"]) == ("Notes", "one\ntwo")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.domain.validation import validated
 from app.domain.value_objects.currency import is_iso_4217
-from app.domain.value_objects.text import reject_control_characters
+from app.domain.value_objects.text import reject_control_characters, trim
 
 MIN_AMOUNT_CENTS = 50  # Stripe's smallest charge (0.50 in USD and most currencies)
 MAX_AMOUNT_CENTS = 99_999_999  # Stripe's largest: eight digits
@@ -104,7 +104,7 @@ def validate_metadata(metadata: dict[str, str]) -> dict[str, str]:
 
 def normalise_currency(code: str) -> str:
     """An ISO 4217 code in upper case (the provider speaks lower case; we store and answer upper)."""
-    upper = code.strip().upper()
+    upper = trim(code).upper()
     if not is_iso_4217(upper):
         raise ValueError("must be an ISO 4217 currency code")
     return upper

@@ -14,7 +14,7 @@ from app.domain.errors import UnknownCategoryError
 from app.domain.validation import validated
 from app.domain.value_objects.currency import is_iso_4217
 from app.domain.value_objects.identifiers import new_id
-from app.domain.value_objects.text import reject_control_characters
+from app.domain.value_objects.text import reject_control_characters, trim
 
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5_000
@@ -66,7 +66,7 @@ class Product(BaseModel):
     @field_validator("currency")
     @classmethod
     def _iso_currency(cls, value: str) -> str:
-        code = value.strip().upper()
+        code = trim(value).upper()
         if not is_iso_4217(code):
             raise ValueError("must be an ISO 4217 currency code")
         return code

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.domain.errors import AdminRequiredError
 from app.domain.validation import validated
 from app.domain.value_objects.identifiers import new_id
-from app.domain.value_objects.text import reject_control_characters
+from app.domain.value_objects.text import reject_control_characters, trim
 
 FULL_NAME_MAX_LENGTH = 200
 
@@ -61,7 +61,7 @@ class User(BaseModel):
             {
                 "id": new_id(),
                 "email": email,
-                "full_name": (full_name or "").strip() or None,
+                "full_name": trim(full_name or "") or None,
                 "role": role,
                 "password_hash": password_hash,
                 "created_at": now,

@@ -6,10 +6,11 @@
   logs and terminals.
 - Long free text (descriptions) may also hold line breaks and tabs (`\\n`, `\\r`, `\\t`);
   everything else (names, categories, metadata…) is a single line.
-- Fields say themselves whether they are trimmed; the check applies to what is stored.
+- Text in request bodies is trimmed first (white space at both ends, see `trim`); the rule applies
+  to what is stored. Query strings are taken as sent.
 
-`SINGLE_LINE_PATTERN` and `MULTI_LINE_PATTERN` state the same rule as a JSON Schema (ECMA-262)
-`pattern`, for the published API schema.
+The `*_PATTERN`s state the same rule as JSON Schema (ECMA-262) `pattern`s, for the published API
+schema.
 """
 
 from __future__ import annotations
@@ -20,12 +21,31 @@ import unicodedata
 _TEXT_LAYOUT = frozenset("\n\r\t")
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
 
-SINGLE_LINE_PATTERN = r"^[^\u0000-\u001F\u007F-\u009F]*$"
-# A single line with something besides white space (what a required name is, once trimmed).
-NON_BLANK_LINE_PATTERN = (
-    r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+# What trimming takes from both ends: Unicode White_Space, as pydantic's `str_strip_whitespace`
+# does. (Python's str.strip() would also take \x1c-\x1f, controls the rule refuses instead.)
+TRIMMED_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
 )
-MULTI_LINE_PATTERN = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+
+_W = r"\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+_LINE = r"\u0000-\u001F\u007F-\u009F"  # refused in a single line
+_TEXT = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F"  # refused in long text
+# Text sent as is (query strings): a single line.
+TRIMMED_EDGE = rf"[{_W}]*"  # what trimming takes, in a pattern
+UNTRIMMED_LINE_PATTERN = rf"^[^{_LINE}]*$"
+# Trimmed text (bodies): white space at either end goes, what remains follows the rule.
+SINGLE_LINE_PATTERN = rf"^[{_W}]*(?:[^{_LINE}]*[^{_LINE}{_W}])?[{_W}]*$"
+NON_BLANK_LINE_PATTERN = rf"^[{_W}]*[^{_LINE}{_W}](?:[^{_LINE}]*[^{_LINE}{_W}])?[{_W}]*$"
+MULTI_LINE_PATTERN = rf"^[{_W}]*(?:[^{_TEXT}]*[^{_TEXT}{_W}])?[{_W}]*$"
+# A payment metadata key: also not blank and without square brackets.
+METADATA_KEY_PATTERN = rf"^[{_W}]*[^{_LINE}{_W}\[\]](?:[^{_LINE}\[\]]*[^{_LINE}{_W}\[\]])?[{_W}]*$"
+
+
+def trim(value: str) -> str:
+    """`value` without white space at either end (what `str_strip_whitespace` leaves)."""
+    return value.strip(TRIMMED_WHITESPACE)
 
 
 def reject_control_characters(value: str, *, allow_layout: bool = False) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict
 
 from app.domain.entities.payment import Payment, PaymentStatus
 from app.domain.entities.product import Product, ProductChanges
@@ -20,8 +21,12 @@ from app.domain.errors import InvalidValueError
 from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.text import (
     MULTI_LINE_PATTERN,
+    NON_BLANK_LINE_PATTERN,
     SINGLE_LINE_PATTERN,
+    TRIMMED_WHITESPACE,
+    UNTRIMMED_LINE_PATTERN,
     reject_control_characters,
+    trim,
 )
 from tests.fakes import CATEGORIES, DEFAULT_NOW, make_product, make_user
 
@@ -54,11 +59,36 @@ def test_the_rule_refuses_exactly_controls_and_surrogates(text: str, multiline: 
         assert reject_control_characters(text, allow_layout=multiline) == text
 
 
-@given(st.text(st.characters(blacklist_categories=("Cs",))), st.booleans())
-def test_the_published_patterns_say_the_same_as_the_rule(text: str, multiline: bool) -> None:
+edges = st.text(st.sampled_from(TRIMMED_WHITESPACE + "\x1c\x1f\x00"), max_size=3)
+
+
+@given(edges, st.text(st.characters(blacklist_categories=("Cs",))), edges, st.booleans())
+def test_the_published_patterns_say_the_same_as_the_rule(
+    before: str, text: str, after: str, multiline: bool
+) -> None:
+    """Trimmed first (as bodies are), then judged; the untrimmed pattern judges text as sent."""
+    sent = before + text + after
     pattern = MULTI_LINE_PATTERN if multiline else SINGLE_LINE_PATTERN
-    accepted = not any(_is_refused(character, multiline=multiline) for character in text)
-    assert (re.fullmatch(pattern, text) is not None) is accepted
+    kept = trim(sent)
+    accepted = not any(_is_refused(character, multiline=multiline) for character in kept)
+    assert (re.fullmatch(pattern, sent) is not None) is accepted
+    as_sent = not any(_is_refused(character, multiline=False) for character in sent)
+    assert (re.fullmatch(UNTRIMMED_LINE_PATTERN, sent) is not None) is as_sent
+    if not multiline:
+        non_blank = accepted and kept != ""
+        assert (re.fullmatch(NON_BLANK_LINE_PATTERN, sent) is not None) is non_blank
+
+
+def test_trimming_is_pydantics() -> None:
+    """`trim` takes what `str_strip_whitespace` takes, and leaves the controls \x1c-\x1f."""
+
+    class Trimmed(BaseModel):
+        model_config = ConfigDict(str_strip_whitespace=True)
+        value: str
+
+    for code in range(0x3001):
+        text = f"{chr(code)}x{chr(code)}"
+        assert trim(text) == Trimmed(value=text).value, hex(code)
 
 
 def _resource(text: str, field: str) -> object:
@@ -146,9 +176,8 @@ def test_every_stored_text_refuses_a_control_character_anywhere(
     after: str,
 ) -> None:
     bad = character.draw(refused_anywhere if multiline else refused_in_a_line)
-    text = f"x{before}{bad}{after}x"[:30]
-    if bad not in text:
-        text = f"x{bad}"
+    # Inside the text: at either end, white space (\x85 is both) would be trimmed away first.
+    text = f"x{before[:12]}{bad}{after[:12]}x"
     with pytest.raises(InvalidValueError) as caught:
         builder(text, field)
     assert caught.value.field == field.split(maxsplit=1)[0]

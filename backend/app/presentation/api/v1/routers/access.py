@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.application.interfaces.audit import AuditFilter
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from app.domain.value_objects.text import SINGLE_LINE_PATTERN
+from app.domain.value_objects.text import UNTRIMMED_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.access import (
@@ -77,7 +77,7 @@ async def list_audit_events(
     actor_id: UUID | None = None,
     action: Annotated[
         str | None,
-        Query(max_length=100, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+        Query(max_length=100, json_schema_extra={"pattern": UNTRIMMED_LINE_PATTERN}),
         PlainText,
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,

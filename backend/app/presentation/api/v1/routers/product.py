@@ -13,7 +13,7 @@ from app.application.use_cases.product.recommend_products import (
 )
 from app.domain.entities.product import PriceRange
 from app.domain.services.recommendation import Preference
-from app.domain.value_objects.text import SINGLE_LINE_PATTERN
+from app.domain.value_objects.text import UNTRIMMED_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.auth import AdminUser
@@ -68,7 +68,7 @@ async def list_products(
         Query(
             max_length=64,
             description="Any case, trimmed; a category that is not configured matches nothing",
-            json_schema_extra={"pattern": SINGLE_LINE_PATTERN},
+            json_schema_extra={"pattern": UNTRIMMED_LINE_PATTERN},
         ),
         PlainText,
     ] = None,
@@ -78,7 +78,7 @@ async def list_products(
         Query(
             max_length=200,
             description="Name contains, case-insensitive; trimmed",
-            json_schema_extra={"pattern": SINGLE_LINE_PATTERN},
+            json_schema_extra={"pattern": UNTRIMMED_LINE_PATTERN},
         ),
         PlainText,
     ] = None,

@@ -16,6 +16,7 @@ from app.domain.value_objects.text import (
     MULTI_LINE_PATTERN,
     NON_BLANK_LINE_PATTERN,
     SINGLE_LINE_PATTERN,
+    TRIMMED_EDGE,
     reject_control_characters,
 )
 
@@ -25,6 +26,18 @@ T = TypeVar("T")
 PlainText = AfterValidator(
     lambda value: None if value is None else reject_control_characters(value)
 )
+
+
+def AsSent(max_length: int) -> Any:  # noqa: N802 - used like pydantic's Field
+    """At most `max_length` characters as sent, white space included (the published maxLength
+    counts the string sent; trimming comes after)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+
+    return BeforeValidator(check)
 
 
 # The text rule (domain.value_objects.text), stated in the published schema; the domain enforces it.
@@ -50,11 +63,11 @@ WholeNumber = BeforeValidator(_whole_number)  # after the constraints of a Stric
 
 # An ISO 4217 code, in any case (the server answers in upper case).
 CURRENCY_PATTERN = (
-    "^(?:"
+    f"^{TRIMMED_EDGE}(?:"
     + "|".join(
         "".join(f"[{letter}{letter.lower()}]" for letter in code) for code in sorted(ISO_4217_CODES)
     )
-    + ")$"
+    + f"){TRIMMED_EDGE}$"
 )
 IsoCurrency = Field(
     json_schema_extra={"pattern": CURRENCY_PATTERN},

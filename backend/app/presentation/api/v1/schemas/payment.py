@@ -22,11 +22,8 @@ from app.domain.entities.payment import (
     normalise_currency,
     validate_metadata,
 )
-from app.domain.value_objects.text import SINGLE_LINE_PATTERN
-from app.presentation.api.v1.schemas.common import IsoCurrency, RequestBody, WholeNumber
-
-# Keys: not blank, no square brackets, no control characters (Stripe's rules and ours).
-_METADATA_KEY_PATTERN = r"^[^\[\]\u0000-\u001F\u007F-\u009F]*[^\s\[\]\u0000-\u001F\u007F-\u009F][^\[\]\u0000-\u001F\u007F-\u009F]*$"
+from app.domain.value_objects.text import METADATA_KEY_PATTERN, SINGLE_LINE_PATTERN
+from app.presentation.api.v1.schemas.common import AsSent, IsoCurrency, RequestBody, WholeNumber
 
 
 def _not_reserved(metadata: dict[str, str]) -> dict[str, str]:
@@ -36,16 +33,19 @@ def _not_reserved(metadata: dict[str, str]) -> dict[str, str]:
 
 
 Metadata = Annotated[
-    dict[StrictStr, StrictStr],
+    dict[
+        Annotated[StrictStr, AsSent(METADATA_KEY_MAX_LENGTH)],
+        Annotated[StrictStr, AsSent(METADATA_VALUE_MAX_LENGTH)],
+    ],
     AfterValidator(_not_reserved),
     Field(
         description=f"at most {METADATA_MAX_KEYS} keys of at most {METADATA_KEY_MAX_LENGTH} "
-        f"characters, values of at most {METADATA_VALUE_MAX_LENGTH}; single lines, not trimmed",
+        f"characters, values of at most {METADATA_VALUE_MAX_LENGTH}; single lines, trimmed",
         json_schema_extra={
             "maxProperties": METADATA_MAX_KEYS,
             "propertyNames": {
                 "maxLength": METADATA_KEY_MAX_LENGTH,
-                "pattern": _METADATA_KEY_PATTERN,
+                "pattern": METADATA_KEY_PATTERN,
                 "not": {"const": PAYMENT_ID_METADATA_KEY},
             },
             "additionalProperties": {
@@ -60,6 +60,7 @@ Currency = Annotated[
     StrictStr,
     Field(min_length=3, max_length=3, examples=["usd"]),
     IsoCurrency,
+    AsSent(3),
     AfterValidator(normalise_currency),
 ]
 

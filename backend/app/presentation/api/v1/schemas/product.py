@@ -18,6 +18,7 @@ from app.domain.entities.product import (
 )
 from app.presentation.api.v1.schemas.common import (
     CATEGORY_SCHEMA_MARKER,
+    AsSent,
     IsoCurrency,
     MultiLine,
     NonBlankLine,
@@ -26,7 +27,12 @@ from app.presentation.api.v1.schemas.common import (
     WholeNumber,
 )
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX_LENGTH), NonBlankLine]
+Name = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=NAME_MAX_LENGTH),
+    NonBlankLine,
+    AsSent(NAME_MAX_LENGTH),
+]
 Category = Annotated[
     StrictStr,
     Field(
@@ -36,10 +42,15 @@ Category = Annotated[
         description="One of the configured categories, any case, trimmed.",
         json_schema_extra=CATEGORY_SCHEMA_MARKER,
     ),
+    AsSent(64),
 ]
 PriceCents = Annotated[StrictInt, Field(ge=0, le=PRICE_CENTS_MAX, examples=[1999]), WholeNumber]
-Currency = Annotated[StrictStr, Field(min_length=3, max_length=3, examples=["USD"]), IsoCurrency]
-Description = Annotated[StrictStr, Field(max_length=DESCRIPTION_MAX_LENGTH), MultiLine]
+Currency = Annotated[
+    StrictStr, Field(min_length=3, max_length=3, examples=["USD"]), IsoCurrency, AsSent(3)
+]
+Description = Annotated[
+    StrictStr, Field(max_length=DESCRIPTION_MAX_LENGTH), MultiLine, AsSent(DESCRIPTION_MAX_LENGTH)
+]
 
 
 class ProductCreate(RequestBody):

@@ -13,10 +13,23 @@ from app.domain.entities.resource import (
     ResourceChanges,
     StoredFile,
 )
-from app.presentation.api.v1.schemas.common import MultiLine, NonBlankLine, PatchBody, RequestBody
+from app.presentation.api.v1.schemas.common import (
+    AsSent,
+    MultiLine,
+    NonBlankLine,
+    PatchBody,
+    RequestBody,
+)
 
-Name = Annotated[StrictStr, Field(min_length=1, max_length=NAME_MAX_LENGTH), NonBlankLine]
-Description = Annotated[StrictStr, Field(max_length=DESCRIPTION_MAX_LENGTH), MultiLine]
+Name = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=NAME_MAX_LENGTH),
+    NonBlankLine,
+    AsSent(NAME_MAX_LENGTH),
+]
+Description = Annotated[
+    StrictStr, Field(max_length=DESCRIPTION_MAX_LENGTH), MultiLine, AsSent(DESCRIPTION_MAX_LENGTH)
+]
 
 
 class ResourceCreate(RequestBody):

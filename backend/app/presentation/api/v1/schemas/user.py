@@ -9,9 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
 from app.domain.value_objects.email import EMAIL_MAX_LENGTH
 from app.domain.value_objects.password import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from app.presentation.api.v1.schemas.common import OneLine, PatchBody
+from app.presentation.api.v1.schemas.common import AsSent, OneLine, PatchBody
 
-FullName = Annotated[StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH), OneLine]
+FullName = Annotated[
+    StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH), OneLine, AsSent(FULL_NAME_MAX_LENGTH)
+]
 Email = Annotated[
     StrictStr,
     Field(
