@@ -23,6 +23,8 @@ ALLOWED_BY_EXTENSION = {
     # puremagic's name for an ID3v2.3 tag with no flags: the start of most MP3 files.
     ".koz": "audio/mpeg",
 }
+# Every type a stored file can have, so every type a download can be sent as.
+STORABLE_MEDIA_TYPES = frozenset({*ALLOWED_BY_EXTENSION.values(), TEXT_PLAIN})
 
 
 class PuremagicContentTypeSniffer:

@@ -24,20 +24,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.core.config import Settings
+from app.infrastructure.adapters.content_type import STORABLE_MEDIA_TYPES
 from app.presentation.api.problem import PROBLEM_MEDIA_TYPE
 
 CATEGORIES_MARKER = "x-strata-categories"
-# What a download can be sent as: the types uploads are recognised as (anything else is refused).
-DOWNLOAD_MEDIA_TYPES = (
-    "application/pdf",
-    "audio/flac",
-    "audio/mpeg",
-    "audio/ogg",
-    "audio/wav",
-    "image/jpeg",
-    "image/png",
-    "text/plain",
-)
 DOWNLOAD_OPERATION = ("get", "/api/v1/resources/{resource_id}/files/{file_id}")
 _NOT_RATE_LIMITED = ("/health/", "/metrics", "/api/v1/payments/webhook")
 _NO_DATABASE = ("/health/live", "/metrics")
@@ -78,7 +68,7 @@ def describe_server(schema: dict[str, Any], *, categories: list[str]) -> dict[st
             if (method, path) == DOWNLOAD_OPERATION:
                 operation["responses"]["200"]["content"] = {
                     media_type: {"schema": {"type": "string", "format": "binary"}}
-                    for media_type in DOWNLOAD_MEDIA_TYPES
+                    for media_type in sorted(STORABLE_MEDIA_TYPES)
                 }
     components = schema.setdefault("components", {}).get("schemas", {})
     for name in _FRAMEWORK_SCHEMAS:
