@@ -3,10 +3,12 @@ both from the development `.eml` adapter and by a real SMTP server (aiosmtpd).""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import json
 import re
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -31,6 +33,9 @@ from tests.e2e.test_session import EMAIL, bearer, log_in, refresh, register
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a different and equally long passphrase"
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_.\-]+)")
+TOTP_STEP_SECONDS = 30
+# Enough of a TOTP step for a test to spend its code and try the neighbouring steps' codes.
+TOTP_STEP_SLACK_SECONDS = 10
 
 
 def mails_to(mail_dir: Path, address: str) -> list[Message]:
@@ -225,6 +230,7 @@ async def enable_mfa(client: AsyncClient, tokens: dict[str, Any]) -> tuple[pyotp
     body = setup.json()
     assert body["otpauth_uri"].startswith("otpauth://totp/Strata:")
     totp = pyotp.TOTP(body["secret"])
+    await with_time_left_in_this_step()
     enabled = await client.post(
         "/api/v1/auth/mfa/enable", json={"code": totp.now()}, headers=bearer(tokens)
     )
@@ -232,6 +238,18 @@ async def enable_mfa(client: AsyncClient, tokens: dict[str, Any]) -> tuple[pyotp
     codes = enabled.json()["recovery_codes"]
     assert len(codes) == len(set(codes)) == 10
     return totp, codes
+
+
+async def with_time_left_in_this_step(seconds: float = TOTP_STEP_SLACK_SECONDS) -> None:
+    """Waits for the next 30-second TOTP step when fewer than `seconds` remain of this one.
+
+    The tests spend the current step's code to enable MFA, then name the steps around it
+    (`code_at(totp, 1)` must be the step after the spent one): a step boundary crossed in between
+    would shift every code by one and fail them by chance (seen on a loaded machine).
+    """
+    left = TOTP_STEP_SECONDS - time.time() % TOTP_STEP_SECONDS
+    if left < seconds:
+        await asyncio.sleep(left + 0.05)
 
 
 def code_at(totp: pyotp.TOTP, steps_from_now: int) -> str:
