@@ -169,6 +169,23 @@ async def test_logout_needs_a_token(client: AsyncClient) -> None:
 # ---------------------------------------------------------------- sessions
 
 
+async def test_a_user_agent_is_stored_without_its_control_characters(
+    client: AsyncClient,
+) -> None:
+    await register(client)
+    # What an HTTP client can put in a header (the server's parser refuses NUL and line breaks);
+    # Starlette reads header bytes as Latin-1, so 0x85 arrives as the C1 control U+0085.
+    login = await client.post(
+        LOGIN,
+        data={"username": EMAIL, "password": USER_PASSWORD},
+        headers={"User-Agent": b"phone\x1b[2J\x7f (Android)\x85"},
+    )
+
+    response = await client.get(SESSIONS, headers=bearer(login.json()))
+
+    assert [item["user_agent"] for item in response.json()["items"]] == ["phone[2J (Android)"]
+
+
 async def test_sessions_list_shows_the_callers_sessions_and_which_is_current(
     client: AsyncClient,
 ) -> None:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.domain.errors import InvalidRefreshTokenError
 from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.opaque_token import hash_secret, new_secret, secrets_match
+from app.domain.value_objects.text import without_control_characters
 
 USER_AGENT_MAX_LENGTH = 255
 # Spent secrets remembered per session (newest first). At the default 15-minute access tokens a
@@ -67,7 +68,7 @@ class Session(BaseModel):
             created_at=now,
             last_used_at=now,
             expires_at=now + lifetime,
-            user_agent=user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None,
+            user_agent=_kept_user_agent(user_agent),
             ip=ip,
         )
         return session, session.refresh_token(secret)
@@ -107,7 +108,7 @@ class Session(BaseModel):
                 ),
                 "last_used_at": now,
                 "expires_at": now + lifetime,
-                "user_agent": user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else self.user_agent,
+                "user_agent": _kept_user_agent(user_agent) or self.user_agent,
                 "ip": ip or self.ip,
             }
         )
@@ -123,3 +124,10 @@ def parse_refresh_token(token: str) -> tuple[UUID, str]:
         return UUID(session_part), secret
     except ValueError as exc:
         raise InvalidRefreshTokenError() from exc
+
+
+def _kept_user_agent(user_agent: str | None) -> str | None:
+    """What is stored of a User-Agent header: no control character (the one text rule, see
+    value_objects/text.py), at most USER_AGENT_MAX_LENGTH characters, None if nothing is left."""
+    kept = without_control_characters(user_agent or "")[:USER_AGENT_MAX_LENGTH]
+    return kept or None

@@ -57,3 +57,13 @@ def reject_control_characters(value: str, *, allow_layout: bool = False) -> str:
         ):
             raise ValueError("must not contain control characters")
     return value
+
+
+def without_control_characters(value: str) -> str:
+    """`value` with every control character and surrogate dropped: for text a client's software
+    writes rather than a person types (a User-Agent header), which is kept but never refused."""
+    return "".join(
+        character
+        for character in value
+        if unicodedata.category(character) not in _REFUSED_CATEGORIES
+    )

@@ -74,6 +74,30 @@ def test_a_long_user_agent_is_cut() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Mozilla/5.0\x1b[31m (X11)\x85\x9b", "Mozilla/5.0[31m (X11)"),
+        ("\x00\x7f\x85", None),  # nothing but controls: no user agent at all
+        ("curl/8.5\ud800", "curl/8.5"),
+    ],
+)
+def test_a_user_agent_keeps_no_control_character(sent: str, kept: str | None) -> None:
+    # A header is written by the client's software, not typed: its controls are dropped, never a
+    # reason to refuse a login (and never stored, shown in the session list or exported).
+    session, _ = start(user_agent=sent)
+    rotated, _ = start()[0].rotated(now=DEFAULT_NOW, lifetime=LIFETIME, user_agent=sent, ip=None)
+
+    assert session.user_agent == kept
+    assert rotated.user_agent == (kept or "agent")
+
+
+def test_controls_are_dropped_before_a_long_user_agent_is_cut() -> None:
+    session, _ = start(user_agent="\x1b" * 1000 + "x" * 300)
+
+    assert session.user_agent == "x" * USER_AGENT_MAX_LENGTH
+
+
+@pytest.mark.parametrize(
     "token", ["", "secret-only", ".secret", "not-a-uuid.secret", f"{USER_ID}.", "x" * 400]
 )
 def test_malformed_refresh_tokens_are_refused(token: str) -> None:
