@@ -38,7 +38,7 @@ from app.application.interfaces.security import AccessToken, AccessTokenClaims, 
 from app.application.interfaces.session import SessionRepository
 from app.application.interfaces.user import UserRepository
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
+from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus, whole_seconds
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.resource import Resource, StoredFile

@@ -24,12 +24,12 @@ from app.presentation.api.v1.dependencies.container import Container
 from app.presentation.api.v1.dependencies.rate_limit import LimitApi
 from app.presentation.api.v1.routers import (
     access,
-    auth,
     credentials,
     health,
     payment,
     product,
     resource,
+    session,
     user,
 )
 from app.presentation.bootstrap import bootstrap
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Each router carries its full prefix, so the route template in logs and metrics is complete.
     app.include_router(health.router)  # probes and metrics: never rate limited
     app.include_router(payment.webhook_router)  # Stripe's: verified by signature instead
-    for feature in (auth, credentials, user, access, product, resource, payment):
+    for feature in (session, credentials, user, access, product, resource, payment):
         app.include_router(feature.router, dependencies=[LimitApi])
 
     # Added innermost first: the request context wraps everything, so even a 413 has a request id.

@@ -8,7 +8,7 @@ from uuid import uuid4
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
+from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 from app.domain.entities.user import User
 from app.domain.value_objects.recovery_code import hash_recovery_code, new_recovery_codes
 from app.infrastructure.models.user import UserModel

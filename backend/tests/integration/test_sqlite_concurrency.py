@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.domain.entities.product import PriceRange, Product, ProductChanges
 from app.domain.entities.user import Role, User

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
+from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 
 
 class PasswordStrengthChecker(Protocol):

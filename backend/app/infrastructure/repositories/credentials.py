@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
+from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.models.credentials import OneTimeTokenModel, RecoveryCodeModel
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from app.presentation.api.messages import access, credentials, payments, resources, sessions
+from app.presentation.api.messages import access, credentials, payment, resource, session
 
 DEFAULT_LANGUAGE: Final = "en"
 
@@ -102,7 +102,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     },
 }
 
-for _context in (sessions, credentials, access, resources, payments):
+for _context in (session, credentials, access, resource, payment):
     for _language, _messages in _context.MESSAGES.items():
         MESSAGES[_language].update(_messages)
 

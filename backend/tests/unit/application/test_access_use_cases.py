@@ -8,12 +8,12 @@ from app.application.interfaces.access import DEFAULT_RULES, PolicyRule
 from app.application.interfaces.audit import AuditFilter
 from app.application.pagination import encode_cursor
 from app.application.request_context import RequestContext
-from app.application.use_cases.access.list_audit_events import ListAuditEvents
 from app.application.use_cases.access.manage_policies import (
     ChangePolicy,
     ListPolicyRules,
     manages_policy,
 )
+from app.application.use_cases.audit.list_audit_events import ListAuditEvents
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import Role, User
 from app.domain.errors import (

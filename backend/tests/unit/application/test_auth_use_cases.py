@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 
 from app.application.request_context import RequestContext
-from app.application.use_cases.auth.authenticate import Authenticate
-from app.application.use_cases.auth.log_in import LogIn, MfaChallenge
-from app.application.use_cases.auth.log_out import LogOut
-from app.application.use_cases.auth.manage_sessions import ListSessions, RevokeSession
-from app.application.use_cases.auth.refresh_session import RefreshSession
-from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens, TokenPair
+from app.application.services.session import SessionPolicy, SessionTokens, TokenPair
+from app.application.use_cases.session.authenticate import Authenticate
+from app.application.use_cases.session.log_in import LogIn, MfaChallenge
+from app.application.use_cases.session.log_out import LogOut
+from app.application.use_cases.session.manage_sessions import ListSessions, RevokeSession
+from app.application.use_cases.session.refresh_session import RefreshSession
 from app.domain.entities.audit import AuditOutcome
 from app.domain.entities.session import Session
 from app.domain.entities.user import User

@@ -6,7 +6,7 @@ import pytest
 
 from app.application.interfaces.product import ProductFilter
 from app.application.pagination import encode_cursor
-from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.create_product import CreateProduct, NewProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
@@ -15,7 +15,7 @@ from app.application.use_cases.product.recommend_products import (
     RecommendProducts,
     RecommendSimilarProducts,
 )
-from app.application.use_cases.product.seed_catalog import SeedCatalog
+from app.application.use_cases.product.seed_products import SeedCatalog
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.domain.entities.product import PriceRange, ProductChanges
 from app.domain.entities.user import Role

@@ -11,7 +11,9 @@ import pyotp
 import pytest
 
 from app.application.request_context import RequestContext
-from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens
+from app.application.services.credentials.password_policy import PasswordPolicy
+from app.application.services.credentials.second_factor import SecondFactor
+from app.application.services.session import SessionPolicy, SessionTokens
 from app.application.use_cases.credentials.email_verification import (
     SendEmailVerification,
     VerifyEmail,
@@ -22,13 +24,11 @@ from app.application.use_cases.credentials.mfa import (
     EnableMfa,
     SetUpMfa,
 )
-from app.application.use_cases.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.credentials.passwords import (
     ChangePassword,
     RequestPasswordReset,
     ResetPassword,
 )
-from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.domain.entities.user import User
 from app.domain.errors import (
     DomainError,

@@ -11,7 +11,9 @@ import pytest
 
 from app.application.interfaces.credentials import MailMessage
 from app.application.request_context import RequestContext
-from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens, TokenPair
+from app.application.services.credentials.password_policy import PasswordPolicy
+from app.application.services.credentials.second_factor import SecondFactor
+from app.application.services.session import SessionPolicy, SessionTokens, TokenPair
 from app.application.use_cases.credentials.email_verification import (
     SendEmailVerification,
     VerifyEmail,
@@ -22,13 +24,11 @@ from app.application.use_cases.credentials.mfa import (
     EnableMfa,
     SetUpMfa,
 )
-from app.application.use_cases.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.credentials.passwords import (
     ChangePassword,
     RequestPasswordReset,
     ResetPassword,
 )
-from app.application.use_cases.credentials.second_factor import SecondFactor
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.domain.entities.audit import AuditOutcome
 from app.domain.entities.session import Session

@@ -15,7 +15,7 @@ from app.application.idempotency import (
 )
 from app.application.interfaces.payment import ProviderEvent, ProviderIntent
 from app.application.request_context import RequestContext
-from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.application.services.credentials.second_factor import SecondFactor
 from app.application.use_cases.payment.create_payment_intent import (
     CreatedPaymentIntent,
     CreatePaymentIntent,

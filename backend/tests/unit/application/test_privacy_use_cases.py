@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.application.request_context import RequestContext
-from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.application.services.credentials.second_factor import SecondFactor
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
 from app.domain.entities.audit import AuditEvent, AuditOutcome

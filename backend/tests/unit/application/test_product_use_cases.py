@@ -8,11 +8,11 @@ from uuid import UUID
 
 import pytest
 
-from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.create_product import CreateProduct, NewProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
-from app.application.use_cases.product.seed_catalog import BATCH_SIZE, SeedCatalog
+from app.application.use_cases.product.seed_products import BATCH_SIZE, SeedCatalog
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.domain.entities.product import PriceRange, Product, ProductChanges
 from app.domain.entities.user import Role, User

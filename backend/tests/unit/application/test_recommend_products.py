@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.recommend_products import (
     MAX_RECOMMENDATIONS,
     RecommendProducts,

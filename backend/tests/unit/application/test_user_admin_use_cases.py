@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.application.request_context import RequestContext
-from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens
+from app.application.services.session import SessionPolicy, SessionTokens
 from app.application.use_cases.user.change_user_access import AccessChange, ChangeUserAccess
 from app.application.use_cases.user.list_users import ListUsers
 from app.application.use_cases.user.update_profile import UpdateProfile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.application.use_cases.credentials.password_policy import PasswordPolicy
+from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.application.use_cases.user.register_user import RegisterUser, Registration
 from app.domain.entities.user import Role, User

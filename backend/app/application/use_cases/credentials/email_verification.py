@@ -5,8 +5,8 @@ from __future__ import annotations
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import MailMessage, MailSender
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.use_cases.credentials.one_time_links import send_quietly, store_link_token
-from app.domain.entities.one_time_token import TokenPurpose, parse_one_time_token
+from app.application.services.credentials.one_time_links import send_quietly, store_link_token
+from app.domain.entities.credentials import TokenPurpose, parse_one_time_token
 from app.domain.entities.user import User
 from app.domain.errors import InvalidOneTimeTokenError, UserChangedConcurrentlyError
 

@@ -10,12 +10,12 @@ from app.application.interfaces.credentials import MailMessage, MailSender
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
-from app.application.use_cases.auth.session_tokens import SessionTokens
-from app.application.use_cases.credentials.one_time_links import send_quietly, store_link_token
-from app.application.use_cases.credentials.password_policy import PasswordPolicy
-from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.application.services.credentials.one_time_links import send_quietly, store_link_token
+from app.application.services.credentials.password_policy import PasswordPolicy
+from app.application.services.credentials.second_factor import SecondFactor
+from app.application.services.session import SessionTokens
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.one_time_token import TokenPurpose, parse_one_time_token
+from app.domain.entities.credentials import TokenPurpose, parse_one_time_token
 from app.domain.entities.user import User
 from app.domain.errors import (
     InvalidOneTimeTokenError,

@@ -16,8 +16,8 @@ from app.application.interfaces.events import EventPublisher
 from app.application.interfaces.payment import PaymentGateway, ProviderIntent
 from app.application.interfaces.security import SecretBox
 from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.services.payment import apply_observation, matches
 from app.application.use_cases.payment.create_payment_intent import PAYMENT, CreatedPaymentIntent
-from app.application.use_cases.payment.status import apply_observation, matches
 from app.domain.entities.payment import Payment, PaymentStatus, StatusObservation
 from app.domain.entities.user import User
 from app.domain.errors import (

@@ -15,7 +15,7 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.events import EventPublisher
 from app.application.interfaces.payment import ProviderEvent, WebhookEvent, WebhookVerifier
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.use_cases.payment.status import apply_observation, matches
+from app.application.services.payment import apply_observation, matches
 from app.domain.entities.payment import PaymentFailure, PaymentStatus, StatusObservation
 from app.domain.events.payment import PaymentEvent
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.services.product import CatalogSettings
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.user import User
 

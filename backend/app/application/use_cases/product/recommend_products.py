@@ -5,7 +5,7 @@ from uuid import UUID
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.get_product import GetProduct
 from app.domain.entities.product import Product
 from app.domain.errors import InvalidValueError

@@ -6,7 +6,7 @@ from uuid import UUID
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.use_cases.product.catalog import CatalogSettings
+from app.application.services.product import CatalogSettings
 from app.domain.entities.product import Product, ProductChanges
 from app.domain.entities.user import User
 from app.domain.errors import ProductNotFoundError, ProductVersionMismatchError

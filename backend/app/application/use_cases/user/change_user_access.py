@@ -7,7 +7,7 @@ from uuid import UUID
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
-from app.application.use_cases.auth.session_tokens import SessionTokens
+from app.application.services.session import SessionTokens
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import Role, User
 from app.domain.errors import (

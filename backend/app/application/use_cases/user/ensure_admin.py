@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.use_cases.credentials.password_policy import PasswordPolicy
+from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.user.register_user import RegisterUser, Registration
 from app.domain.entities.user import Role
 from app.domain.errors import EmailAlreadyRegisteredError

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.application.interfaces.access import AccessPolicy
-from app.application.use_cases.access.list_audit_events import ListAuditEvents
 from app.application.use_cases.access.manage_policies import ChangePolicy, ListPolicyRules
+from app.application.use_cases.audit.list_audit_events import ListAuditEvents
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
     ReadOnlyUnitOfWorkDep,

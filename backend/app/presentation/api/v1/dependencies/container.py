@@ -10,12 +10,12 @@ from redis.asyncio import Redis
 from app.application.idempotency import IdempotencyKeys
 from app.application.interfaces.credentials import MailSender
 from app.application.interfaces.session import TokenDenyList
-from app.application.use_cases.auth.session_tokens import SessionPolicy, SessionTokens
-from app.application.use_cases.credentials.password_policy import PasswordPolicy
-from app.application.use_cases.credentials.second_factor import SecondFactor
+from app.application.services.credentials.password_policy import PasswordPolicy
+from app.application.services.credentials.second_factor import SecondFactor
+from app.application.services.product import CatalogSettings
+from app.application.services.session import SessionPolicy, SessionTokens
 from app.application.use_cases.payment.record_payment_event import RecordPaymentEvent
-from app.application.use_cases.product.catalog import CatalogSettings
-from app.application.use_cases.product.seed_catalog import SeedCatalog
+from app.application.use_cases.product.seed_products import SeedCatalog
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.core.config import Settings
 from app.domain.events import DomainEvent

@@ -19,7 +19,7 @@ from app.application.use_cases.credentials.passwords import (
     RequestPasswordReset,
     ResetPassword,
 )
-from app.presentation.api.v1.dependencies.auth import CurrentUser
+from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
 from app.presentation.api.v1.dependencies.rate_limit import credential_attempts
 

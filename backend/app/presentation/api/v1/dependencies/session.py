@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.application.use_cases.auth.log_out import LogOut
-from app.application.use_cases.auth.manage_sessions import ListSessions, RevokeSession
-from app.application.use_cases.auth.refresh_session import RefreshSession
+from app.application.use_cases.session.log_out import LogOut
+from app.application.use_cases.session.manage_sessions import ListSessions, RevokeSession
+from app.application.use_cases.session.refresh_session import RefreshSession
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
     ReadOnlyUnitOfWorkDep,

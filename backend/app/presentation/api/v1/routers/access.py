@@ -17,7 +17,7 @@ from app.presentation.api.v1.dependencies.access import (
     ListAuditEventsDep,
     ListPolicyRulesDep,
 )
-from app.presentation.api.v1.dependencies.auth import CurrentUser
+from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
 from app.presentation.api.v1.schemas.access import (
     AuditEventOut,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, status
 
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.auth import CallerDep, CurrentUser
+from app.presentation.api.v1.dependencies.caller import CallerDep, CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
 from app.presentation.api.v1.dependencies.credentials import (
     ChangePasswordDep,

@@ -16,7 +16,7 @@ from app.domain.services.recommendation import Preference
 from app.domain.value_objects.text import UNTRIMMED_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.auth import AdminUser
+from app.presentation.api.v1.dependencies.caller import AdminUser
 from app.presentation.api.v1.dependencies.product import (
     CreateProductDep,
     DeleteProductDep,

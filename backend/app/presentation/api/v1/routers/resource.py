@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.auth import CurrentUser
+from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
 from app.presentation.api.v1.dependencies.resource import (
     CreateResourceDep,

@@ -9,7 +9,7 @@ from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.application.use_cases.user.change_user_access import AccessChange
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.auth import AdminUser, CurrentUser
+from app.presentation.api.v1.dependencies.caller import AdminUser, CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
 from app.presentation.api.v1.dependencies.credentials import LimitPasswordCheck
 from app.presentation.api.v1.dependencies.privacy import EraseMyAccountDep, ExportMyDataDep

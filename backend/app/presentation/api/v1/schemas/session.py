@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictStr
 
-from app.application.use_cases.auth.session_tokens import TokenPair
+from app.application.services.session import TokenPair
 from app.domain.entities.session import Session
 from app.presentation.api.v1.schemas.common import RequestBody
 

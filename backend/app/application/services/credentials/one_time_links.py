@@ -9,7 +9,7 @@ from uuid import UUID
 
 from app.application.interfaces.credentials import MailMessage, MailSender
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.domain.entities.one_time_token import OneTimeToken, TokenPurpose
+from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 
 logger = logging.getLogger("strata.credentials")
 

@@ -5,11 +5,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, Response, status
 
-from app.application.use_cases.auth.log_in import MfaChallenge
+from app.application.use_cases.session.log_in import MfaChallenge
 from app.application.use_cases.user.register_user import Registration
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.auth import CallerDep, LogInDep
+from app.presentation.api.v1.dependencies.caller import CallerDep, LogInDep
 from app.presentation.api.v1.dependencies.common import RequestContextDep
 from app.presentation.api.v1.dependencies.credentials import SendEmailVerificationDep
 from app.presentation.api.v1.dependencies.rate_limit import (

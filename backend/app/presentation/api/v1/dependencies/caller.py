@@ -7,8 +7,8 @@ from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from app.application.interfaces.security import AccessTokenClaims
-from app.application.use_cases.auth.authenticate import Authenticate
-from app.application.use_cases.auth.log_in import LogIn
+from app.application.use_cases.session.authenticate import Authenticate
+from app.application.use_cases.session.log_in import LogIn
 from app.domain.entities.user import User
 from app.domain.errors import AuthenticationError
 from app.presentation.api.v1.dependencies.common import (

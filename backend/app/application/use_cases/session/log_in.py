@@ -6,7 +6,7 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import MfaTokenService, PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
-from app.application.use_cases.auth.session_tokens import SessionTokens, TokenPair
+from app.application.services.session import SessionTokens, TokenPair
 from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.entities.user import User
 from app.domain.errors import InvalidCredentialsError, InvalidValueError
