@@ -6,9 +6,10 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.e2e.conftest import Headers, MakeProduct
+from tests.e2e.conftest import CreateProduct, Headers
 
 PRODUCTS = "/api/v1/products"
+POLICIES = "/api/v1/admin/policies"
 UNKNOWN_ID = "01900000-0000-7000-8000-000000000000"
 
 
@@ -63,6 +64,27 @@ async def test_a_user_who_is_not_admin_gets_403(client: AsyncClient, user_header
     assert (await client.get(PRODUCTS)).json()["items"] == []
 
 
+async def test_the_policy_decides_who_changes_the_catalog(
+    client: AsyncClient, admin_headers: Headers, user_headers: Headers
+) -> None:
+    rule = {"role": "user", "object_type": "product", "action": "create", "scope": "all"}
+    body = {"name": "Zine", "category": "books", "price_range": "low", "price_cents": 500}
+
+    granted = await client.post(POLICIES, json=rule, headers=admin_headers)
+    created = await client.post(PRODUCTS, json=body, headers=user_headers)
+    revoked = await client.request("DELETE", POLICIES, json=rule, headers=admin_headers)
+    refused = await client.post(PRODUCTS, json=body, headers=user_headers)
+
+    assert granted.status_code == 201, granted.text
+    assert created.status_code == 201, created.text
+    assert revoked.status_code == 204
+    assert_problem(refused, 403, "auth.admin_required")
+    # Create only: changing and removing still need a rule of their own.
+    url = created.headers["location"]
+    assert_problem(await client.delete(url, headers=user_headers), 403, "auth.admin_required")
+    assert [p["name"] for p in (await client.get(PRODUCTS)).json()["items"]] == ["Zine"]
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -106,9 +128,9 @@ async def test_a_body_that_is_not_json_is_400(client: AsyncClient, admin_headers
 
 
 async def test_get_answers_304_when_the_etag_still_matches(
-    client: AsyncClient, make_product: MakeProduct
+    client: AsyncClient, create_product: CreateProduct
 ) -> None:
-    product = await make_product()
+    product = await create_product()
     first = await client.get(f"{PRODUCTS}/{product['id']}")
     etag = first.headers["etag"]
 
@@ -135,12 +157,12 @@ async def test_a_malformed_id_is_422(client: AsyncClient) -> None:
 
 
 async def test_list_filters_by_category_price_range_and_name(
-    client: AsyncClient, make_product: MakeProduct
+    client: AsyncClient, create_product: CreateProduct
 ) -> None:
-    lamp = await make_product(name="Desk Lamp", category="electronics", price_range="low")
-    await make_product(name="Floor LAMP", category="electronics", price_range="high")
-    await make_product(name="Lamplighter", category="books", price_range="low")
-    await make_product(name="100% Cotton", category="clothing", price_range="low")
+    lamp = await create_product(name="Desk Lamp", category="electronics", price_range="low")
+    await create_product(name="Floor LAMP", category="electronics", price_range="high")
+    await create_product(name="Lamplighter", category="books", price_range="low")
+    await create_product(name="100% Cotton", category="clothing", price_range="low")
 
     response = await client.get(
         PRODUCTS, params={"category": "electronics", "price_range": "low", "q": "lamp"}
@@ -175,13 +197,13 @@ async def test_a_forged_cursor_is_400(client: AsyncClient, cursor: str) -> None:
 
 
 async def test_pagination_walks_250_products_exactly_once_while_others_insert(
-    client: AsyncClient, admin_headers: Headers, make_product: MakeProduct
+    client: AsyncClient, admin_headers: Headers, create_product: CreateProduct
 ) -> None:
-    existing = {(await make_product(name=f"Existing {i}"))["id"] for i in range(250)}
+    existing = {(await create_product(name=f"Existing {i}"))["id"] for i in range(250)}
 
     async def insert_more() -> None:
         for i in range(60):
-            await make_product(name=f"Concurrent {i}")
+            await create_product(name=f"Concurrent {i}")
 
     async def walk() -> list[str]:
         seen: list[str] = []
@@ -207,9 +229,9 @@ async def test_pagination_walks_250_products_exactly_once_while_others_insert(
 
 
 async def test_patch_with_the_current_etag_updates_and_bumps_the_version(
-    client: AsyncClient, admin_headers: Headers, make_product: MakeProduct
+    client: AsyncClient, admin_headers: Headers, create_product: CreateProduct
 ) -> None:
-    product = await make_product(price_cents=1000)
+    product = await create_product(price_cents=1000)
     response = await client.patch(
         f"{PRODUCTS}/{product['id']}",
         json={"price_cents": 1500, "name": "Renamed"},
@@ -223,9 +245,9 @@ async def test_patch_with_the_current_etag_updates_and_bumps_the_version(
 
 
 async def test_patch_with_a_stale_etag_is_412_and_changes_nothing(
-    client: AsyncClient, admin_headers: Headers, make_product: MakeProduct
+    client: AsyncClient, admin_headers: Headers, create_product: CreateProduct
 ) -> None:
-    product = await make_product()
+    product = await create_product()
     url = f"{PRODUCTS}/{product['id']}"
     await client.patch(url, json={"name": "First"}, headers={**admin_headers, "If-Match": '"v1"'})
 
@@ -237,9 +259,12 @@ async def test_patch_with_a_stale_etag_is_412_and_changes_nothing(
 
 
 async def test_patch_refuses_nulls_unknown_fields_and_non_admins(
-    client: AsyncClient, admin_headers: Headers, user_headers: Headers, make_product: MakeProduct
+    client: AsyncClient,
+    admin_headers: Headers,
+    user_headers: Headers,
+    create_product: CreateProduct,
 ) -> None:
-    product = await make_product()
+    product = await create_product()
     url = f"{PRODUCTS}/{product['id']}"
     assert_problem(
         await client.patch(url, json={"name": None}, headers=admin_headers), 422, "validation_error"
@@ -263,9 +288,9 @@ async def test_patch_refuses_nulls_unknown_fields_and_non_admins(
 
 
 async def test_concurrent_patches_with_the_same_etag_let_exactly_one_win(
-    client: AsyncClient, admin_headers: Headers, make_product: MakeProduct
+    client: AsyncClient, admin_headers: Headers, create_product: CreateProduct
 ) -> None:
-    product = await make_product()
+    product = await create_product()
     url = f"{PRODUCTS}/{product['id']}"
 
     responses = await asyncio.gather(
@@ -286,9 +311,12 @@ async def test_concurrent_patches_with_the_same_etag_let_exactly_one_win(
 
 
 async def test_delete_answers_204_then_404(
-    client: AsyncClient, admin_headers: Headers, user_headers: Headers, make_product: MakeProduct
+    client: AsyncClient,
+    admin_headers: Headers,
+    user_headers: Headers,
+    create_product: CreateProduct,
 ) -> None:
-    product = await make_product()
+    product = await create_product()
     url = f"{PRODUCTS}/{product['id']}"
     assert_problem(await client.delete(url, headers=user_headers), 403, "auth.admin_required")
     assert (await client.delete(url, headers=admin_headers)).status_code == 204

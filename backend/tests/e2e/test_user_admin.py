@@ -15,6 +15,7 @@ from tests.e2e.test_product import assert_problem
 from tests.e2e.test_session import EMAIL, LOGIN, ME, bearer, log_in, refresh, register
 
 USERS = "/api/v1/users"
+POLICIES = "/api/v1/admin/policies"
 
 
 async def test_deactivating_a_user_revokes_their_sessions(
@@ -51,6 +52,30 @@ async def test_a_role_change_revokes_sessions_and_takes_effect_at_the_next_login
     assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.invalid_token")
     promoted = await log_in(client)
     assert (await client.get(USERS, headers=bearer(promoted))).status_code == 200
+
+
+async def test_the_policy_decides_who_administers_accounts(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    reader = {"role": "user", "object_type": "user", "action": "read", "scope": "all"}
+    await register(client)
+    tokens = await log_in(client)
+    assert_problem(await client.get(USERS, headers=bearer(tokens)), 403, "auth.admin_required")
+
+    granted = await client.post(POLICIES, json=reader, headers=admin_headers)
+    listed = await client.get(USERS, headers=bearer(tokens))
+    admin_id = next(u["id"] for u in listed.json()["items"] if u["email"] == ADMIN_EMAIL)
+    deactivate = await client.patch(
+        f"{USERS}/{admin_id}", json={"is_active": False}, headers=bearer(tokens)
+    )
+    revoked = await client.request("DELETE", POLICIES, json=reader, headers=admin_headers)
+    after = await client.get(USERS, headers=bearer(tokens))
+
+    assert granted.status_code == 201, granted.text
+    assert listed.status_code == 200, listed.text
+    assert_problem(deactivate, 403, "auth.admin_required")  # reading is not changing
+    assert revoked.status_code == 204
+    assert_problem(after, 403, "auth.admin_required")
 
 
 async def test_an_admin_cannot_demote_or_deactivate_themselves(

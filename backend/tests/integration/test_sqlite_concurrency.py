@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,37 +17,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.update_product import UpdateProduct
-from app.domain.entities.product import PriceRange, Product, ProductChanges
-from app.domain.entities.user import Role, User
+from app.domain.entities.product import Product, ProductChanges
+from app.domain.entities.user import Role
+from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.database.engine import Database
-from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
-from tests.databases import fresh_database
+from tests.builders import make_product, make_user
+from tests.databases import fresh_database, sql_unit_of_work
+from tests.fakes import DEFAULT_NOW
 
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 CATALOG = CatalogSettings(categories=("books", "electronics", "clothing"))
 CONCURRENT_WRITERS = 20
 # Far below the 15 s busy timeout: a reader that had to wait for the writer would miss it.
 NO_WAITING_SECONDS = 2.0
-
-
-def make_product(**overrides: Any) -> Product:
-    fields: dict[str, Any] = {
-        "name": "Neuromancer",
-        "category": "books",
-        "price_range": PriceRange.LOW,
-        "price_cents": 1_000,
-        "currency": "EUR",
-        "now": NOW,
-        **overrides,
-    }
-    return Product.create(categories=CATALOG.category_set, **fields)
-
-
-def make_admin() -> User:
-    return User.register(
-        email="admin@example.com", password_hash="x", full_name=None, now=NOW, role=Role.ADMIN
-    )
 
 
 @pytest_asyncio.fixture
@@ -65,21 +46,28 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest_asyncio.fixture
 async def product(sqlite_database: Database) -> Product:
     product = make_product()
-    async with SqlAlchemyUnitOfWork(sqlite_database.engine) as uow:
+    async with sql_unit_of_work(sqlite_database.engine) as uow:
         await uow.products.add(product)
         await uow.commit()
     return product
 
 
 async def read_product(database: Database, product: Product) -> Product | None:
-    async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+    async with sql_unit_of_work(database.read_engine) as uow:
         return await uow.products.get(product.id)
 
 
 async def rename(database: Database, product: Product, name: str) -> Product:
     """What `PATCH /products/{id}` does: read then write, in one write transaction."""
-    use_case = UpdateProduct(SqlAlchemyUnitOfWork(database.engine), SystemClock(), CATALOG)
-    return await use_case.execute(make_admin(), product.id, ProductChanges(name=name))
+    use_case = UpdateProduct(
+        sql_unit_of_work(database.engine),
+        CasbinAccessPolicy(database.read_engine),  # it reads the database too, as in the app
+        SystemClock(),
+        CATALOG,
+    )
+    return await use_case.execute(
+        make_user(email="admin@example.com", role=Role.ADMIN), product.id, ProductChanges(name=name)
+    )
 
 
 async def test_the_database_runs_in_wal_mode(sqlite_database: Database) -> None:
@@ -108,9 +96,9 @@ async def test_concurrent_read_then_write_transactions_never_see_a_locked_databa
 async def test_reads_proceed_while_a_writer_holds_its_transaction(
     sqlite_database: Database, product: Product
 ) -> None:
-    async with SqlAlchemyUnitOfWork(sqlite_database.engine) as writer:
+    async with sql_unit_of_work(sqlite_database.engine) as writer:
         renamed = product.apply(
-            ProductChanges(name="Renamed"), now=NOW, categories=CATALOG.category_set
+            ProductChanges(name="Renamed"), now=DEFAULT_NOW, categories=CATALOG.category_set
         )
         assert await writer.products.replace(renamed, expected_version=1)
 
@@ -126,7 +114,7 @@ async def test_reads_proceed_while_a_writer_holds_its_transaction(
 async def test_a_writer_commits_while_a_reader_is_open_and_its_next_read_sees_it(
     sqlite_database: Database, product: Product
 ) -> None:
-    async with SqlAlchemyUnitOfWork(sqlite_database.read_engine) as reader:
+    async with sql_unit_of_work(sqlite_database.read_engine) as reader:
         assert await reader.products.get(product.id) == product
 
         # Without WAL the commit would wait for the reader's shared lock to go away.
@@ -140,9 +128,9 @@ async def test_a_writer_commits_while_a_reader_is_open_and_its_next_read_sees_it
 async def test_a_second_writer_waits_for_the_first_instead_of_failing(
     sqlite_database: Database, product: Product
 ) -> None:
-    async with SqlAlchemyUnitOfWork(sqlite_database.engine) as first:
+    async with sql_unit_of_work(sqlite_database.engine) as first:
         renamed = product.apply(
-            ProductChanges(name="First"), now=NOW, categories=CATALOG.category_set
+            ProductChanges(name="First"), now=DEFAULT_NOW, categories=CATALOG.category_set
         )
         assert await first.products.replace(renamed, expected_version=1)
 
@@ -172,12 +160,12 @@ async def test_without_begin_immediate_a_read_then_write_fails_with_database_is_
         connection.exec_driver_sql("BEGIN")
 
     try:
-        async with SqlAlchemyUnitOfWork(plain_engine) as deferred:
+        async with sql_unit_of_work(plain_engine) as deferred:
             current = await deferred.products.get(product.id)
             assert current is not None
             await rename(sqlite_database, product, "Meanwhile")
             changed = current.apply(
-                ProductChanges(name="Late"), now=NOW, categories=CATALOG.category_set
+                ProductChanges(name="Late"), now=DEFAULT_NOW, categories=CATALOG.category_set
             )
 
             with pytest.raises(OperationalError, match="database is locked"):
@@ -189,8 +177,10 @@ async def test_without_begin_immediate_a_read_then_write_fails_with_database_is_
 async def test_read_only_connections_refuse_to_write(
     sqlite_database: Database, product: Product
 ) -> None:
-    changed = product.apply(ProductChanges(name="Sneaky"), now=NOW, categories=CATALOG.category_set)
-    async with SqlAlchemyUnitOfWork(sqlite_database.read_engine) as uow:
+    changed = product.apply(
+        ProductChanges(name="Sneaky"), now=DEFAULT_NOW, categories=CATALOG.category_set
+    )
+    async with sql_unit_of_work(sqlite_database.read_engine) as uow:
         with pytest.raises(OperationalError, match="readonly"):
             await uow.products.replace(changed, expected_version=1)
     assert await read_product(sqlite_database, product) == product

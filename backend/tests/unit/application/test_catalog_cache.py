@@ -11,26 +11,18 @@ from app.application.use_cases.product.create_product import CreateProduct, NewP
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
 from app.application.use_cases.product.list_products import ListProducts
-from app.application.use_cases.product.recommend_products import (
-    RecommendProducts,
-    RecommendSimilarProducts,
-)
+from app.application.use_cases.product.recommend_products import RecommendProducts
+from app.application.use_cases.product.recommend_similar_products import RecommendSimilarProducts
 from app.application.use_cases.product.seed_products import SeedCatalog
 from app.application.use_cases.product.update_product import UpdateProduct
-from app.domain.entities.product import PriceRange, ProductChanges
-from app.domain.entities.user import Role
-from app.domain.errors import AdminRequiredError, ProductVersionMismatchError
+from app.domain.entities.product import PriceRange, ProductChanges, ProductVersionMismatchError
+from app.domain.entities.user import AdminRequiredError, Role
 from app.domain.services.recommendation import Preference
-from tests.fakes import (
-    CATEGORIES,
-    FakeClock,
-    FakeReadCache,
-    FakeUnitOfWork,
-    make_product,
-    make_user,
-)
+from tests.builders import make_product, make_user
+from tests.fakes import CATEGORIES, FakeAccessPolicy, FakeClock, FakeReadCache, FakeUnitOfWork
 
 CATALOG = CatalogSettings(categories=CATEGORIES)
+POLICY = FakeAccessPolicy()  # the default policy: administrators change the catalog
 ADMIN = make_user(email="admin@example.com", role=Role.ADMIN)
 LAMP = NewProduct(name="Lamp", category="electronics", price_range=PriceRange.LOW, price_cents=1)
 
@@ -90,13 +82,13 @@ async def test_similar_products_reuse_the_cached_product(
 async def test_every_committed_write_empties_the_cache(
     uow: FakeUnitOfWork, cache: FakeReadCache, clock: FakeClock
 ) -> None:
-    created = await CreateProduct(uow, clock, CATALOG, cache).execute(ADMIN, LAMP)
+    created = await CreateProduct(uow, POLICY, clock, CATALOG, cache).execute(ADMIN, LAMP)
     assert cache.invalidations == 1
-    await UpdateProduct(uow, clock, CATALOG, cache).execute(
+    await UpdateProduct(uow, POLICY, clock, CATALOG, cache).execute(
         ADMIN, created.id, ProductChanges(name="Brighter lamp")
     )
     assert cache.invalidations == 2
-    await DeleteProduct(uow, cache).execute(ADMIN, created.id)
+    await DeleteProduct(uow, POLICY, cache).execute(ADMIN, created.id)
     assert cache.invalidations == 3
     await SeedCatalog(uow, cache).execute([make_product(), make_product()])
     assert cache.invalidations == 4
@@ -110,9 +102,9 @@ async def test_a_refused_write_leaves_the_cache_alone(
     await GetProduct(uow, cache).execute(product.id)
 
     with pytest.raises(AdminRequiredError):
-        await DeleteProduct(uow, cache).execute(make_user(), product.id)
+        await DeleteProduct(uow, POLICY, cache).execute(make_user(), product.id)
     with pytest.raises(ProductVersionMismatchError):
-        await UpdateProduct(uow, clock, CATALOG, cache).execute(
+        await UpdateProduct(uow, POLICY, clock, CATALOG, cache).execute(
             ADMIN, product.id, ProductChanges(name="X"), expected_versions={7}
         )
 
@@ -128,7 +120,7 @@ async def test_an_update_is_seen_by_the_next_read(
     get = GetProduct(uow, cache)
     await get.execute(product.id)
 
-    await UpdateProduct(uow, clock, CATALOG, cache).execute(
+    await UpdateProduct(uow, POLICY, clock, CATALOG, cache).execute(
         ADMIN, product.id, ProductChanges(name="New name")
     )
 

@@ -8,32 +8,35 @@ from uuid import UUID
 
 import pytest
 
+from app.application.interfaces.access import PolicyRule
 from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.create_product import CreateProduct, NewProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
 from app.application.use_cases.product.seed_products import BATCH_SIZE, SeedCatalog
 from app.application.use_cases.product.update_product import UpdateProduct
-from app.domain.entities.product import PriceRange, Product, ProductChanges
-from app.domain.entities.user import Role, User
-from app.domain.errors import (
-    AdminRequiredError,
-    InvalidValueError,
+from app.domain.entities.product import (
+    PriceRange,
+    Product,
+    ProductChanges,
     ProductNotFoundError,
     ProductVersionMismatchError,
     UnknownCategoryError,
 )
+from app.domain.entities.user import AdminRequiredError, Role, User
+from app.domain.errors import InvalidValueError
 from app.domain.value_objects.identifiers import new_id
+from tests.builders import make_product, make_user
 from tests.fakes import (
     CATEGORIES,
+    FakeAccessPolicy,
     FakeClock,
     FakeProductRepository,
     FakeUnitOfWork,
-    make_product,
-    make_user,
 )
 
 CATALOG = CatalogSettings(categories=CATEGORIES)
+POLICY = FakeAccessPolicy()  # the default policy: administrators change the catalog
 ADMIN = make_user(email="admin@example.com", role=Role.ADMIN)
 NON_ADMINS = [
     pytest.param(make_user(role=Role.USER), id="user"),
@@ -57,7 +60,7 @@ def stored(uow: FakeUnitOfWork) -> Product:
 async def test_create_stores_and_commits_the_normalised_product(
     uow: FakeUnitOfWork, clock: FakeClock
 ) -> None:
-    product = await CreateProduct(uow, clock, CATALOG).execute(ADMIN, LAMP)
+    product = await CreateProduct(uow, POLICY, clock, CATALOG).execute(ADMIN, LAMP)
 
     assert uow.fake_products.committed == [product]
     assert uow.committed == 1
@@ -70,7 +73,7 @@ async def test_create_refuses_anyone_but_an_active_admin_and_stores_nothing(
     uow: FakeUnitOfWork, clock: FakeClock, actor: User
 ) -> None:
     with pytest.raises(AdminRequiredError):
-        await CreateProduct(uow, clock, CATALOG).execute(actor, LAMP)
+        await CreateProduct(uow, POLICY, clock, CATALOG).execute(actor, LAMP)
 
     assert uow.fake_products.committed == []
     assert uow.committed == 0
@@ -82,7 +85,7 @@ async def test_create_refuses_an_unknown_category_and_stores_nothing(
     new = NewProduct(name="Sword", category="weapons", price_range=PriceRange.HIGH, price_cents=1)
 
     with pytest.raises(UnknownCategoryError):
-        await CreateProduct(uow, clock, CATALOG).execute(ADMIN, new)
+        await CreateProduct(uow, POLICY, clock, CATALOG).execute(ADMIN, new)
 
     assert uow.fake_products.committed == []
 
@@ -111,7 +114,7 @@ async def test_update_stores_the_next_version_and_commits(
 ) -> None:
     clock.advance(timedelta(minutes=5))
 
-    updated = await UpdateProduct(uow, clock, CATALOG).execute(
+    updated = await UpdateProduct(uow, POLICY, clock, CATALOG).execute(
         ADMIN, stored.id, ProductChanges(name="Floor lamp", price_range=PriceRange.MEDIUM)
     )
 
@@ -124,7 +127,7 @@ async def test_update_stores_the_next_version_and_commits(
 async def test_update_accepts_a_current_expected_version(
     uow: FakeUnitOfWork, clock: FakeClock, stored: Product
 ) -> None:
-    updated = await UpdateProduct(uow, clock, CATALOG).execute(
+    updated = await UpdateProduct(uow, POLICY, clock, CATALOG).execute(
         ADMIN, stored.id, ProductChanges(price_cents=10), expected_versions={7, stored.version}
     )
 
@@ -136,7 +139,7 @@ async def test_update_refuses_when_the_stored_version_is_not_expected_and_change
     uow: FakeUnitOfWork, clock: FakeClock, stored: Product, expected_versions: set[int]
 ) -> None:
     with pytest.raises(ProductVersionMismatchError) as caught:
-        await UpdateProduct(uow, clock, CATALOG).execute(
+        await UpdateProduct(uow, POLICY, clock, CATALOG).execute(
             ADMIN, stored.id, ProductChanges(name="Lost"), expected_versions=expected_versions
         )
 
@@ -163,7 +166,7 @@ async def test_update_refuses_when_a_concurrent_update_won_the_race(clock: FakeC
     uow = FakeUnitOfWork(products=products)
 
     with pytest.raises(ProductVersionMismatchError):
-        await UpdateProduct(uow, clock, CATALOG).execute(
+        await UpdateProduct(uow, POLICY, clock, CATALOG).execute(
             ADMIN, stored.id, ProductChanges(name="Mine")
         )
 
@@ -174,7 +177,9 @@ async def test_update_refuses_when_a_concurrent_update_won_the_race(clock: FakeC
 async def test_update_without_changes_returns_the_product_unchanged(
     uow: FakeUnitOfWork, clock: FakeClock, stored: Product
 ) -> None:
-    result = await UpdateProduct(uow, clock, CATALOG).execute(ADMIN, stored.id, ProductChanges())
+    result = await UpdateProduct(uow, POLICY, clock, CATALOG).execute(
+        ADMIN, stored.id, ProductChanges()
+    )
 
     assert result == stored
     assert uow.fake_products.committed == [stored]
@@ -186,7 +191,9 @@ async def test_update_refuses_anyone_but_an_active_admin(
     uow: FakeUnitOfWork, clock: FakeClock, stored: Product, actor: User
 ) -> None:
     with pytest.raises(AdminRequiredError):
-        await UpdateProduct(uow, clock, CATALOG).execute(actor, stored.id, ProductChanges(name="X"))
+        await UpdateProduct(uow, POLICY, clock, CATALOG).execute(
+            actor, stored.id, ProductChanges(name="X")
+        )
 
     assert uow.fake_products.committed == [stored]
 
@@ -195,7 +202,9 @@ async def test_update_raises_not_found_for_an_unknown_id(
     uow: FakeUnitOfWork, clock: FakeClock, stored: Product
 ) -> None:
     with pytest.raises(ProductNotFoundError):
-        await UpdateProduct(uow, clock, CATALOG).execute(ADMIN, new_id(), ProductChanges(name="X"))
+        await UpdateProduct(uow, POLICY, clock, CATALOG).execute(
+            ADMIN, new_id(), ProductChanges(name="X")
+        )
 
 
 @pytest.mark.parametrize(
@@ -214,7 +223,7 @@ async def test_update_refuses_invalid_changes_and_changes_nothing(
     error: type[Exception],
 ) -> None:
     with pytest.raises(error):
-        await UpdateProduct(uow, clock, CATALOG).execute(ADMIN, stored.id, changes)
+        await UpdateProduct(uow, POLICY, clock, CATALOG).execute(ADMIN, stored.id, changes)
 
     assert uow.fake_products.committed == [stored]
     assert uow.committed == 0
@@ -224,7 +233,7 @@ async def test_update_refuses_invalid_changes_and_changes_nothing(
 
 
 async def test_delete_removes_the_product_and_commits(uow: FakeUnitOfWork, stored: Product) -> None:
-    await DeleteProduct(uow).execute(ADMIN, stored.id)
+    await DeleteProduct(uow, POLICY).execute(ADMIN, stored.id)
 
     assert uow.fake_products.committed == []
     assert uow.committed == 1
@@ -234,7 +243,7 @@ async def test_delete_raises_not_found_for_an_unknown_id(
     uow: FakeUnitOfWork, stored: Product
 ) -> None:
     with pytest.raises(ProductNotFoundError):
-        await DeleteProduct(uow).execute(ADMIN, new_id())
+        await DeleteProduct(uow, POLICY).execute(ADMIN, new_id())
 
     assert uow.fake_products.committed == [stored]
     assert uow.committed == 0
@@ -245,7 +254,7 @@ async def test_delete_refuses_anyone_but_an_active_admin(
     uow: FakeUnitOfWork, stored: Product, actor: User
 ) -> None:
     with pytest.raises(AdminRequiredError):
-        await DeleteProduct(uow).execute(actor, stored.id)
+        await DeleteProduct(uow, POLICY).execute(actor, stored.id)
 
     assert uow.fake_products.committed == [stored]
 
@@ -271,3 +280,55 @@ async def test_seed_stores_every_product_in_committed_batches(uow: FakeUnitOfWor
 async def test_seed_of_nothing_commits_nothing(uow: FakeUnitOfWork) -> None:
     assert await SeedCatalog(uow).execute([]) == 0
     assert uow.committed == 0
+
+
+# ---------------------------------------------------------------- the access policy decides
+
+NOBODY = FakeAccessPolicy([])  # a policy with no rule: it lets nobody do anything
+USERS_CHANGE_PRODUCTS = FakeAccessPolicy([PolicyRule("user", "product", "*", "all")])
+
+
+async def test_create_refuses_even_an_admin_when_the_policy_does(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    with pytest.raises(AdminRequiredError):
+        await CreateProduct(uow, NOBODY, clock, CATALOG).execute(ADMIN, LAMP)
+
+    assert uow.entered == 0
+
+
+async def test_update_refuses_even_an_admin_when_the_policy_does(
+    uow: FakeUnitOfWork, clock: FakeClock, stored: Product
+) -> None:
+    with pytest.raises(AdminRequiredError):
+        await UpdateProduct(uow, NOBODY, clock, CATALOG).execute(
+            ADMIN, stored.id, ProductChanges(name="X")
+        )
+
+    assert uow.entered == 0
+    assert uow.fake_products.committed == [stored]
+
+
+async def test_delete_refuses_even_an_admin_when_the_policy_does(
+    uow: FakeUnitOfWork, stored: Product
+) -> None:
+    with pytest.raises(AdminRequiredError):
+        await DeleteProduct(uow, NOBODY).execute(ADMIN, stored.id)
+
+    assert uow.entered == 0
+    assert uow.fake_products.committed == [stored]
+
+
+async def test_a_user_the_policy_lets_creates_changes_and_deletes_products(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    user = make_user(role=Role.USER)
+
+    created = await CreateProduct(uow, USERS_CHANGE_PRODUCTS, clock, CATALOG).execute(user, LAMP)
+    await UpdateProduct(uow, USERS_CHANGE_PRODUCTS, clock, CATALOG).execute(
+        user, created.id, ProductChanges(name="Brighter lamp")
+    )
+    await DeleteProduct(uow, USERS_CHANGE_PRODUCTS).execute(user, created.id)
+
+    assert uow.committed == 3
+    assert uow.fake_products.committed == []

@@ -10,13 +10,19 @@ from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.recommend_products import (
     MAX_RECOMMENDATIONS,
     RecommendProducts,
-    RecommendSimilarProducts,
 )
-from app.domain.entities.product import PriceRange, Product
-from app.domain.errors import InvalidValueError, ProductNotFoundError, UnknownCategoryError
+from app.application.use_cases.product.recommend_similar_products import RecommendSimilarProducts
+from app.domain.entities.product import (
+    PriceRange,
+    Product,
+    ProductNotFoundError,
+    UnknownCategoryError,
+)
+from app.domain.errors import InvalidValueError
 from app.domain.services.recommendation import Preference
 from app.domain.value_objects.identifiers import new_id
-from tests.fakes import CATEGORIES, FakeUnitOfWork, make_product
+from tests.builders import make_product
+from tests.fakes import CATEGORIES, FakeUnitOfWork
 
 CATALOG = CatalogSettings(categories=CATEGORIES)
 

@@ -6,23 +6,27 @@ from datetime import timedelta
 
 import pytest
 
+from app.application.interfaces.access import PolicyRule
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionPolicy, SessionTokens
 from app.application.use_cases.user.change_user_access import AccessChange, ChangeUserAccess
 from app.application.use_cases.user.list_users import ListUsers
 from app.application.use_cases.user.update_profile import UpdateProfile
-from app.domain.entities.session import Session
-from app.domain.entities.user import Role, User
-from app.domain.errors import (
+from app.domain.entities.user import (
     AdminRequiredError,
     OwnAccessChangeError,
+    Role,
+    User,
     UserChangedConcurrentlyError,
     UserNotFoundError,
     UserVersionMismatchError,
 )
-from tests.fakes import FakeAccessTokenService, FakeClock, FakeUnitOfWork, make_user
+from tests.builders import make_session, make_user
+from tests.fakes import FakeAccessPolicy, FakeAccessTokenService, FakeClock, FakeUnitOfWork
 
 CONTEXT = RequestContext(ip="198.51.100.4", request_id="req-9")
+POLICY = FakeAccessPolicy()  # the default policy: administrators administer accounts
+NOBODY = FakeAccessPolicy([])  # a policy with no rule: it lets nobody do anything
 
 
 @pytest.fixture
@@ -45,10 +49,7 @@ def uow(admin: User, alice: User, clock: FakeClock) -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
     uow.fake_users.seed(admin, alice)
     for user in (admin, alice):
-        session, _ = Session.start(
-            user_id=user.id, now=clock.now(), lifetime=timedelta(days=1), user_agent=None, ip=None
-        )
-        uow.fake_sessions.seed(session)
+        uow.fake_sessions.seed(make_session(user_id=user.id, now=clock.now()))
     return uow
 
 
@@ -57,7 +58,7 @@ def change_access(uow: FakeUnitOfWork, clock: FakeClock) -> ChangeUserAccess:
     sessions = SessionTokens(
         FakeAccessTokenService(clock), clock, SessionPolicy(timedelta(days=1), 10)
     )
-    return ChangeUserAccess(uow, sessions, clock)
+    return ChangeUserAccess(uow, POLICY, sessions, clock)
 
 
 @pytest.mark.parametrize(
@@ -164,13 +165,13 @@ async def test_an_access_change_against_a_stale_version_changes_nothing(
 async def test_users_are_listed_by_admins_a_page_at_a_time(
     uow: FakeUnitOfWork, admin: User, alice: User
 ) -> None:
-    first = await ListUsers(uow).execute(admin, limit=1, cursor=None)
-    second = await ListUsers(uow).execute(admin, limit=1, cursor=first.next_cursor)
+    first = await ListUsers(uow, POLICY).execute(admin, limit=1, cursor=None)
+    second = await ListUsers(uow, POLICY).execute(admin, limit=1, cursor=first.next_cursor)
 
     assert [*first.items, *second.items] == sorted([admin, alice], key=lambda u: u.id)
     assert second.next_cursor is None
     with pytest.raises(AdminRequiredError):
-        await ListUsers(uow).execute(alice, limit=10, cursor=None)
+        await ListUsers(uow, POLICY).execute(alice, limit=10, cursor=None)
 
 
 async def test_a_user_renames_themselves(
@@ -229,3 +230,37 @@ async def test_a_concurrent_profile_update_is_a_conflict(
 
     with pytest.raises(UserChangedConcurrentlyError):
         await UpdateProfile(uow, clock).execute(alice, full_name="Ada")
+
+
+async def test_listing_users_refuses_even_an_admin_when_the_policy_does(
+    uow: FakeUnitOfWork, admin: User
+) -> None:
+    with pytest.raises(AdminRequiredError):
+        await ListUsers(uow, NOBODY).execute(admin, limit=10, cursor=None)
+
+    assert uow.entered == 0
+
+
+async def test_a_user_the_policy_lets_read_accounts_lists_them(
+    uow: FakeUnitOfWork, admin: User, alice: User
+) -> None:
+    readers = FakeAccessPolicy([PolicyRule("user", "user", "read", "all")])
+
+    page = await ListUsers(uow, readers).execute(alice, limit=10, cursor=None)
+
+    assert set(page.items) == {admin, alice}
+
+
+async def test_changing_access_refuses_even_an_admin_when_the_policy_does(
+    uow: FakeUnitOfWork, clock: FakeClock, admin: User, alice: User
+) -> None:
+    sessions = SessionTokens(
+        FakeAccessTokenService(clock), clock, SessionPolicy(timedelta(days=1), 10)
+    )
+    change = ChangeUserAccess(uow, NOBODY, sessions, clock)
+
+    with pytest.raises(AdminRequiredError):
+        await change.execute(admin, alice.id, AccessChange(is_active=False), CONTEXT)
+
+    assert uow.entered == 0
+    assert alice in uow.fake_users.committed

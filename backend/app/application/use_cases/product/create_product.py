@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.product import PRODUCT, ProductUnitOfWork
 from app.application.services.product import CatalogSettings
 from app.domain.entities.product import PriceRange, Product
-from app.domain.entities.user import User
+from app.domain.entities.user import AdminRequiredError, User
 
 DEFAULT_CURRENCY = "USD"
 
@@ -23,22 +24,25 @@ class NewProduct:
 
 
 class CreateProduct:
-    """An admin adds a product to the catalog."""
+    """A caller the policy lets (by default, an administrator) adds a product to the catalog."""
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: ProductUnitOfWork,
+        policy: AccessPolicy,
         clock: Clock,
         catalog: CatalogSettings,
         cache: ReadCache | None = None,
     ) -> None:
         self._uow = uow
+        self._policy = policy
         self._clock = clock
         self._catalog = catalog
         self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(self, actor: User, new: NewProduct) -> Product:
-        actor.require_admin()
+        if not await self._policy.allows(actor, "create", PRODUCT):
+            raise AdminRequiredError()
         product = Product.create(
             now=self._clock.now(),
             categories=self._catalog.category_set,

@@ -4,9 +4,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.product import ProductUnitOfWork
 from app.application.services.product import CatalogSettings
-from app.application.use_cases.product.get_product import GetProduct
 from app.domain.entities.product import Product
 from app.domain.errors import InvalidValueError
 from app.domain.services.recommendation import Preference, ScoreTier, rank_classes
@@ -24,7 +23,7 @@ class RecommendProducts:
     """Anyone asks for the products closest to a preference (categories, price range)."""
 
     def __init__(
-        self, uow: UnitOfWork, catalog: CatalogSettings, cache: ReadCache | None = None
+        self, uow: ProductUnitOfWork, catalog: CatalogSettings, cache: ReadCache | None = None
     ) -> None:
         self._uow = uow
         self._catalog = catalog
@@ -36,29 +35,8 @@ class RecommendProducts:
         )
 
 
-class RecommendSimilarProducts:
-    """Anyone asks for the products most like a given one, which is itself left out."""
-
-    def __init__(
-        self, uow: UnitOfWork, catalog: CatalogSettings, cache: ReadCache | None = None
-    ) -> None:
-        self._uow = uow
-        self._catalog = catalog
-        self._cache = cache if cache is not None else NoReadCache()
-        self._get_product = GetProduct(uow, cache)
-
-    async def execute(self, product_id: UUID, *, limit: int) -> list[Recommendation]:
-        product = await self._get_product.execute(product_id)
-        preference = Preference(
-            categories=frozenset({product.category}), price_range=product.price_range
-        )
-        return await recommend(
-            self._uow, self._catalog, self._cache, preference, limit=limit, exclude=product.id
-        )
-
-
 async def recommend(
-    uow: UnitOfWork,
+    uow: ProductUnitOfWork,
     catalog: CatalogSettings,
     cache: ReadCache,
     preference: Preference,
@@ -77,7 +55,7 @@ async def recommend(
 
 
 async def _fill_tiers(
-    uow: UnitOfWork, tiers: list[ScoreTier], *, limit: int, exclude: UUID | None
+    uow: ProductUnitOfWork, tiers: list[ScoreTier], *, limit: int, exclude: UUID | None
 ) -> tuple[Recommendation, ...]:
     """Fill `limit` places tier by tier (equal scores), each tier's products by id."""
     found: list[Recommendation] = []

@@ -3,27 +3,35 @@ from __future__ import annotations
 from collections.abc import Collection
 from uuid import UUID
 
+from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.product import PRODUCT, ProductUnitOfWork
 from app.application.services.product import CatalogSettings
-from app.domain.entities.product import Product, ProductChanges
-from app.domain.entities.user import User
-from app.domain.errors import ProductNotFoundError, ProductVersionMismatchError
+from app.domain.entities.product import (
+    Product,
+    ProductChanges,
+    ProductNotFoundError,
+    ProductVersionMismatchError,
+)
+from app.domain.entities.user import AdminRequiredError, User
 
 
 class UpdateProduct:
-    """An admin changes a product; given `expected_versions` (from `If-Match`), only if the stored
-    version is one of them, so a client never overwrites a change it has not seen."""
+    """A caller the policy lets (by default, an administrator) changes a product; given
+    `expected_versions` (from `If-Match`), only if the stored version is one of them, so a
+    client never overwrites a change it has not seen."""
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: ProductUnitOfWork,
+        policy: AccessPolicy,
         clock: Clock,
         catalog: CatalogSettings,
         cache: ReadCache | None = None,
     ) -> None:
         self._uow = uow
+        self._policy = policy
         self._clock = clock
         self._catalog = catalog
         self._cache = cache if cache is not None else NoReadCache()
@@ -36,7 +44,9 @@ class UpdateProduct:
         *,
         expected_versions: Collection[int] | None = None,
     ) -> Product:
-        actor.require_admin()
+        # Asked before the transaction: the policy may read the database itself.
+        if not await self._policy.allows(actor, "update", PRODUCT):
+            raise AdminRequiredError()
         async with self._uow as uow:
             current = await uow.products.get(product_id)
             if current is None:

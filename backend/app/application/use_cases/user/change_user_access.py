@@ -4,14 +4,18 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
+from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.session import SessionUnitOfWork
+from app.application.interfaces.user import USER
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionTokens
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.user import Role, User
-from app.domain.errors import (
+from app.domain.entities.user import (
+    AdminRequiredError,
     OwnAccessChangeError,
+    Role,
+    User,
     UserChangedConcurrentlyError,
     UserNotFoundError,
     UserVersionMismatchError,
@@ -25,16 +29,24 @@ class AccessChange:
 
 
 class ChangeUserAccess:
-    """An administrator changes a user's role or deactivates / reactivates the account.
+    """A caller the policy lets (by default, an administrator) changes a user's role or
+    deactivates / reactivates the account.
 
     Either change revokes every session of that user: what they could do is decided at login,
-    so they log in again under the new rules. An administrator cannot demote or deactivate
-    themselves, so the last one cannot lock everybody out. Given `expected_versions` (from
+    so they log in again under the new rules. Nobody changes their own access, so the last
+    administrator cannot demote or deactivate themselves and lock everybody out. Given `expected_versions` (from
     `If-Match`), only if the stored account is one of those versions.
     """
 
-    def __init__(self, uow: UnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: SessionUnitOfWork,
+        policy: AccessPolicy,
+        sessions: SessionTokens,
+        clock: Clock,
+    ) -> None:
         self._uow = uow
+        self._policy = policy
         self._sessions = sessions
         self._clock = clock
 
@@ -47,7 +59,10 @@ class ChangeUserAccess:
         *,
         expected_versions: Collection[int] | None = None,
     ) -> User:
-        actor.require_admin()
+        # Asked with no owner, before the transaction (the policy may read the database): a
+        # user's own account is self-service, never this.
+        if not await self._policy.allows(actor, "update", USER):
+            raise AdminRequiredError()
         async with self._uow as uow:
             user = await uow.users.get(user_id)
             if user is None:

@@ -7,14 +7,16 @@ from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from app.application.interfaces.security import AccessTokenClaims
+from app.application.interfaces.session import SessionUnitOfWork
+from app.application.interfaces.user import UserUnitOfWork
 from app.application.use_cases.session.authenticate import Authenticate
 from app.application.use_cases.session.log_in import LogIn
 from app.domain.entities.user import User
 from app.domain.errors import AuthenticationError
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
-    ReadOnlyUnitOfWorkDep,
-    UnitOfWorkDep,
+    read_unit_of_work,
+    unit_of_work,
 )
 
 # auto_error=False: a missing token becomes our problem+json 401, not FastAPI's plain one.
@@ -29,7 +31,10 @@ class Caller:
     claims: AccessTokenClaims
 
 
-async def get_log_in(uow: UnitOfWorkDep, container: ContainerDep) -> LogIn:
+async def get_log_in(
+    uow: Annotated[SessionUnitOfWork, Depends(unit_of_work(SessionUnitOfWork))],
+    container: ContainerDep,
+) -> LogIn:
     return LogIn(
         uow,
         container.password_hasher,
@@ -39,7 +44,10 @@ async def get_log_in(uow: UnitOfWorkDep, container: ContainerDep) -> LogIn:
     )
 
 
-async def get_authenticate(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> Authenticate:
+async def get_authenticate(
+    uow: Annotated[UserUnitOfWork, Depends(read_unit_of_work(UserUnitOfWork))],
+    container: ContainerDep,
+) -> Authenticate:
     return Authenticate(uow, container.access_tokens, container.token_deny_list, container.clock)
 
 
@@ -57,13 +65,6 @@ async def get_current_user(caller: Annotated[Caller, Depends(get_caller)]) -> Us
     return caller.user
 
 
-async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
-    # Use cases check again; this only makes the router fail fast and document its 403.
-    user.require_admin()
-    return user
-
-
 CallerDep = Annotated[Caller, Depends(get_caller)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
-AdminUser = Annotated[User, Depends(get_admin_user)]
 LogInDep = Annotated[LogIn, Depends(get_log_in)]

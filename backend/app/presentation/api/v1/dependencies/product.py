@@ -1,55 +1,98 @@
+"""Composition of the product feature: its providers and the use cases routers depend on."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends
 
+from app.application.interfaces.product import ProductUnitOfWork
+from app.application.services.product import CatalogSettings
 from app.application.use_cases.product.create_product import CreateProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
 from app.application.use_cases.product.list_products import ListProducts
-from app.application.use_cases.product.recommend_products import (
-    RecommendProducts,
-    RecommendSimilarProducts,
-)
+from app.application.use_cases.product.recommend_products import RecommendProducts
+from app.application.use_cases.product.recommend_similar_products import RecommendSimilarProducts
+from app.application.use_cases.product.seed_products import SeedCatalog
 from app.application.use_cases.product.update_product import UpdateProduct
+from app.infrastructure.adapters.read_cache import InProcessReadCache
+from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
-    ReadOnlyUnitOfWorkDep,
-    UnitOfWorkDep,
+    read_unit_of_work,
+    unit_of_work,
+)
+from app.presentation.container import Container, Provider, ProviderKey
+
+PRODUCT_SETTINGS = ProviderKey[CatalogSettings]("product.settings")
+PRODUCT_CACHE = ProviderKey[InProcessReadCache]("product.cache")
+
+PROVIDERS = (
+    Provider(
+        key=PRODUCT_SETTINGS,
+        build=lambda container: CatalogSettings(
+            categories=tuple(container.settings.catalog_categories)
+        ),
+    ),
+    Provider(
+        key=PRODUCT_CACHE,
+        build=lambda container: InProcessReadCache(
+            ttl_seconds=container.settings.catalog_cache_ttl_seconds,
+            max_entries=container.settings.catalog_cache_max_entries,
+        ),
+    ),
 )
 
-
-async def get_create_product(uow: UnitOfWorkDep, container: ContainerDep) -> CreateProduct:
-    return CreateProduct(uow, container.clock, container.catalog, container.catalog_cache)
-
-
-async def get_get_product(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> GetProduct:
-    return GetProduct(uow, container.catalog_cache)
+ProductUow = Annotated[ProductUnitOfWork, Depends(unit_of_work(ProductUnitOfWork))]
+ReadProductUow = Annotated[ProductUnitOfWork, Depends(read_unit_of_work(ProductUnitOfWork))]
 
 
-async def get_list_products(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> ListProducts:
-    return ListProducts(uow, container.catalog_cache)
+async def get_create_product(
+    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep
+) -> CreateProduct:
+    return CreateProduct(
+        uow, policy, container.clock, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE)
+    )
 
 
-async def get_update_product(uow: UnitOfWorkDep, container: ContainerDep) -> UpdateProduct:
-    return UpdateProduct(uow, container.clock, container.catalog, container.catalog_cache)
+async def get_get_product(uow: ReadProductUow, container: ContainerDep) -> GetProduct:
+    return GetProduct(uow, container.get(PRODUCT_CACHE))
 
 
-async def get_delete_product(uow: UnitOfWorkDep, container: ContainerDep) -> DeleteProduct:
-    return DeleteProduct(uow, container.catalog_cache)
+async def get_list_products(uow: ReadProductUow, container: ContainerDep) -> ListProducts:
+    return ListProducts(uow, container.get(PRODUCT_CACHE))
 
 
-async def get_recommend_products(
-    uow: ReadOnlyUnitOfWorkDep, container: ContainerDep
-) -> RecommendProducts:
-    return RecommendProducts(uow, container.catalog, container.catalog_cache)
+async def get_update_product(
+    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep
+) -> UpdateProduct:
+    return UpdateProduct(
+        uow, policy, container.clock, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE)
+    )
+
+
+async def get_delete_product(
+    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep
+) -> DeleteProduct:
+    return DeleteProduct(uow, policy, container.get(PRODUCT_CACHE))
+
+
+async def get_recommend_products(uow: ReadProductUow, container: ContainerDep) -> RecommendProducts:
+    return RecommendProducts(uow, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE))
 
 
 async def get_recommend_similar(
-    uow: ReadOnlyUnitOfWorkDep, container: ContainerDep
+    uow: ReadProductUow, container: ContainerDep
 ) -> RecommendSimilarProducts:
-    return RecommendSimilarProducts(uow, container.catalog, container.catalog_cache)
+    return RecommendSimilarProducts(
+        uow, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE)
+    )
+
+
+def seed_products(container: Container) -> SeedCatalog:
+    """For the start-up demo data and `strata seed-demo`, outside any request."""
+    return SeedCatalog(container.unit_of_work(ProductUnitOfWork), container.get(PRODUCT_CACHE))
 
 
 CreateProductDep = Annotated[CreateProduct, Depends(get_create_product)]

@@ -16,7 +16,7 @@ from app.domain.services.recommendation import Preference
 from app.domain.value_objects.text import UNTRIMMED_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.caller import AdminUser
+from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.product import (
     CreateProductDep,
     DeleteProductDep,
@@ -49,12 +49,12 @@ _ADMIN_ERRORS = (401, 403)
 )
 async def create_product(
     body: ProductCreate,
-    admin: AdminUser,
+    actor: CurrentUser,
     create: CreateProductDep,
     request: Request,
     response: Response,
 ) -> ProductOut:
-    product = await create.execute(admin, body.to_new_product())
+    product = await create.execute(actor, body.to_new_product())
     response.headers["Location"] = str(request.url_for("get_product", product_id=product.id).path)
     response.headers["ETag"] = etag_for(product)
     return ProductOut.of(product)
@@ -136,13 +136,13 @@ async def get_product(
 async def update_product(
     product_id: UUID,
     body: ProductUpdate,
-    admin: AdminUser,
+    actor: CurrentUser,
     update: UpdateProductDep,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ProductOut:
     product = await update.execute(
-        admin, product_id, body.to_changes(), expected_versions=if_match_versions(if_match)
+        actor, product_id, body.to_changes(), expected_versions=if_match_versions(if_match)
     )
     response.headers["ETag"] = etag_for(product)
     return ProductOut.of(product)
@@ -154,8 +154,8 @@ async def update_product(
     responses=problem_responses(*_ADMIN_ERRORS, 404),
     summary="Remove a product (admin)",
 )
-async def delete_product(product_id: UUID, admin: AdminUser, delete: DeleteProductDep) -> None:
-    await delete.execute(admin, product_id)
+async def delete_product(product_id: UUID, actor: CurrentUser, delete: DeleteProductDep) -> None:
+    await delete.execute(actor, product_id)
 
 
 @router.get(

@@ -1,29 +1,63 @@
+"""Users (API.md "Identity"): registration, the caller's profile, administrators' user list."""
+
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
 
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.application.use_cases.user.change_user_access import AccessChange
+from app.application.use_cases.user.register_user import Registration
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.caller import AdminUser, CurrentUser
+from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
-from app.presentation.api.v1.dependencies.credentials import LimitPasswordCheck
-from app.presentation.api.v1.dependencies.privacy import EraseMyAccountDep, ExportMyDataDep
+from app.presentation.api.v1.dependencies.credentials import SendEmailVerificationDep
+from app.presentation.api.v1.dependencies.rate_limit import LimitRegisterIp
 from app.presentation.api.v1.dependencies.user import (
     ChangeUserAccessDep,
     ListUsersDep,
+    RegisterUserDep,
     UpdateProfileDep,
 )
 from app.presentation.api.v1.http_caching import etag_for, if_match_versions, matches_if_none_match
 from app.presentation.api.v1.schemas.common import CursorPage
-from app.presentation.api.v1.schemas.privacy import AccountErasure, PersonalDataExport
-from app.presentation.api.v1.schemas.user import ProfileUpdate, UserAccessUpdate, UserOut
+from app.presentation.api.v1.schemas.user import (
+    ProfileUpdate,
+    UserAccessUpdate,
+    UserOut,
+    UserRegister,
+)
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["identity"])
+router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["user"])
+# Registration is mounted beside log in (API.md), but it creates a user.
+registration_router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["user"])
+
+
+@registration_router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 422, 429, 503),
+    dependencies=[LimitRegisterIp],
+    summary="Create an account (always with the `user` role)",
+)
+async def register(
+    body: UserRegister,
+    register: RegisterUserDep,
+    send_verification: SendEmailVerificationDep,
+    background: BackgroundTasks,
+    request: Request,
+    response: Response,
+) -> UserOut:
+    user = await register.execute(
+        Registration(email=body.email, password=body.password, full_name=body.full_name)
+    )
+    # The verification mail goes out after the answer: a slow mail server delays nobody.
+    background.add_task(send_verification.execute, user)
+    response.headers["Location"] = str(request.url_for("read_me").path)
+    return UserOut.of(user)
 
 
 @router.get(
@@ -65,37 +99,12 @@ async def update_me(
 
 
 @router.get(
-    "/me/export",
-    responses=problem_responses(401),
-    summary="Everything stored about the caller, as one JSON document (GDPR access)",
-)
-async def export_me(user: CurrentUser, export: ExportMyDataDep) -> PersonalDataExport:
-    return PersonalDataExport.of(await export.execute(user))
-
-
-@router.delete(
-    "/me",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 422, 429, 503),
-    dependencies=[LimitPasswordCheck],
-    summary="Erase the caller's account and personal data (GDPR erasure)",
-    description="Needs the password (and a TOTP or recovery code when MFA is on), checked "
-    "against the account's login limit. Sessions, resources and files are deleted; audit rows "
-    "stay, with the caller anonymised.",
-)
-async def erase_me(
-    body: AccountErasure, user: CurrentUser, erase: EraseMyAccountDep, context: RequestContextDep
-) -> None:
-    await erase.execute(user, body.password, body.code, context)
-
-
-@router.get(
     "",
     responses=problem_responses(400, 401, 403, 422),
     summary="Every account, one page at a time (administrators)",
 )
 async def list_users(
-    actor: AdminUser,
+    actor: CurrentUser,
     list_users: ListUsersDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=256)] = None,
@@ -114,7 +123,7 @@ async def list_users(
 async def update_user_access(
     user_id: UUID,
     body: UserAccessUpdate,
-    actor: AdminUser,
+    actor: CurrentUser,
     change_access: ChangeUserAccessDep,
     context: RequestContextDep,
     response: Response,
