@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
-from app.application.interfaces.access import DEFAULT_RULES
+from app.application.interfaces.access import PolicyRule
 from app.infrastructure.database.base import Base
 from app.infrastructure.database.engine import Database
 from app.infrastructure.models.access import CasbinRuleModel
@@ -30,15 +31,42 @@ async def database_url(
     """A database migrated to head, shared by the session's tests of one backend."""
     tmp_dir: Path = tmp_path_factory.mktemp(f"db-{backend}")
     async with fresh_database(backend, tmp_dir) as url:
+        _migrated_policies[url] = await read_policy_rows(url)
         yield url
 
 
 # Configuration rather than data: reset to what a fresh installation has, not emptied.
 _POLICY_TABLES = frozenset({"casbin_rule", "access_policy_version"})
+# The policy lines each session database had right after its migrations, by URL.
+_migrated_policies: dict[str, list[dict[str, Any]]] = {}
+_POLICY_LINE_COLUMNS = [
+    column for column in CasbinRuleModel.__table__.columns if not column.primary_key
+]
+
+
+async def read_policy_rows(database_url: str) -> list[dict[str, Any]]:
+    """The stored policy lines (without their ids), as the migrations or the tests left them."""
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as connection:
+            rows = await connection.execute(select(*_POLICY_LINE_COLUMNS))
+            return [dict(row) for row in rows.mappings()]
+    finally:
+        await database.dispose()
+
+
+def migrated_policy_rules(database_url: str) -> list[PolicyRule]:
+    """The rules the migrations stored in the session's database at `database_url`, sorted."""
+    return sorted(
+        PolicyRule(row["v0"], row["v1"], row["v2"], row["v3"])
+        for row in _migrated_policies[database_url]
+        if row["ptype"] == "p"
+    )
 
 
 async def empty_all_tables(database_url: str) -> None:
-    """Delete every row a test wrote; the access policy goes back to its seeded defaults."""
+    """Delete every row a test wrote; the access policy goes back to what the migrations stored
+    (read once, after them: never rebuilt from the application's own constants)."""
     database = Database(database_url)
     try:
         async with database.engine.begin() as connection:
@@ -47,11 +75,7 @@ async def empty_all_tables(database_url: str) -> None:
                     await connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our own table names
             await connection.execute(text("DELETE FROM casbin_rule"))
             await connection.execute(
-                insert(CasbinRuleModel.__table__),
-                [
-                    {"ptype": "p", "v0": r.role, "v1": r.object_type, "v2": r.action, "v3": r.scope}
-                    for r in DEFAULT_RULES
-                ],
+                insert(CasbinRuleModel.__table__), _migrated_policies[database_url]
             )
             await connection.execute(
                 text("UPDATE access_policy_version SET version = version + 1 WHERE id = 1")

@@ -16,49 +16,92 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
-from app.application.interfaces.access import DEFAULT_RULES, PolicyRule, PolicyRuleRepository
-from app.application.interfaces.audit import AuditFilter, AuditRepository
-from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
-from app.application.interfaces.idempotency import IdempotencyRecord, IdempotencyRepository
+from app.application.errors import DependencyUnavailableError, RateLimitedError
+from app.application.interfaces.access import (
+    ACCESS_POLICY_RULES,
+    PolicyRule,
+)
+from app.application.interfaces.audit import AUDIT_POLICY_RULES, AuditFilter
+from app.application.interfaces.idempotency import IdempotencyRecord
 from app.application.interfaces.payment import (
+    PAYMENT_POLICY_RULES,
     IntentRequest,
-    PaymentRepository,
     ProviderEvent,
     ProviderIntent,
     WebhookEvent,
-    WebhookEventRepository,
 )
-from app.application.interfaces.product import ProductFilter, ProductRepository
+from app.application.interfaces.privacy import PersonalDataHolder
+from app.application.interfaces.product import (
+    PRODUCT_POLICY_RULES,
+    ProductFilter,
+)
 from app.application.interfaces.resource import (
-    ResourceFileRepository,
-    ResourceRepository,
+    RESOURCE_POLICY_RULES,
+    FileStorage,
+    FileTooLargeError,
     SealedBlob,
 )
 from app.application.interfaces.security import AccessToken, AccessTokenClaims, MfaTokenClaims
-from app.application.interfaces.session import SessionRepository
-from app.application.interfaces.user import UserRepository
+from app.application.interfaces.user import USER_POLICY_RULES
+from app.application.use_cases.audit.personal_data import AuditPersonalData
+from app.application.use_cases.idempotency.personal_data import IdempotencyPersonalData
+from app.application.use_cases.payment.personal_data import PaymentPersonalData
+from app.application.use_cases.resource.personal_data import ResourcePersonalData
+from app.application.use_cases.session.personal_data import SessionPersonalData
+from app.application.use_cases.user.personal_data import UserPersonalData
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.credentials import OneTimeToken, TokenPurpose
-from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus, whole_seconds
-from app.domain.entities.product import PriceRange, Product
+from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus
+from app.domain.entities.product import Product
 from app.domain.entities.resource import Resource, StoredFile
-from app.domain.entities.session import Session
-from app.domain.entities.user import Role, User
-from app.domain.errors import (
-    DependencyUnavailableError,
-    DomainError,
-    EmailAlreadyRegisteredError,
-    FileTooLargeError,
-    InvalidTokenError,
-    RateLimitedError,
-)
+from app.domain.entities.session import InvalidTokenError, Session
+from app.domain.entities.user import EmailAlreadyRegisteredError, User
+from app.domain.errors import CodedError
 from app.domain.events import DomainEvent
 from app.domain.services.recommendation import ProductClass
-from app.domain.value_objects.identifiers import new_id
 
 DEFAULT_NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 CATEGORIES = ("electronics", "books", "clothing")
+# What a fresh installation allows: the union of every feature's declared default rules.
+DEFAULT_POLICY_RULES = (
+    *ACCESS_POLICY_RULES,
+    *AUDIT_POLICY_RULES,
+    *RESOURCE_POLICY_RULES,
+    *PAYMENT_POLICY_RULES,
+    *PRODUCT_POLICY_RULES,
+    *USER_POLICY_RULES,
+)
 DEFAULT_PASSWORD = "a long and unguessable passphrase"
+
+
+class _FakeRepository(Protocol):
+    """What the fake unit of work does with each repository: open, commit and end transactions."""
+
+    in_transaction: bool
+
+    def begin(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
+FakeRepositoryT = TypeVar("FakeRepositoryT", bound=_FakeRepository)
+
+
+# Repository name (the unit-of-work member) -> the fake that stands in for the SQL one. Each fake
+# registers itself with `@fake_repository(...)`; a contract test checks this against the features.
+FAKE_REPOSITORIES: dict[str, type[_FakeRepository]] = {}
+
+
+def fake_repository(name: str) -> Callable[[type[FakeRepositoryT]], type[FakeRepositoryT]]:
+    def register(cls: type[FakeRepositoryT]) -> type[FakeRepositoryT]:
+        if name in FAKE_REPOSITORIES:
+            raise AssertionError(f"two fakes for repository {name!r}")
+        FAKE_REPOSITORIES[name] = cls
+        return cls
+
+    return register
 
 
 class _HasId(Protocol):
@@ -130,6 +173,7 @@ class _KeyedTransactional(_TransactionalRows[Key, Value]):
         return dict(self._committed)
 
 
+@fake_repository("products")
 class FakeProductRepository(_Transactional[Product]):
     """Same ordering and semantics as SqlAlchemyProductRepository: every list is by id ascending."""
 
@@ -192,6 +236,7 @@ def _matches(product: Product, product_filter: ProductFilter) -> bool:
     return not needle or needle.lower() in product.name.lower()
 
 
+@fake_repository("users")
 class FakeUserRepository(_Transactional[User]):
     """Like the real one, refuses a second account with the same (normalised) e-mail."""
 
@@ -206,9 +251,9 @@ class FakeUserRepository(_Transactional[User]):
     async def get(self, user_id: UUID) -> User | None:
         return self._rows().get(user_id)
 
-    def attach_sessions(self, sessions: FakeSessionRepository) -> None:
-        """The sessions `get_in_session` joins with (the fake unit of work wires them)."""
-        self._sessions = sessions
+    def link(self, uow: FakeUnitOfWork) -> None:
+        """The sessions `get_in_session` joins with, from the same unit of work."""
+        self._sessions = uow.fake_sessions
 
     async def get_in_session(self, user_id: UUID, session_id: UUID, now: datetime) -> User | None:
         session = self._sessions._rows().get(session_id)
@@ -245,6 +290,7 @@ class FakeUserRepository(_Transactional[User]):
         return None
 
 
+@fake_repository("audit_events")
 class FakeAuditRepository(_Transactional[AuditEvent]):
     async def add(self, event: AuditEvent) -> None:
         self._rows()[event.id] = event
@@ -288,11 +334,12 @@ class FakeAuditRepository(_Transactional[AuditEvent]):
         return [event.action for event in self.committed]
 
 
+@fake_repository("policy_rules")
 class FakePolicyRuleRepository:
     """The stored policy (the default rules unless told otherwise), transactional like the rest;
     `version` counts the committed changes."""
 
-    def __init__(self, rules: Sequence[PolicyRule] = DEFAULT_RULES) -> None:
+    def __init__(self, rules: Sequence[PolicyRule] = DEFAULT_POLICY_RULES) -> None:
         self._committed = (sorted(rules), 0)
         self._rules, self._version = self._committed
         self.in_transaction = False
@@ -338,8 +385,14 @@ class FakePolicyRuleRepository:
         self.in_transaction = False
 
 
+@fake_repository("resources")
 class FakeResourceRepository(_Transactional[Resource]):
+    """Deleting a resource deletes its files' rows, like the real foreign key's cascade."""
+
     _files: FakeResourceFileRepository
+
+    def link(self, uow: FakeUnitOfWork) -> None:
+        self._files = uow.fake_resource_files
 
     async def add(self, resource: Resource) -> None:
         self._rows()[resource.id] = resource
@@ -379,6 +432,7 @@ class FakeResourceRepository(_Transactional[Resource]):
         return len(mine)
 
 
+@fake_repository("resource_files")
 class FakeResourceFileRepository(_Transactional[StoredFile]):
     async def add(self, stored_file: StoredFile) -> None:
         self._rows()[stored_file.id] = stored_file
@@ -436,6 +490,7 @@ class FakeFileStorage:
             self.blobs.pop(storage_key, None)
 
 
+@fake_repository("one_time_tokens")
 class FakeOneTimeTokenRepository(_Transactional[OneTimeToken]):
     async def add(self, token: OneTimeToken) -> None:
         self._rows()[token.id] = token
@@ -459,6 +514,7 @@ class FakeOneTimeTokenRepository(_Transactional[OneTimeToken]):
         return len(doomed)
 
 
+@fake_repository("recovery_codes")
 class FakeRecoveryCodeRepository:
     """Unused recovery code hashes per user; transactional like the rest (a code spent in a
     transaction that is rolled back stays usable)."""
@@ -502,6 +558,7 @@ class FakeRecoveryCodeRepository:
         self.in_transaction = False
 
 
+@fake_repository("payments")
 class FakePaymentRepository(_Transactional[Payment]):
     async def add(self, payment: Payment) -> None:
         if any(p.provider_id == payment.provider_id for p in self._rows().values()):
@@ -545,6 +602,7 @@ class FakePaymentRepository(_Transactional[Payment]):
         return len(mine)
 
 
+@fake_repository("idempotency_keys")
 class FakeIdempotencyRepository(_KeyedTransactional[tuple[UUID, str], IdempotencyRecord]):
     async def add_if_absent(self, record: IdempotencyRecord) -> bool:
         key = (record.user_id, record.key)
@@ -595,6 +653,7 @@ class FakeIdempotencyRepository(_KeyedTransactional[tuple[UUID, str], Idempotenc
         return len(mine)
 
 
+@fake_repository("webhook_events")
 class FakeWebhookEventRepository(_KeyedTransactional[str, WebhookEvent]):
     async def add_if_absent(self, event: WebhookEvent) -> bool:
         if event.event_id in self._rows():
@@ -625,83 +684,44 @@ class FakePasswordStrengthChecker:
 
 
 class FakeUnitOfWork:
-    """One transaction over every fake repository; counts commits and rolls back the rest.
+    """One transaction over every registered fake repository; counts commits and rolls back the
+    rest. It serves any feature's unit-of-work Protocol, as the fakes of all repositories are here.
 
-    `fake_products`, `fake_users`, ... are the same repositories as `products`, `users`, ...,
-    typed as fakes so tests can seed them and read what was committed.
+    `uow.products` is the repository a use case sees; `uow.fake_products` is the same object, typed
+    loosely so tests can seed it and read what was committed. Pass a fake by name to share it
+    between units of work: `FakeUnitOfWork(users=users)`.
     """
 
-    products: ProductRepository
-    users: UserRepository
-    audit_events: AuditRepository
-    sessions: SessionRepository
-    resources: ResourceRepository
-    resource_files: ResourceFileRepository
-    one_time_tokens: OneTimeTokenRepository
-    recovery_codes: RecoveryCodeRepository
-    policy_rules: PolicyRuleRepository
-    payments: PaymentRepository
-    idempotency_keys: IdempotencyRepository
-    webhook_events: WebhookEventRepository
-
-    def __init__(
-        self,
-        products: FakeProductRepository | None = None,
-        users: FakeUserRepository | None = None,
-        audit_events: FakeAuditRepository | None = None,
-        sessions: FakeSessionRepository | None = None,
-    ) -> None:
-        self.fake_resources = FakeResourceRepository()
-        self.fake_resource_files = FakeResourceFileRepository()
-        self.fake_resources._files = self.fake_resource_files
-        self.fake_one_time_tokens = FakeOneTimeTokenRepository()
-        self.one_time_tokens = self.fake_one_time_tokens
-        self.fake_recovery_codes = FakeRecoveryCodeRepository()
-        self.recovery_codes = self.fake_recovery_codes
-        self.resources = self.fake_resources
-        self.resource_files = self.fake_resource_files
-        self.fake_products = products if products is not None else FakeProductRepository()
-        self.fake_users = users if users is not None else FakeUserRepository()
-        self.fake_audit_events = audit_events if audit_events is not None else FakeAuditRepository()
-        self.products = self.fake_products
-        self.users = self.fake_users
-        self.audit_events = self.fake_audit_events
-        self.fake_sessions = sessions if sessions is not None else FakeSessionRepository()
-        self.sessions = self.fake_sessions
-        self.fake_users.attach_sessions(self.fake_sessions)
-        self.fake_policy_rules = FakePolicyRuleRepository()
-        self.policy_rules = self.fake_policy_rules
-        self.fake_payments = FakePaymentRepository()
-        self.payments = self.fake_payments
-        self.fake_idempotency_keys = FakeIdempotencyRepository()
-        self.idempotency_keys = self.fake_idempotency_keys
-        self.fake_webhook_events = FakeWebhookEventRepository()
-        self.webhook_events = self.fake_webhook_events
+    def __init__(self, **repositories: _FakeRepository) -> None:
+        unknown = repositories.keys() - FAKE_REPOSITORIES.keys()
+        if unknown:
+            raise AssertionError(f"no such repositories: {sorted(unknown)}")
+        self._repositories: dict[str, _FakeRepository] = {
+            name: repositories.get(name) or fake() for name, fake in FAKE_REPOSITORIES.items()
+        }
+        for repository in self._repositories.values():
+            link = getattr(repository, "link", None)
+            if link is not None:
+                link(self)
         self.committed = 0
         self.entered = 0
 
-    def _repositories(self) -> list[_Transactional[Any]]:
-        """Every fake repository; a new one is added here and in `__init__`."""
-        return [
-            self.fake_products,
-            self.fake_users,
-            self.fake_audit_events,
-            self.fake_sessions,
-            self.fake_resources,
-            self.fake_resource_files,
-            self.fake_one_time_tokens,
-            self.fake_recovery_codes,
-            self.fake_policy_rules,
-            self.fake_payments,
-            self.fake_idempotency_keys,
-            self.fake_webhook_events,
-        ]
+    def __getattr__(self, name: str) -> Any:
+        repositories = self.__dict__.get("_repositories", {})
+        key = name.removeprefix("fake_")
+        if key in repositories:
+            return repositories[key]
+        raise AttributeError(name)
+
+    @property
+    def in_transaction(self) -> bool:
+        return any(repository.in_transaction for repository in self._repositories.values())
 
     async def __aenter__(self) -> Self:
-        if self.fake_products.in_transaction:
+        if self.in_transaction:
             raise AssertionError("unit of work entered twice without leaving")
         self.entered += 1
-        for repository in self._repositories():
+        for repository in self._repositories.values():
             repository.begin()
         return self
 
@@ -711,14 +731,14 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        for repository in self._repositories():
+        for repository in self._repositories.values():
             repository.end()
 
     async def commit(self) -> None:
-        if not self.fake_products.in_transaction:
+        if not self.in_transaction:
             raise AssertionError("commit() outside `async with uow:`")
         self.committed += 1
-        for repository in self._repositories():
+        for repository in self._repositories.values():
             repository.commit()
 
 
@@ -847,6 +867,7 @@ class FakeTokenDenyList:
         return until is not None and until > self._clock.now()
 
 
+@fake_repository("sessions")
 class FakeSessionRepository(_Transactional[Session]):
     async def add(self, session: Session) -> None:
         self._rows()[session.id] = session
@@ -898,41 +919,6 @@ class FakeSessionRepository(_Transactional[Session]):
         return len(doomed)
 
 
-# ---------------------------------------------------------------- builders
-
-
-def make_product(*, now: datetime = DEFAULT_NOW, **overrides: Any) -> Product:
-    """A valid product of the default categories; `overrides` replace any field."""
-    fields: dict[str, Any] = {
-        "name": "Desk lamp",
-        "category": "electronics",
-        "price_range": PriceRange.LOW,
-        "price_cents": 1_999,
-        "currency": "USD",
-        **overrides,
-    }
-    return Product.create(now=now, categories=frozenset(CATEGORIES), **fields)
-
-
-def make_user(
-    *,
-    email: str = "alice@example.com",
-    password: str = DEFAULT_PASSWORD,
-    role: Role = Role.USER,
-    is_active: bool = True,
-    now: datetime = DEFAULT_NOW,
-) -> User:
-    """A registered user whose hash is what FakePasswordHasher makes of `password`."""
-    user = User.register(
-        email=email,
-        password_hash=FakePasswordHasher.PREFIX + password,
-        full_name=None,
-        now=now,
-        role=role,
-    )
-    return user if is_active else user.model_copy(update={"is_active": False})
-
-
 class FakeAccessPolicy:
     """The default policy of the Casbin model, as plain rules: admins may do anything; users may
     act on resources and files they own. Tests set `rules`; given the unit of work's stored
@@ -944,7 +930,9 @@ class FakeAccessPolicy:
         *,
         source: FakePolicyRuleRepository | None = None,
     ) -> None:
-        self.rules: list[PolicyRule] = list(rules) if rules is not None else list(DEFAULT_RULES)
+        self.rules: list[PolicyRule] = (
+            list(rules) if rules is not None else list(DEFAULT_POLICY_RULES)
+        )
         self._source = source
         self.refreshes = 0
 
@@ -980,9 +968,9 @@ class FakePaymentGateway:
         self.requests: list[IntentRequest] = []
         self.retrieved: list[str] = []
         self.intents: dict[str, ProviderIntent] = {}
-        self.unavailable: DomainError | None = None  # raised by ensure_available
-        self.create_error: DomainError | None = None
-        self.retrieve_error: DomainError | None = None
+        self.unavailable: CodedError | None = None  # raised by ensure_available
+        self.create_error: CodedError | None = None
+        self.retrieve_error: CodedError | None = None
 
     @staticmethod
     def provider_id_for(payment_id: UUID) -> str:
@@ -1039,7 +1027,7 @@ class FakeWebhookVerifier:
 
     def __init__(self, event: ProviderEvent | None = None) -> None:
         self.event = event
-        self.error: DomainError | None = None
+        self.error: CodedError | None = None
         self.verified: list[tuple[bytes, str | None, datetime]] = []
 
     def verify(
@@ -1086,31 +1074,6 @@ class FakeSecretBox:
         return sealed.removeprefix(self.PREFIX)
 
 
-def make_payment(*, now: datetime = DEFAULT_NOW, **overrides: Any) -> Payment:
-    """A valid payment awaiting a payment method, sealed by FakeSecretBox; `overrides` replace
-    any field (validated, so a broken rule raises)."""
-    payment_id = overrides.pop("id", None) or new_id()
-    provider_id = overrides.pop("provider_id", None) or FakePaymentGateway.provider_id_for(
-        payment_id
-    )
-    fields: dict[str, Any] = {
-        "id": payment_id,
-        "user_id": new_id(),
-        "provider_id": provider_id,
-        "amount_cents": 1_999,
-        "currency": "USD",
-        "status": PaymentStatus.REQUIRES_PAYMENT_METHOD,
-        "metadata": {},
-        "product_id": None,
-        "sealed_client_secret": FakeSecretBox.PREFIX + f"{provider_id}_secret",
-        "status_observed_at": whole_seconds(now),
-        "created_at": now,
-        "updated_at": now,
-        **overrides,
-    }
-    return Payment.model_validate(fields)
-
-
 class FakeCredentialAttempts:
     """The CredentialAttempts port: records every attempt counted, in order, as (budget, key);
     past `allowed` attempts on one key it refuses with RateLimitedError, as the limiter does."""
@@ -1129,3 +1092,16 @@ class FakeCredentialAttempts:
 
     async def mfa_login_code(self, user_id: UUID) -> None:
         await self._count("mfa_login_code", str(user_id))
+
+
+def personal_data_holders(storage: FileStorage | None = None) -> list[PersonalDataHolder[Any]]:
+    """Every feature's personal-data holder, in the app's registration order (erasure runs them
+    in reverse), as the privacy use cases get them from the registry."""
+    return [
+        UserPersonalData(),
+        SessionPersonalData(),
+        ResourcePersonalData(storage if storage is not None else FakeFileStorage()),
+        PaymentPersonalData(),
+        AuditPersonalData(),
+        IdempotencyPersonalData(),
+    ]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
 from asgi_lifespan import LifespanManager
 from httpx import AsyncClient
 
-from app.application.interfaces.access import DEFAULT_RULES
 from app.presentation.main import create_app
-from tests.conftest import empty_all_tables
+from tests.builders import make_user
+from tests.conftest import empty_all_tables, migrated_policy_rules
 from tests.e2e.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -22,7 +23,6 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_product import assert_problem
 from tests.e2e.test_session import bearer, log_in, register
-from tests.fakes import make_user
 
 POLICIES = "/api/v1/admin/policies"
 AUDIT = "/api/v1/admin/audit"
@@ -55,7 +55,9 @@ async def test_admin_routes_refuse_users_and_anonymous_callers(
     assert RULE not in (await client.get(POLICIES, headers=admin_headers)).json()["items"]
 
 
-async def test_the_default_policy_is_listed(client: AsyncClient, admin_headers: Headers) -> None:
+async def test_the_default_policy_is_listed(
+    client: AsyncClient, admin_headers: Headers, database_url: str
+) -> None:
     response = await client.get(POLICIES, headers=admin_headers)
 
     assert response.status_code == 200
@@ -63,7 +65,7 @@ async def test_the_default_policy_is_listed(client: AsyncClient, admin_headers: 
     assert DEFAULT_ADMIN_RULE in items
     assert {"role": "user", "object_type": "resource", "action": "read", "scope": "own"} in items
     assert {"role": "user", "object_type": "payment", "action": "create", "scope": "own"} in items
-    assert len(items) == len(DEFAULT_RULES)
+    assert items == [dataclasses.asdict(rule) for rule in migrated_policy_rules(database_url)]
 
 
 async def test_rules_are_added_and_removed_and_audited(
@@ -125,7 +127,9 @@ async def test_a_policy_change_is_audited_with_who_and_which_request(
     assert event["details"] == RULE
 
 
-async def test_invalid_rules_are_422(client: AsyncClient, admin_headers: Headers) -> None:
+async def test_invalid_rules_are_422(
+    client: AsyncClient, admin_headers: Headers, database_url: str
+) -> None:
     for field, value in (
         ("role", "root"),
         ("object_type", "bank"),
@@ -148,7 +152,7 @@ async def test_invalid_rules_are_422(client: AsyncClient, admin_headers: Headers
     )
     assert_problem(bad_removal, 422, "validation_error")
     assert len((await client.get(POLICIES, headers=admin_headers)).json()["items"]) == len(
-        DEFAULT_RULES
+        migrated_policy_rules(database_url)
     )
 
 

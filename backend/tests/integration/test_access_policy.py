@@ -6,23 +6,34 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.application.interfaces.access import DEFAULT_RULES, PolicyRule
+from app.application.interfaces.access import (
+    ACCESS_POLICY_RULES,
+    PolicyRule,
+    PolicyRuleExistsError,
+)
+from app.application.interfaces.audit import AUDIT_POLICY_RULES
+from app.application.interfaces.payment import PAYMENT_POLICY_RULES
+from app.application.interfaces.product import PRODUCT_OBJECT_TYPES, PRODUCT_POLICY_RULES
+from app.application.interfaces.resource import RESOURCE_POLICY_RULES
+from app.application.interfaces.user import USER_POLICY_RULES
 from app.application.request_context import RequestContext
 from app.application.use_cases.access.manage_policies import ChangePolicy
 from app.domain.entities.user import Role
-from app.domain.errors import PolicyRuleExistsError
 from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.access import SqlAlchemyPolicyRuleRepository
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
-from tests.fakes import make_user
+from tests.builders import make_user
+from tests.conftest import migrated_policy_rules
+from tests.databases import fresh_database, sql_unit_of_work
 
 USER_READS_PRODUCTS = PolicyRule("user", "product", "read", "all")
 USER_CREATES_RESOURCES = PolicyRule("user", "resource", "create", "own")
@@ -30,7 +41,7 @@ CONTEXT = RequestContext(ip="192.0.2.10", request_id="req-policy")
 
 
 def unit_of_work(database: Database) -> SqlAlchemyUnitOfWork:
-    return SqlAlchemyUnitOfWork(database.engine, write_gate=database.write_gate)
+    return sql_unit_of_work(database.engine, write_gate=database.write_gate)
 
 
 async def committed_rules(database: Database) -> list[PolicyRule]:
@@ -51,14 +62,14 @@ async def change_stored_policy(
 
 
 @pytest_asyncio.fixture
-async def database(database: Database) -> AsyncIterator[Database]:
-    """These tests commit policy changes; the defaults are back afterwards."""
+async def database(database: Database, database_url: str) -> AsyncIterator[Database]:
+    """These tests commit policy changes; what the migrations stored is back afterwards."""
     yield database
     async with unit_of_work(database) as uow:
         await uow.policy_rules.claim_change()
         for rule in await uow.policy_rules.list_rules():
             await uow.policy_rules.remove(rule)
-        for rule in DEFAULT_RULES:
+        for rule in migrated_policy_rules(database_url):
             await uow.policy_rules.add(rule)
         await uow.commit()
 
@@ -217,7 +228,12 @@ async def test_a_policy_unreadable_at_start_up_is_logged_and_read_at_the_next_qu
 async def test_concurrent_identical_additions_store_the_rule_once(database: Database) -> None:
     admin = make_user(role=Role.ADMIN)
     policy = CasbinAccessPolicy(database.read_engine)
-    change = [ChangePolicy(policy, unit_of_work(database), SystemClock()) for _ in range(4)]
+    change = [
+        ChangePolicy(
+            policy, unit_of_work(database), SystemClock(), object_types=PRODUCT_OBJECT_TYPES
+        )
+        for _ in range(4)
+    ]
 
     outcomes = await asyncio.gather(
         *(each.add(admin, USER_READS_PRODUCTS, CONTEXT) for each in change),
@@ -232,15 +248,31 @@ async def test_concurrent_identical_additions_store_the_rule_once(database: Data
 # ---------------------------------------------------------------- the stored rules
 
 
-async def test_the_migration_seeds_the_default_rules(connection: AsyncConnection) -> None:
-    rules = SqlAlchemyPolicyRuleRepository(connection)
+async def test_a_freshly_migrated_database_holds_every_features_default_rules(
+    backend: str, tmp_path: Path
+) -> None:
+    declared = {
+        *ACCESS_POLICY_RULES,
+        *AUDIT_POLICY_RULES,
+        *RESOURCE_POLICY_RULES,
+        *PAYMENT_POLICY_RULES,
+        *PRODUCT_POLICY_RULES,
+        *USER_POLICY_RULES,
+    }
+    async with fresh_database(backend, tmp_path) as url:
+        database = Database(url)
+        try:
+            stored = await committed_rules(database)
+        finally:
+            await database.dispose()
 
-    assert await rules.list_rules() == sorted(DEFAULT_RULES)
+    assert stored == sorted(declared)  # each rule once, none missing, none extra
 
 
 async def test_stored_rules_are_added_removed_and_each_change_claims_a_version(
-    connection: AsyncConnection,
+    connection: AsyncConnection, database_url: str
 ) -> None:
+    migrated = migrated_policy_rules(database_url)
     rules = SqlAlchemyPolicyRuleRepository(connection)
     version = text("SELECT version FROM access_policy_version WHERE id = 1")
     before = await connection.scalar(version)
@@ -252,6 +284,6 @@ async def test_stored_rules_are_added_removed_and_each_change_claims_a_version(
     removed_again = await rules.remove(USER_READS_PRODUCTS)
 
     assert await connection.scalar(version) == before + 1
-    assert listed == sorted([*DEFAULT_RULES, USER_READS_PRODUCTS])
+    assert listed == sorted([*migrated, USER_READS_PRODUCTS])
     assert (removed, removed_again) == (True, False)
-    assert await rules.list_rules() == sorted(DEFAULT_RULES)
+    assert await rules.list_rules() == migrated

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from app.application.interfaces.audit import AuditUnitOfWork
 from app.domain.entities.user import User
+from app.domain.errors import ConflictError, NotFoundError
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -24,22 +26,18 @@ class PolicyRule:
 
 
 ROLES = ("admin", "user")
-OBJECT_TYPES = ("*", "resource", "file", "policy", "audit", "user", "product", "payment")
 ACTIONS = ("*", "create", "read", "update", "delete")
 SCOPES = ("all", "own")
+# In a rule, any object type or any action. Each feature declares its own object types next to its
+# ports (`RESOURCE_OBJECT_TYPES`, ...); a rule may name one of those or this.
+ANY = "*"
 
-# What a fresh installation allows (seeded by the migration that creates the policy table):
-# administrators everything; users their own resources and files, and to create and read their
-# own payments (a payment changes only through the provider's webhooks).
-DEFAULT_RULES = (
-    PolicyRule("admin", "*", "*", "all"),
-    *(
-        PolicyRule("user", object_type, action, "own")
-        for object_type in ("resource", "file")
-        for action in ("create", "read", "update", "delete")
-    ),
-    *(PolicyRule("user", "payment", action, "own") for action in ("create", "read")),
-)
+POLICY = "policy"
+ACCESS_OBJECT_TYPES = (POLICY,)
+# Administrators may do everything, on every feature's objects: the rule that lets a fresh
+# installation be administered at all. Each feature declares its own defaults next to its ports
+# (`RESOURCE_POLICY_RULES`, ...); the migrations seed their union.
+ACCESS_POLICY_RULES = (PolicyRule("admin", ANY, ANY, "all"),)
 
 
 class AccessPolicy(Protocol):
@@ -74,3 +72,25 @@ class PolicyRuleRepository(Protocol):
     async def remove(self, rule: PolicyRule) -> bool:
         """False if there was no such rule."""
         ...
+
+
+class AccessUnitOfWork(AuditUnitOfWork, Protocol):
+    """What changing the access policy touches."""
+
+    @property
+    def policy_rules(self) -> PolicyRuleRepository: ...
+
+
+# Errors of the policy's rules
+class PolicyRuleExistsError(ConflictError):
+    code = "policy.exists"
+
+
+class PolicyRuleNotFoundError(NotFoundError):
+    code = "policy.not_found"
+
+
+class PolicyLockoutError(ConflictError):
+    """Removing the rule would leave no administrator able to manage the policy."""
+
+    code = "policy.lockout"

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
+from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.audit import AuditEvent
+
+if TYPE_CHECKING:  # the access port records its changes here: no import back at run time
+    from app.application.interfaces.access import PolicyRule
+
+
+AUDIT_OBJECT_TYPES = ("audit",)
+# Only administrators read the trail (the access feature's rule for them covers it).
+AUDIT_POLICY_RULES: tuple[PolicyRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +42,10 @@ class AuditRepository(Protocol):
     async def anonymise_actor(self, user_id: UUID) -> None:
         """Erase the user from the trail (GDPR): actor, IP and the user as target are cleared."""
         ...
+
+
+class AuditUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that records what happened in the audit trail, in the same transaction."""
+
+    @property
+    def audit_events(self) -> AuditRepository: ...

@@ -7,7 +7,25 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from app.application.errors import (
+    DependencyUnavailableError,
+    MalformedRequestError,
+    PaymentRequiredError,
+    RetryLaterError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+from app.application.interfaces.access import PolicyRule
+from app.application.interfaces.audit import AuditUnitOfWork
+from app.application.interfaces.idempotency import IdempotencyUnitOfWork
+from app.application.interfaces.product import ProductRepository
 from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus
+
+PAYMENT_OBJECT_TYPES = ("payment",)
+# Users create and read their own payments; a payment changes only through the provider's webhooks.
+PAYMENT_POLICY_RULES = tuple(
+    PolicyRule("user", "payment", action, "own") for action in ("create", "read")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +53,12 @@ class ProviderIntent:
 
 class PaymentGateway(Protocol):
     """The payment provider. Every call has a timeout and bounded retries; failures surface as
-    domain errors: PaymentDeclinedError (402), PaymentRequestRejectedError (400),
-    PaymentProviderError (502), PaymentProviderTimeoutError (504), and
-    PaymentProviderUnavailableError or PaymentsNotConfiguredError (503, with Retry-After)."""
+    the errors below: PaymentDeclinedError, PaymentRequestRejectedError, PaymentProviderError,
+    PaymentProviderTimeoutError, and PaymentProviderUnavailableError or PaymentsNotConfiguredError
+    (both say when to retry)."""
 
     def ensure_available(self) -> None:
-        """Raise at once (503) if no call can be made now: not configured, or the circuit is open."""
+        """Raise at once if no call can be made now: not configured, or the circuit is open."""
         ...
 
     async def create_intent(self, request: IntentRequest) -> ProviderIntent: ...
@@ -119,3 +137,65 @@ class WebhookEventRepository(Protocol):
     async def mark_processed(self, event_id: str, *, outcome: str, now: datetime) -> None: ...
 
     async def get(self, event_id: str) -> WebhookEvent | None: ...
+
+
+class PaymentUnitOfWork(AuditUnitOfWork, IdempotencyUnitOfWork, Protocol):
+    """What the payment feature's use cases touch; the products are read for their prices."""
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def webhook_events(self) -> WebhookEventRepository: ...
+
+    @property
+    def products(self) -> ProductRepository: ...
+
+
+# Errors of the payment provider and its webhooks
+class PaymentsNotConfiguredError(RetryLaterError):
+    """A setting the payment provider needs is missing: `setting` names it."""
+
+    code = "payment.not_configured"
+    public_params = ("setting",)
+
+    def __init__(self, setting: str) -> None:
+        super().__init__(retry_after_seconds=300, setting=setting)
+
+
+class PaymentProviderUnavailableError(DependencyUnavailableError):
+    """The provider failed too often: calls are paused (circuit open) or it cannot be reached."""
+
+    code = "payment.provider_unavailable"
+
+
+class PaymentDeclinedError(PaymentRequiredError):
+    """The provider declined the card; `decline_code` says why, as the provider put it."""
+
+    code = "payment.declined"
+    public_params = ("decline_code",)
+
+
+class PaymentRequestRejectedError(MalformedRequestError):
+    """The provider refused the request itself; `provider_code` says why."""
+
+    code = "payment.request_rejected"
+    public_params = ("provider_code",)
+
+
+class PaymentProviderError(UpstreamError):
+    code = "payment.provider_error"
+
+
+class PaymentProviderTimeoutError(UpstreamTimeoutError):
+    code = "payment.provider_timeout"
+
+
+class InvalidWebhookSignatureError(MalformedRequestError):
+    """Missing, malformed, wrong, or outside the 5-minute tolerance: one answer for all."""
+
+    code = "webhook.invalid_signature"
+
+
+class MalformedWebhookError(MalformedRequestError):
+    code = "webhook.malformed"

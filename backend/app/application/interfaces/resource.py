@@ -7,7 +7,22 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from app.application.errors import (
+    PayloadTooLargeError,
+    StoredDataCorruptError,
+    UnsupportedMediaTypeError,
+)
+from app.application.interfaces.access import PolicyRule
+from app.application.interfaces.audit import AuditUnitOfWork
 from app.domain.entities.resource import Resource, StoredFile
+
+RESOURCE_OBJECT_TYPES = ("resource", "file")
+# Users create, read, change and delete their own resources and files.
+RESOURCE_POLICY_RULES = tuple(
+    PolicyRule("user", object_type, action, "own")
+    for object_type in RESOURCE_OBJECT_TYPES
+    for action in ("create", "read", "update", "delete")
+)
 
 
 class ResourceRepository(Protocol):
@@ -87,3 +102,28 @@ class ContentTypeSniffer(Protocol):
     def sniff(self, head: bytes) -> str | None:
         """The media type the first bytes of a file show, if it is one we accept; else None."""
         ...
+
+
+class ResourceUnitOfWork(AuditUnitOfWork, Protocol):
+    """What the resource feature's use cases (resources and their files) touch."""
+
+    @property
+    def resources(self) -> ResourceRepository: ...
+
+    @property
+    def resource_files(self) -> ResourceFileRepository: ...
+
+
+# Errors of file uploads and of stored files
+class FileTooLargeError(PayloadTooLargeError):
+    code = "file.too_large"
+
+
+class UnsupportedFileTypeError(UnsupportedMediaTypeError):
+    code = "file.unsupported_type"
+
+
+class StoredFileCorruptError(StoredDataCorruptError):
+    """The stored ciphertext does not authenticate: altered on disk, or its key is gone."""
+
+    code = "file.corrupt"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.application.interfaces.access import DEFAULT_RULES, PolicyRule
+from app.application.interfaces.access import (
+    PolicyLockoutError,
+    PolicyRule,
+    PolicyRuleExistsError,
+    PolicyRuleNotFoundError,
+)
 from app.application.interfaces.audit import AuditFilter
-from app.application.pagination import encode_cursor
+from app.application.pagination import InvalidCursorError, encode_cursor
 from app.application.request_context import RequestContext
 from app.application.use_cases.access.manage_policies import (
     ChangePolicy,
@@ -15,20 +20,15 @@ from app.application.use_cases.access.manage_policies import (
 )
 from app.application.use_cases.audit.list_audit_events import ListAuditEvents
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.user import Role, User
-from app.domain.errors import (
-    AdminRequiredError,
-    InvalidCursorError,
-    InvalidValueError,
-    PolicyLockoutError,
-    PolicyRuleExistsError,
-    PolicyRuleNotFoundError,
-)
-from tests.fakes import FakeAccessPolicy, FakeClock, FakeUnitOfWork, make_user
+from app.domain.entities.user import AdminRequiredError, Role, User
+from app.domain.errors import InvalidValueError
+from tests.builders import make_audit_event, make_user
+from tests.fakes import DEFAULT_POLICY_RULES, FakeAccessPolicy, FakeClock, FakeUnitOfWork
 
 CONTEXT = RequestContext(ip="198.51.100.7", request_id="req-42")
 NEW_RULE = PolicyRule("user", "product", "read", "all")
 ADMIN_MANAGES_ALL = PolicyRule("admin", "*", "*", "all")
+OBJECT_TYPES = ("resource", "file", "policy", "audit", "user", "product", "payment")
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def policy(uow: FakeUnitOfWork) -> FakeAccessPolicy:
 
 @pytest.fixture
 def change(policy: FakeAccessPolicy, uow: FakeUnitOfWork, clock: FakeClock) -> ChangePolicy:
-    return ChangePolicy(policy, uow, clock)
+    return ChangePolicy(policy, uow, clock, object_types=OBJECT_TYPES)
 
 
 # ---------------------------------------------------------------- listing the rules
@@ -59,7 +59,7 @@ async def test_an_admin_lists_the_stored_rules_sorted(
 ) -> None:
     rules = await ListPolicyRules(policy, uow).execute(admin)
 
-    assert rules == sorted(DEFAULT_RULES)
+    assert rules == sorted(DEFAULT_POLICY_RULES)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ async def test_only_active_admins_list_the_rules(
 async def test_a_user_granted_read_on_policy_lists_the_rules(uow: FakeUnitOfWork) -> None:
     policy = FakeAccessPolicy([PolicyRule("user", "policy", "read", "all")])
 
-    assert await ListPolicyRules(policy, uow).execute(make_user()) == sorted(DEFAULT_RULES)
+    assert await ListPolicyRules(policy, uow).execute(make_user()) == sorted(DEFAULT_POLICY_RULES)
 
 
 # ---------------------------------------------------------------- adding
@@ -121,10 +121,10 @@ async def test_a_duplicate_rule_is_a_conflict_and_changes_nothing(
     change: ChangePolicy, policy: FakeAccessPolicy, uow: FakeUnitOfWork, admin: User
 ) -> None:
     with pytest.raises(PolicyRuleExistsError):
-        await change.add(admin, DEFAULT_RULES[1], CONTEXT)
+        await change.add(admin, DEFAULT_POLICY_RULES[1], CONTEXT)
 
     assert uow.committed == 0
-    assert uow.fake_policy_rules.committed == sorted(DEFAULT_RULES)
+    assert uow.fake_policy_rules.committed == sorted(DEFAULT_POLICY_RULES)
     assert uow.fake_policy_rules.version == 0
     assert uow.fake_audit_events.committed == []
     assert policy.refreshes == 0
@@ -154,6 +154,21 @@ async def test_an_invalid_rule_names_the_field_and_stores_nothing(
     assert uow.entered == 0
 
 
+async def test_a_rule_names_one_of_the_object_types_it_was_given_or_any(
+    policy: FakeAccessPolicy, uow: FakeUnitOfWork, clock: FakeClock, admin: User
+) -> None:
+    change = ChangePolicy(policy, uow, clock, object_types=("widget",))
+
+    widgets = await change.add(admin, PolicyRule("user", "widget", "read", "all"), CONTEXT)
+    anything = await change.add(admin, PolicyRule("user", "*", "read", "own"), CONTEXT)
+    with pytest.raises(InvalidValueError) as raised:
+        await change.add(admin, NEW_RULE, CONTEXT)  # "product" was not given
+
+    assert raised.value.field == "object_type"
+    assert {widgets, anything} <= set(uow.fake_policy_rules.committed)
+    assert NEW_RULE not in uow.fake_policy_rules.committed
+
+
 @pytest.mark.parametrize(
     "who",
     [make_user(), make_user(role=Role.ADMIN, is_active=False)],
@@ -165,7 +180,7 @@ async def test_only_active_admins_change_the_policy(
     with pytest.raises(AdminRequiredError):
         await change.add(who, NEW_RULE, CONTEXT)
     with pytest.raises(AdminRequiredError):
-        await change.remove(who, DEFAULT_RULES[1], CONTEXT)
+        await change.remove(who, DEFAULT_POLICY_RULES[1], CONTEXT)
 
     assert uow.entered == 0
 
@@ -173,10 +188,12 @@ async def test_only_active_admins_change_the_policy(
 async def test_a_user_granted_only_read_on_policy_cannot_change_it(
     uow: FakeUnitOfWork, clock: FakeClock
 ) -> None:
-    reader = FakeAccessPolicy([*DEFAULT_RULES, PolicyRule("user", "policy", "read", "all")])
+    reader = FakeAccessPolicy([*DEFAULT_POLICY_RULES, PolicyRule("user", "policy", "read", "all")])
 
     with pytest.raises(AdminRequiredError):
-        await ChangePolicy(reader, uow, clock).add(make_user(), NEW_RULE, CONTEXT)
+        await ChangePolicy(reader, uow, clock, object_types=OBJECT_TYPES).add(
+            make_user(), NEW_RULE, CONTEXT
+        )
 
 
 # ---------------------------------------------------------------- removing
@@ -254,7 +271,7 @@ def test_which_rules_let_admins_manage_the_policy(rule: PolicyRule, manages: boo
 
 def _events(uow: FakeUnitOfWork, clock: FakeClock, actors: list[User]) -> list[AuditEvent]:
     events = [
-        AuditEvent.record(
+        make_audit_event(
             action="auth.login" if index % 2 == 0 else "resource.create",
             now=clock.advance(),
             actor_id=actors[index % len(actors)].id,

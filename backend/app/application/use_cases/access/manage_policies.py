@@ -3,28 +3,26 @@ the `AccessPolicy` port deciding who may."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.application.interfaces.access import (
     ACTIONS,
-    OBJECT_TYPES,
+    ANY,
+    POLICY,
     ROLES,
     SCOPES,
     AccessPolicy,
-    PolicyRule,
-)
-from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.request_context import RequestContext
-from app.domain.entities.audit import AuditEvent
-from app.domain.entities.user import User
-from app.domain.errors import (
-    AdminRequiredError,
-    InvalidValueError,
+    AccessUnitOfWork,
     PolicyLockoutError,
+    PolicyRule,
     PolicyRuleExistsError,
     PolicyRuleNotFoundError,
 )
-
-POLICY = "policy"
+from app.application.interfaces.clock import Clock
+from app.application.request_context import RequestContext
+from app.domain.entities.audit import AuditEvent
+from app.domain.entities.user import AdminRequiredError, User
+from app.domain.errors import InvalidValueError
 
 
 async def require_policy_access(policy: AccessPolicy, actor: User, action: str) -> None:
@@ -32,10 +30,11 @@ async def require_policy_access(policy: AccessPolicy, actor: User, action: str) 
         raise AdminRequiredError()
 
 
-def validate_rule(rule: PolicyRule) -> PolicyRule:
+def validate_rule(rule: PolicyRule, object_types: Sequence[str]) -> PolicyRule:
+    """`rule`, if it names a known role, action and scope, and one of `object_types` (or any)."""
     for field, value, allowed in (
         ("role", rule.role, ROLES),
-        ("object_type", rule.object_type, OBJECT_TYPES),
+        ("object_type", rule.object_type, (ANY, *object_types)),
         ("action", rule.action, ACTIONS),
         ("scope", rule.scope, SCOPES),
     ):
@@ -48,8 +47,8 @@ def manages_policy(rule: PolicyRule) -> bool:
     """True if `rule` lets administrators change the policy."""
     return (
         rule.role == "admin"
-        and rule.object_type in ("*", POLICY)
-        and rule.action in ("*", "update")
+        and rule.object_type in (ANY, POLICY)
+        and rule.action in (ANY, "update")
         and rule.scope == "all"
     )
 
@@ -57,7 +56,7 @@ def manages_policy(rule: PolicyRule) -> bool:
 class ListPolicyRules:
     """Administrators read the stored policy (what every process obeys within a second)."""
 
-    def __init__(self, policy: AccessPolicy, uow: UnitOfWork) -> None:
+    def __init__(self, policy: AccessPolicy, uow: AccessUnitOfWork) -> None:
         self._policy = policy
         self._uow = uow
 
@@ -70,16 +69,25 @@ class ListPolicyRules:
 class ChangePolicy:
     """Add or remove a rule. The change, the version bump that makes every process reload, and
     its audit event are one transaction. The last rule that lets administrators manage the
-    policy cannot be removed (nobody could ever put it back)."""
+    policy cannot be removed (nobody could ever put it back). A rule names one of
+    `object_types`, those the registered features ask the policy about, or any."""
 
-    def __init__(self, policy: AccessPolicy, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(
+        self,
+        policy: AccessPolicy,
+        uow: AccessUnitOfWork,
+        clock: Clock,
+        *,
+        object_types: Sequence[str],
+    ) -> None:
         self._policy = policy
         self._uow = uow
         self._clock = clock
+        self._object_types = tuple(object_types)
 
     async def add(self, actor: User, rule: PolicyRule, context: RequestContext) -> PolicyRule:
         await require_policy_access(self._policy, actor, "update")
-        validate_rule(rule)
+        validate_rule(rule, self._object_types)
         async with self._uow as uow:
             await uow.policy_rules.claim_change()  # concurrent changes queue from here
             if rule in await uow.policy_rules.list_rules():
@@ -92,7 +100,7 @@ class ChangePolicy:
 
     async def remove(self, actor: User, rule: PolicyRule, context: RequestContext) -> None:
         await require_policy_access(self._policy, actor, "update")
-        validate_rule(rule)
+        validate_rule(rule, self._object_types)
         async with self._uow as uow:
             await uow.policy_rules.claim_change()
             rules = await uow.policy_rules.list_rules()
@@ -106,7 +114,12 @@ class ChangePolicy:
         await self._policy.refresh()
 
     async def _audit(
-        self, uow: UnitOfWork, action: str, actor: User, rule: PolicyRule, context: RequestContext
+        self,
+        uow: AccessUnitOfWork,
+        action: str,
+        actor: User,
+        rule: PolicyRule,
+        context: RequestContext,
     ) -> None:
         await uow.audit_events.add(
             AuditEvent.record(

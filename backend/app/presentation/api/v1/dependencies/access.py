@@ -4,14 +4,16 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.access import AccessPolicy, AccessUnitOfWork
 from app.application.use_cases.access.manage_policies import ChangePolicy, ListPolicyRules
-from app.application.use_cases.audit.list_audit_events import ListAuditEvents
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
-    ReadOnlyUnitOfWorkDep,
-    UnitOfWorkDep,
+    read_unit_of_work,
+    unit_of_work,
 )
+
+AccessUow = Annotated[AccessUnitOfWork, Depends(unit_of_work(AccessUnitOfWork))]
+ReadAccessUow = Annotated[AccessUnitOfWork, Depends(read_unit_of_work(AccessUnitOfWork))]
 
 
 async def get_access_policy(container: ContainerDep) -> AccessPolicy:
@@ -21,24 +23,15 @@ async def get_access_policy(container: ContainerDep) -> AccessPolicy:
 AccessPolicyDep = Annotated[AccessPolicy, Depends(get_access_policy)]
 
 
-async def get_list_policy_rules(
-    policy: AccessPolicyDep, uow: ReadOnlyUnitOfWorkDep
-) -> ListPolicyRules:
+async def get_list_policy_rules(policy: AccessPolicyDep, uow: ReadAccessUow) -> ListPolicyRules:
     return ListPolicyRules(policy, uow)
 
 
 async def get_change_policy(
-    policy: AccessPolicyDep, uow: UnitOfWorkDep, container: ContainerDep
+    policy: AccessPolicyDep, uow: AccessUow, container: ContainerDep
 ) -> ChangePolicy:
-    return ChangePolicy(policy, uow, container.clock)
-
-
-async def get_list_audit_events(
-    uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep
-) -> ListAuditEvents:
-    return ListAuditEvents(uow, policy)
+    return ChangePolicy(policy, uow, container.clock, object_types=container.features.object_types)
 
 
 ListPolicyRulesDep = Annotated[ListPolicyRules, Depends(get_list_policy_rules)]
 ChangePolicyDep = Annotated[ChangePolicy, Depends(get_change_policy)]
-ListAuditEventsDep = Annotated[ListAuditEvents, Depends(get_list_audit_events)]

@@ -1,16 +1,34 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
-from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictStr
 
-from app.application.interfaces.access import ACTIONS, OBJECT_TYPES, ROLES, PolicyRule
-from app.domain.entities.audit import AuditEvent
+from app.application.interfaces.access import (
+    ACCESS_OBJECT_TYPES,
+    ACTIONS,
+    ANY,
+    ROLES,
+    PolicyRule,
+)
+from app.application.interfaces.audit import AUDIT_OBJECT_TYPES
+from app.application.interfaces.payment import PAYMENT_OBJECT_TYPES
+from app.application.interfaces.product import PRODUCT_OBJECT_TYPES
+from app.application.interfaces.resource import RESOURCE_OBJECT_TYPES
+from app.application.interfaces.user import USER_OBJECT_TYPES
 from app.presentation.api.v1.schemas.common import RequestBody
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=50)]
+# What the schema documents; `ChangePolicy` checks a rule against the registered features' types.
+DOCUMENTED_OBJECT_TYPES = (
+    ANY,
+    *RESOURCE_OBJECT_TYPES,
+    *ACCESS_OBJECT_TYPES,
+    *AUDIT_OBJECT_TYPES,
+    *USER_OBJECT_TYPES,
+    *PRODUCT_OBJECT_TYPES,
+    *PAYMENT_OBJECT_TYPES,
+)
 
 
 class PolicyRuleBody(RequestBody):
@@ -18,7 +36,7 @@ class PolicyRuleBody(RequestBody):
     object_type: Name = Field(
         examples=["resource"],
         description="an object type, or `*`",
-        json_schema_extra={"enum": list(OBJECT_TYPES)},
+        json_schema_extra={"enum": list(DOCUMENTED_OBJECT_TYPES)},
     )
     action: Name = Field(
         examples=["read"],
@@ -48,20 +66,3 @@ class PolicyRuleOut(BaseModel):
 
 class PolicyRuleList(BaseModel):
     items: list[PolicyRuleOut]
-
-
-class AuditEventOut(BaseModel):
-    id: UUID
-    occurred_at: datetime
-    actor_id: UUID | None
-    action: str
-    target_type: str | None
-    target_id: str | None
-    outcome: str
-    ip: str | None
-    request_id: str | None
-    details: dict[str, str]
-
-    @classmethod
-    def of(cls, event: AuditEvent) -> AuditEventOut:
-        return cls.model_validate(event.model_dump())
