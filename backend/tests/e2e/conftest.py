@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
@@ -91,31 +92,35 @@ async def user_headers(client: AsyncClient) -> Headers:
     return await login(client, "reader@example.com", USER_PASSWORD)
 
 
-MakeProduct = Callable[..., Awaitable[dict[str, Any]]]
+async def create_product_via_api(
+    client: AsyncClient, admin_headers: Headers, **overrides: Any
+) -> dict[str, Any]:
+    """Create a product through the API as an administrator; any field can be overridden."""
+    body = {
+        "name": f"Product {uuid4().hex[:8]}",
+        "category": "books",
+        "price_range": "medium",
+        "price_cents": 1999,
+        "currency": "USD",
+        "description": "",
+        **overrides,
+    }
+    response = await client.post("/api/v1/products", json=body, headers=admin_headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+CreateProduct = Callable[..., Awaitable[dict[str, Any]]]
 
 
 @pytest_asyncio.fixture
-async def make_product(client: AsyncClient, admin_headers: Headers) -> MakeProduct:
-    """Create a product through the API; any field can be overridden."""
-    counter = 0
+async def create_product(client: AsyncClient, admin_headers: Headers) -> CreateProduct:
+    """`create_product_via_api` on the test's client, as its administrator."""
 
-    async def make(**overrides: Any) -> dict[str, Any]:
-        nonlocal counter
-        counter += 1
-        body = {
-            "name": f"Product {counter}",
-            "category": "books",
-            "price_range": "medium",
-            "price_cents": 1999,
-            "currency": "USD",
-            "description": "",
-            **overrides,
-        }
-        response = await client.post("/api/v1/products", json=body, headers=admin_headers)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
+    async def create(**overrides: Any) -> dict[str, Any]:
+        return await create_product_via_api(client, admin_headers, **overrides)
 
-    return make
+    return create
 
 
 # ------------------------------------------------------------------ payments (test_payment*.py)

@@ -11,7 +11,7 @@ import pytest
 from httpx import AsyncClient
 
 from tests.conftest import empty_all_tables
-from tests.e2e.conftest import Headers, make_settings, running_client
+from tests.e2e.conftest import Headers, create_product_via_api, make_settings, running_client
 from tests.e2e.payments_helpers import (
     INTENTS,
     MISSING,
@@ -26,21 +26,6 @@ from tests.e2e.payments_helpers import (
 )
 from tests.e2e.test_product import assert_problem
 from tests.stripe_fake import StripeFake
-
-
-async def make_product(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "name": "Field guide",
-        "category": "books",
-        "price_range": "medium",
-        "price_cents": 2500,
-        "currency": "EUR",
-        "description": "",
-        **overrides,
-    }
-    response = await client.post("/api/v1/products", json=body, headers=await admin(client))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def wait_for(condition: Any, seconds: float = 5.0) -> None:
@@ -128,7 +113,9 @@ async def test_returns_503_naming_the_setting_when_stripe_is_not_configured(
 async def test_uses_the_products_price_and_currency(
     pay_client: AsyncClient, alice: Headers, stripe_fake: StripeFake
 ) -> None:
-    product = await make_product(pay_client, price_cents=2500, currency="EUR")
+    product = await create_product_via_api(
+        pay_client, await admin(pay_client), price_cents=2500, currency="EUR"
+    )
 
     only_product = await create_intent(pay_client, alice, product_id=product["id"])
     agreeing = await post_intent(
@@ -147,7 +134,9 @@ async def test_uses_the_products_price_and_currency(
 async def test_refuses_an_amount_or_currency_that_disagrees_with_the_product(
     pay_client: AsyncClient, alice: Headers, stripe_fake: StripeFake
 ) -> None:
-    product = await make_product(pay_client, price_cents=2500, currency="EUR")
+    product = await create_product_via_api(
+        pay_client, await admin(pay_client), price_cents=2500, currency="EUR"
+    )
 
     cheaper = await post_intent(pay_client, alice, product_id=product["id"], amount_cents=100)
     dollars = await post_intent(pay_client, alice, product_id=product["id"], currency="USD")
@@ -161,7 +150,9 @@ async def test_refuses_an_amount_or_currency_that_disagrees_with_the_product(
 async def test_refuses_an_unknown_product_or_one_priced_outside_stripes_range(
     pay_client: AsyncClient, alice: Headers, stripe_fake: StripeFake
 ) -> None:
-    too_cheap = await make_product(pay_client, price_cents=10, currency="USD")
+    too_cheap = await create_product_via_api(
+        pay_client, await admin(pay_client), price_cents=10, currency="USD"
+    )
 
     unknown = await post_intent(pay_client, alice, product_id=MISSING)
     cheap = await post_intent(pay_client, alice, product_id=too_cheap["id"])

@@ -14,7 +14,7 @@ from app.presentation.main import create_app
 from tests.e2e.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
-    MakeProduct,
+    CreateProduct,
     make_settings,
     running_client,
 )
@@ -91,18 +91,20 @@ async def test_a_streamed_body_is_cut_off_at_the_limit_with_413(client: AsyncCli
     assert chunks_sent < 64
 
 
-async def test_large_responses_are_gzipped(client: AsyncClient, make_product: MakeProduct) -> None:
+async def test_large_responses_are_gzipped(
+    client: AsyncClient, create_product: CreateProduct
+) -> None:
     for _ in range(10):
-        await make_product(description="A long description. " * 20)
+        await create_product(description="A long description. " * 20)
     response = await client.get(PRODUCTS, params={"limit": 10}, headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
     assert len(response.json()["items"]) == 10
 
 
 async def test_metrics_count_requests_by_route_template_and_show_the_pool(
-    client: AsyncClient, make_product: MakeProduct
+    client: AsyncClient, create_product: CreateProduct
 ) -> None:
-    product = await make_product()
+    product = await create_product()
     await client.get(f"{PRODUCTS}/{product['id']}")
     await client.get(f"{PRODUCTS}/{product['id']}")
 

@@ -5,19 +5,19 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.e2e.conftest import MakeProduct
+from tests.e2e.conftest import CreateProduct
 from tests.e2e.test_product import UNKNOWN_ID, assert_problem
 
 RECOMMENDATIONS = "/api/v1/products/recommendations"
 
 
 async def test_an_exact_category_and_price_match_ranks_first_with_score_1(
-    client: AsyncClient, make_product: MakeProduct
+    client: AsyncClient, create_product: CreateProduct
 ) -> None:
-    pricey_book = await make_product(category="books", price_range="high")
-    cheap_shirt = await make_product(category="clothing", price_range="low")
-    cheap_book = await make_product(category="books", price_range="low")
-    mid_book = await make_product(category="books", price_range="medium")
+    pricey_book = await create_product(category="books", price_range="high")
+    cheap_shirt = await create_product(category="clothing", price_range="low")
+    cheap_book = await create_product(category="books", price_range="low")
+    mid_book = await create_product(category="books", price_range="medium")
 
     response = await client.post(
         RECOMMENDATIONS, json={"categories": ["books"], "price_range": "low", "limit": 10}
@@ -36,9 +36,9 @@ async def test_an_exact_category_and_price_match_ranks_first_with_score_1(
 
 
 async def test_ties_are_broken_by_id_and_limit_applies(
-    client: AsyncClient, make_product: MakeProduct
+    client: AsyncClient, create_product: CreateProduct
 ) -> None:
-    books = [await make_product(category="books", price_range="low") for _ in range(5)]
+    books = [await create_product(category="books", price_range="low") for _ in range(5)]
     response = await client.post(RECOMMENDATIONS, json={"categories": ["books"], "limit": 3})
     items = response.json()["items"]
     assert [item["product"]["id"] for item in items] == sorted(b["id"] for b in books)[:3]
@@ -46,10 +46,10 @@ async def test_ties_are_broken_by_id_and_limit_applies(
 
 
 async def test_without_a_price_range_products_are_compared_by_category_alone(
-    client: AsyncClient, make_product: MakeProduct
+    client: AsyncClient, create_product: CreateProduct
 ) -> None:
-    await make_product(category="electronics", price_range="high")
-    await make_product(category="books", price_range="low")
+    await create_product(category="electronics", price_range="high")
+    await create_product(category="books", price_range="low")
     response = await client.post(RECOMMENDATIONS, json={"categories": ["electronics"]})
     items = response.json()["items"]
     assert [item["product"]["category"] for item in items] == ["electronics"]
@@ -74,11 +74,11 @@ async def test_bad_preferences_are_422(
 
 
 async def test_similar_products_exclude_the_product_itself(
-    client: AsyncClient, make_product: MakeProduct
+    client: AsyncClient, create_product: CreateProduct
 ) -> None:
-    product = await make_product(category="clothing", price_range="medium")
-    twin = await make_product(category="clothing", price_range="medium")
-    cousin = await make_product(category="clothing", price_range="high")
+    product = await create_product(category="clothing", price_range="medium")
+    twin = await create_product(category="clothing", price_range="medium")
+    cousin = await create_product(category="clothing", price_range="high")
 
     response = await client.get(f"/api/v1/products/{product['id']}/similar", params={"limit": 5})
 

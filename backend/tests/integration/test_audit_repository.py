@@ -12,11 +12,12 @@ from app.application.interfaces.audit import AuditFilter
 from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
+from tests.builders import make_audit_event
 from tests.fakes import DEFAULT_NOW
 
 
 def event(action: str, actor_id: UUID | None, *, minutes: int = 0, **fields: Any) -> AuditEvent:
-    return AuditEvent.record(
+    return make_audit_event(
         action=action, now=DEFAULT_NOW + timedelta(minutes=minutes), actor_id=actor_id, **fields
     )
 

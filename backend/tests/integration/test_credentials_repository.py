@@ -17,7 +17,8 @@ from app.infrastructure.repositories.credentials import (
     SqlAlchemyRecoveryCodeRepository,
 )
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
-from tests.fakes import DEFAULT_NOW, make_user
+from tests.builders import make_one_time_token, make_user
+from tests.fakes import DEFAULT_NOW
 
 LATER = DEFAULT_NOW + timedelta(minutes=5)
 
@@ -29,8 +30,7 @@ async def stored_user(connection: AsyncConnection, email: str = "alice@example.c
 
 
 def issue(user: User, purpose: TokenPurpose = TokenPurpose.PASSWORD_RESET) -> OneTimeToken:
-    token, _ = OneTimeToken.issue(user_id=user.id, purpose=purpose, now=DEFAULT_NOW)
-    return token
+    return make_one_time_token(user_id=user.id, purpose=purpose)
 
 
 async def test_a_token_round_trips_with_only_the_hash_of_its_secret(

@@ -22,7 +22,7 @@ from app.infrastructure.adapters.file_storage import (
     MAGIC,
     LocalEncryptedFileStorage,
 )
-from tests.fakes import DEFAULT_NOW
+from tests.builders import make_stored_file
 
 KEY_A = base64.b64encode(b"a" * 32).decode()
 KEY_B = base64.b64encode(b"b" * 32).decode()
@@ -40,18 +40,14 @@ def storage(root: Path, keys: str = f"a:{KEY_A}") -> LocalEncryptedFileStorage:
 
 
 def metadata(file_id: UUID, blob: SealedBlob) -> StoredFile:
-    return StoredFile(
+    return make_stored_file(
         id=file_id,
-        resource_id=new_id(),
-        owner_id=new_id(),
         filename="f.txt",
-        content_type="text/plain",
         size=blob.size,
         sha256=blob.sha256,
         key_id=blob.key_id,
         wrapped_key=blob.wrapped_key,
         storage_key=blob.storage_key,
-        created_at=DEFAULT_NOW,
     )
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.application.interfaces.idempotency import IdempotencyRecord
 from app.application.interfaces.payment import WebhookEvent
 from app.domain.entities.payment import (
-    Payment,
     PaymentFailure,
     PaymentStatus,
     StatusObservation,
@@ -27,8 +26,9 @@ from app.infrastructure.repositories.payment import (
     SqlAlchemyWebhookEventRepository,
 )
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
+from tests.builders import make_payment, make_user
 from tests.conftest import empty_all_tables
-from tests.fakes import DEFAULT_NOW, make_user
+from tests.fakes import DEFAULT_NOW
 
 LATER = DEFAULT_NOW + timedelta(minutes=5)
 # Long enough that a transaction which did not wait would have answered; short for the suite.
@@ -39,23 +39,6 @@ async def stored_user(connection: AsyncConnection, email: str = "alice@example.c
     user = make_user(email=email)
     await SqlAlchemyUserRepository(connection).add(user)
     return user
-
-
-def make_payment(user: User, **overrides: Any) -> Payment:
-    values: dict[str, Any] = {
-        "payment_id": uuid4(),
-        "user_id": user.id,
-        "provider_id": f"pi_{uuid4().hex}",
-        "amount_cents": 12_345_678,
-        "currency": "eur",
-        "status": PaymentStatus.REQUIRES_PAYMENT_METHOD,
-        "metadata": {"order": "A-42", "note": "Café"},
-        "product_id": uuid4(),
-        "sealed_client_secret": "sealed:v1:abcdef",
-        "now": DEFAULT_NOW,
-        **overrides,
-    }
-    return Payment.record(**values)
 
 
 def make_event(event_id: str = "evt_1", **overrides: Any) -> WebhookEvent:
@@ -97,7 +80,13 @@ async def test_a_payment_round_trips_by_id_and_by_provider_id(
 ) -> None:
     alice = await stored_user(connection)
     payments = SqlAlchemyPaymentRepository(connection)
-    payment = make_payment(alice)
+    payment = make_payment(
+        user_id=alice.id,
+        amount_cents=12_345_678,
+        currency="eur",
+        metadata={"order": "A-42", "note": "Café"},
+        product_id=uuid4(),
+    )
 
     await payments.add(payment)
 
@@ -118,7 +107,7 @@ async def test_replace_applies_only_from_the_expected_version(
 ) -> None:
     alice = await stored_user(connection)
     payments = SqlAlchemyPaymentRepository(connection)
-    payment = make_payment(alice)
+    payment = make_payment(user_id=alice.id)
     await payments.add(payment)
     failed = payment.observe(
         StatusObservation(
@@ -154,12 +143,12 @@ async def test_a_second_payment_for_one_provider_intent_is_refused(
 ) -> None:
     alice = await stored_user(connection)
     payments = SqlAlchemyPaymentRepository(connection)
-    payment = make_payment(alice)
+    payment = make_payment(user_id=alice.id)
     await payments.add(payment)
 
     with pytest.raises(IntegrityError):
         async with connection.begin_nested():
-            await payments.add(make_payment(alice, provider_id=payment.provider_id))
+            await payments.add(make_payment(user_id=alice.id, provider_id=payment.provider_id))
 
     assert [p.id for p in await payments.list_by_user(alice.id)] == [payment.id]
 
@@ -170,8 +159,8 @@ async def test_a_users_payments_are_paged_by_id_and_listed_only_for_them(
     alice = await stored_user(connection)
     bob = await stored_user(connection, "bob@example.com")
     payments = SqlAlchemyPaymentRepository(connection)
-    mine = sorted((make_payment(alice) for _ in range(5)), key=lambda p: p.id)
-    for payment in (*reversed(mine), make_payment(bob)):
+    mine = sorted((make_payment(user_id=alice.id) for _ in range(5)), key=lambda p: p.id)
+    for payment in (*reversed(mine), make_payment(user_id=bob.id)):
         await payments.add(payment)
 
     assert await payments.list_page(user_id=alice.id, after=None, limit=2) == mine[:2]
@@ -188,8 +177,8 @@ async def test_anonymising_a_user_keeps_the_amounts_and_drops_what_is_theirs(
     alice = await stored_user(connection)
     bob = await stored_user(connection, "bob@example.com")
     payments = SqlAlchemyPaymentRepository(connection)
-    mine = [make_payment(alice), make_payment(alice, amount_cents=99_999_999)]
-    theirs = make_payment(bob)
+    mine = [make_payment(user_id=alice.id), make_payment(user_id=alice.id, amount_cents=99_999_999)]
+    theirs = make_payment(user_id=bob.id)
     for payment in (*mine, theirs):
         await payments.add(payment)
 

@@ -16,23 +16,10 @@ from app.domain.entities.product import PriceRange, Product, ProductChanges
 from app.domain.services.recommendation import ProductClass
 from app.infrastructure.models.product import ProductModel
 from app.infrastructure.repositories.product import SqlAlchemyProductRepository
+from tests.builders import make_product
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 CATEGORIES = frozenset({"books", "electronics", "clothing"})
-
-
-def make_product(**overrides: Any) -> Product:
-    fields: dict[str, Any] = {
-        "name": "The Pragmatic Programmer",
-        "category": "books",
-        "price_range": PriceRange.MEDIUM,
-        "price_cents": 4_200,
-        "currency": "EUR",
-        "description": "From journeyman to master.",
-        "now": NOW,
-        **overrides,
-    }
-    return Product.create(categories=CATEGORIES, **fields)
 
 
 def ids(products: list[Product]) -> list[UUID]:
@@ -56,7 +43,7 @@ async def add_in_reverse_id_order(
 async def test_get_returns_every_field_as_it_was_added(
     products: SqlAlchemyProductRepository,
 ) -> None:
-    product = make_product(currency="usd", description="")
+    product = make_product(price_range=PriceRange.MEDIUM, currency="usd", description="", now=NOW)
     await products.add(product)
 
     stored = await products.get(product.id)
@@ -88,7 +75,7 @@ async def test_get_returns_none_for_an_unknown_id(products: SqlAlchemyProductRep
 
 
 async def test_replace_stores_the_next_version(products: SqlAlchemyProductRepository) -> None:
-    product = make_product()
+    product = make_product(now=NOW)
     await products.add(product)
     later = NOW + timedelta(hours=1)
     changed = product.apply(
@@ -259,7 +246,8 @@ async def test_list_in_classes_leaves_out_the_excluded_product_and_honours_the_l
     products: SqlAlchemyProductRepository,
 ) -> None:
     expected = await add_in_reverse_id_order(
-        products, *(make_product(category="clothing") for _ in range(4))
+        products,
+        *(make_product(category="clothing", price_range=PriceRange.MEDIUM) for _ in range(4)),
     )
     classes = [ProductClass("clothing", PriceRange.MEDIUM)]
 

@@ -16,7 +16,8 @@ from app.infrastructure.repositories.resource import (
     SqlAlchemyResourceRepository,
 )
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
-from tests.fakes import DEFAULT_NOW, make_user
+from tests.builders import make_resource, make_stored_file, make_user
+from tests.fakes import DEFAULT_NOW
 
 
 async def stored_user(connection: AsyncConnection, email: str) -> User:
@@ -26,25 +27,20 @@ async def stored_user(connection: AsyncConnection, email: str) -> User:
 
 
 async def stored_resource(connection: AsyncConnection, owner: User, name: str = "r") -> Resource:
-    resource = Resource.create(owner_id=owner.id, name=name, description="d", now=DEFAULT_NOW)
+    resource = make_resource(owner_id=owner.id, name=name, description="d")
     await SqlAlchemyResourceRepository(connection).add(resource)
     return resource
 
 
 async def stored_file(connection: AsyncConnection, resource: Resource) -> StoredFile:
-    file_id = new_id()
-    stored = StoredFile(
-        id=file_id,
+    stored = make_stored_file(
         resource_id=resource.id,
         owner_id=resource.owner_id,
         filename="Café notes.txt",
-        content_type="text/plain",
         size=5_000_000_000,  # past 32 bits
         sha256="ab" * 32,
         key_id="k2026",
         wrapped_key=bytes(range(60)),
-        storage_key=f"{file_id.hex[:2]}/{file_id.hex}",
-        created_at=DEFAULT_NOW,
     )
     await SqlAlchemyResourceFileRepository(connection).add(stored)
     return stored
@@ -141,7 +137,7 @@ async def test_an_owners_resources_and_files_are_listed_and_deleted_for_gdpr(
 
 
 async def test_a_resource_needs_an_existing_owner(connection: AsyncConnection) -> None:
-    orphan = Resource.create(owner_id=new_id(), name="r", description="", now=DEFAULT_NOW)
+    orphan = make_resource(name="r")
     with pytest.raises(IntegrityError):
         async with connection.begin_nested():
             await SqlAlchemyResourceRepository(connection).add(orphan)

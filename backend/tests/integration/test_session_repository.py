@@ -19,9 +19,10 @@ from app.infrastructure.models.session import SessionModel
 from app.infrastructure.models.user import UserModel
 from app.infrastructure.repositories.session import SqlAlchemySessionRepository
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
+from tests.builders import make_session, make_user
 from tests.conftest import empty_all_tables
 from tests.databases import fresh_database
-from tests.fakes import DEFAULT_NOW, make_user
+from tests.fakes import DEFAULT_NOW
 
 LIFETIME = timedelta(days=30)
 OLD_SESSION_ID = UUID("01900000-0000-7000-8000-0000000000aa")
@@ -34,14 +35,13 @@ async def stored_user(connection: AsyncConnection, email: str = "alice@example.c
 
 
 def new_session(user: User, *, minutes_later: int = 0) -> Session:
-    session, _ = Session.start(
+    return make_session(
         user_id=user.id,
         now=DEFAULT_NOW + timedelta(minutes=minutes_later),
         lifetime=LIFETIME,
         user_agent="Mozilla/5.0 (X11)",
         ip="2001:db8::1",
     )
-    return session
 
 
 async def test_a_session_round_trips(connection: AsyncConnection) -> None:
@@ -171,12 +171,8 @@ async def test_pruning_drops_expired_sessions_first_then_the_oldest_live_ones(
     sessions = SqlAlchemySessionRepository(connection)
     day = 60 * 24
     old_live = new_session(alice, minutes_later=-2 * day)
-    newer_but_expired, _ = Session.start(
-        user_id=alice.id,
-        now=DEFAULT_NOW - timedelta(days=1),
-        lifetime=timedelta(hours=1),
-        user_agent=None,
-        ip=None,
+    newer_but_expired = make_session(
+        user_id=alice.id, now=DEFAULT_NOW - timedelta(days=1), lifetime=timedelta(hours=1)
     )
     newest = new_session(alice)
     bobs = new_session(bob, minutes_later=-3 * day)

@@ -4,39 +4,22 @@ and empty its tables afterwards, since a rolled-back outer transaction could not
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeoutError
 
-from app.domain.entities.product import PriceRange, Product
+from app.domain.entities.product import Product
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
+from tests.builders import make_product
 from tests.conftest import empty_all_tables
-
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-CATEGORIES = frozenset({"books", "electronics", "clothing"})
 
 
 class CheckoutFailedError(Exception):
     """Something a use case might raise halfway through its transaction."""
-
-
-def make_product(**overrides: Any) -> Product:
-    fields: dict[str, Any] = {
-        "name": "Dune",
-        "category": "books",
-        "price_range": PriceRange.LOW,
-        "price_cents": 999,
-        "currency": "EUR",
-        "now": NOW,
-        **overrides,
-    }
-    return Product.create(categories=CATEGORIES, **fields)
 
 
 @pytest_asyncio.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -17,20 +16,10 @@ from app.domain.errors import EmailAlreadyRegisteredError
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
+from tests.builders import make_user
 from tests.databases import fresh_database
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
-
-
-def make_user(**overrides: Any) -> User:
-    fields: dict[str, Any] = {
-        "email": "ada@example.com",
-        "password_hash": "$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA",
-        "full_name": "Ada Lovelace",
-        "now": NOW,
-        **overrides,
-    }
-    return User.register(**fields)
 
 
 @pytest.fixture
@@ -39,7 +28,7 @@ def users(connection: AsyncConnection) -> SqlAlchemyUserRepository:
 
 
 async def test_get_returns_every_field_as_it_was_added(users: SqlAlchemyUserRepository) -> None:
-    user = make_user(role=Role.ADMIN)
+    user = make_user(role=Role.ADMIN, full_name="Ada Lovelace", now=NOW)
     await users.add(user)
 
     stored = await users.get(user.id)
@@ -67,7 +56,7 @@ async def test_get_by_email_finds_the_user(users: SqlAlchemyUserRepository) -> N
     await users.add(user)
     await users.add(make_user(email="grace@example.com"))
 
-    assert await users.get_by_email("ada@example.com") == user
+    assert await users.get_by_email("alice@example.com") == user
     assert await users.get_by_email("nobody@example.com") is None
 
 
@@ -98,7 +87,7 @@ async def test_the_session_stays_usable_after_a_taken_email(
     other = make_user(email="grace@example.com")
     await users.add(other)
 
-    assert await users.get_by_email("ada@example.com") == first
+    assert await users.get_by_email("alice@example.com") == first
     assert await users.get(other.id) == other
 
 
@@ -156,7 +145,7 @@ async def test_two_concurrent_registrations_of_one_email_let_exactly_one_win(
                 timeout=10,
             )
             async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
-                stored = await uow.users.get_by_email("ada@example.com")
+                stored = await uow.users.get_by_email("alice@example.com")
         finally:
             await database.dispose()
 

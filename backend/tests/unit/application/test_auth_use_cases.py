@@ -23,15 +23,14 @@ from app.domain.errors import (
     InvalidTokenError,
     SessionNotFoundError,
 )
-from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.password import normalize_password
+from tests.builders import make_session, make_user
 from tests.fakes import (
     FakeAccessTokenService,
     FakeClock,
     FakePasswordHasher,
     FakeTokenDenyList,
     FakeUnitOfWork,
-    make_user,
 )
 
 PASSWORD = "a long and unguessable passphrase"
@@ -226,10 +225,7 @@ async def test_log_in_forgets_expired_sessions(
 
 
 def other_users_session(clock: FakeClock, lifetime: timedelta) -> Session:
-    session, _ = Session.start(
-        user_id=new_id(), now=clock.now(), lifetime=lifetime, user_agent="gone", ip="198.51.100.1"
-    )
-    return session
+    return make_session(now=clock.now(), lifetime=lifetime, user_agent="gone", ip="198.51.100.1")
 
 
 async def test_a_login_sweeps_expired_sessions_of_anyone_at_most_once_per_interval(

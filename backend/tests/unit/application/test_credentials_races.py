@@ -41,6 +41,7 @@ from app.domain.errors import (
 )
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
+from tests.builders import make_user
 from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeAccessTokenService,
@@ -51,7 +52,6 @@ from tests.fakes import (
     FakeTokenDenyList,
     FakeUnitOfWork,
     FakeUserRepository,
-    make_user,
 )
 from tests.unit.application.test_credentials_use_cases import RecordingMail, link_token
 

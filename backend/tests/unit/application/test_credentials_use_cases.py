@@ -31,7 +31,6 @@ from app.application.use_cases.credentials.passwords import (
 )
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.domain.entities.audit import AuditOutcome
-from app.domain.entities.session import Session
 from app.domain.entities.user import User
 from app.domain.errors import (
     DependencyUnavailableError,
@@ -49,6 +48,7 @@ from app.domain.errors import (
 )
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
+from tests.builders import make_session, make_user
 from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeAccessTokenService,
@@ -59,7 +59,6 @@ from tests.fakes import (
     FakePasswordStrengthChecker,
     FakeTokenDenyList,
     FakeUnitOfWork,
-    make_user,
 )
 
 CONTEXT = RequestContext(ip="192.0.2.44", request_id="req-cred")
@@ -193,10 +192,7 @@ async def test_reset_mails_only_existing_active_accounts(
 async def test_a_reset_replaces_the_password_revokes_sessions_and_works_once(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User, sessions: SessionTokens
 ) -> None:
-    session, _ = Session.start(
-        user_id=alice.id, now=clock.now(), lifetime=timedelta(days=1), user_agent=None, ip=None
-    )
-    uow.fake_sessions.seed(session)
+    uow.fake_sessions.seed(make_session(user_id=alice.id, now=clock.now()))
     mail = RecordingMail()
     await RequestPasswordReset(uow, mail, clock, reset_url="r?token=").execute(alice.email)
     token = link_token(mail.sent[0])
@@ -226,12 +222,7 @@ async def test_a_change_needs_the_current_password_and_keeps_this_session(
     sessions: SessionTokens,
     second_factor: SecondFactor,
 ) -> None:
-    mine, other = (
-        Session.start(
-            user_id=alice.id, now=clock.now(), lifetime=timedelta(days=1), user_agent=None, ip=None
-        )[0]
-        for _ in range(2)
-    )
+    mine, other = (make_session(user_id=alice.id, now=clock.now()) for _ in range(2))
     uow.fake_sessions.seed(mine, other)
     change = ChangePassword(uow, FakePasswordHasher(), policy(), second_factor, sessions, clock)
 

@@ -17,7 +17,8 @@ from app.application.pagination import decode_cursor, encode_cursor
 from app.application.use_cases.product.list_products import ListProducts
 from app.domain.entities.product import PriceRange, Product
 from app.domain.errors import InvalidCursorError, InvalidValueError
-from tests.fakes import FakeUnitOfWork, make_product
+from tests.builders import make_product
+from tests.fakes import FakeUnitOfWork
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -51,6 +51,7 @@ from app.domain.events import DomainEvent
 from app.domain.events.payment import PaymentFailed, PaymentProcessing, PaymentSucceeded
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
+from tests.builders import make_payment, make_product, make_user
 from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeAccessPolicy,
@@ -62,9 +63,6 @@ from tests.fakes import (
     FakeSecretBox,
     FakeUnitOfWork,
     FakeWebhookVerifier,
-    make_payment,
-    make_product,
-    make_user,
 )
 
 CONTEXT = RequestContext(ip="192.0.2.7", request_id="req-pay")

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from app.application.request_context import RequestContext
 from app.application.services.credentials.second_factor import SecondFactor
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
-from app.domain.entities.audit import AuditEvent, AuditOutcome
-from app.domain.entities.session import Session
+from app.domain.entities.audit import AuditOutcome
 from app.domain.entities.user import User
 from app.domain.errors import UserNotFoundError, WrongPasswordError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
+from tests.builders import make_audit_event, make_session, make_user
 from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeClock,
     FakeFileStorage,
     FakePasswordHasher,
     FakeUnitOfWork,
-    make_user,
 )
 
 
@@ -51,20 +48,19 @@ def uow(alice: User, clock: FakeClock) -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
     uow.fake_users.seed(alice, bob)
     for user in (alice, bob):
-        session, _ = Session.start(
-            user_id=user.id, now=clock.now(), lifetime=timedelta(days=1), user_agent="ua", ip="ip"
+        uow.fake_sessions.seed(
+            make_session(user_id=user.id, now=clock.now(), user_agent="ua", ip="ip")
         )
-        uow.fake_sessions.seed(session)
     uow.fake_audit_events.seed(
-        AuditEvent.record(action="auth.login", now=clock.now(), actor_id=alice.id, ip="192.0.2.1"),
-        AuditEvent.record(
+        make_audit_event(action="auth.login", now=clock.now(), actor_id=alice.id, ip="192.0.2.1"),
+        make_audit_event(
             action="user.update",
             now=clock.now(),
             actor_id=bob.id,
             target_type="user",
             target_id=alice.id,
         ),
-        AuditEvent.record(action="auth.login", now=clock.now(), actor_id=bob.id),
+        make_audit_event(action="auth.login", now=clock.now(), actor_id=bob.id),
     )
     return uow
 
@@ -88,11 +84,11 @@ async def test_the_export_shows_events_about_the_caller_without_anyone_elses_dat
     uow = FakeUnitOfWork()
     uow.fake_users.seed(alice, admin, bob)
     now = clock.now()
-    own = AuditEvent.record(
+    own = make_audit_event(
         action="auth.login", now=now, actor_id=alice.id, ip="192.0.2.1", request_id="req-alice"
     )
     # An administrator changed Alice's role, from their address, in their request.
-    by_admin = AuditEvent.record(
+    by_admin = make_audit_event(
         action="user.update",
         now=now,
         actor_id=admin.id,
@@ -103,7 +99,7 @@ async def test_the_export_shows_events_about_the_caller_without_anyone_elses_dat
         details={"role": "admin", "is_active": "true", "sessions_revoked": "2"},
     )
     # Someone tried Alice's password, or replayed her refresh token: not proven to be her.
-    guessed = AuditEvent.record(
+    guessed = make_audit_event(
         action="auth.login",
         now=now,
         actor_id=alice.id,
@@ -113,7 +109,7 @@ async def test_the_export_shows_events_about_the_caller_without_anyone_elses_dat
         ip="203.0.113.66",
         request_id="req-guesser",
     )
-    replayed = AuditEvent.record(
+    replayed = make_audit_event(
         action="auth.refresh_reuse",
         now=now,
         actor_id=alice.id,
@@ -124,7 +120,7 @@ async def test_the_export_shows_events_about_the_caller_without_anyone_elses_dat
         request_id="req-thief",
     )
     # Alice, an administrator too, deactivated Bob: her act, but Bob's id is his.
-    on_bob = AuditEvent.record(
+    on_bob = make_audit_event(
         action="user.update",
         now=now,
         actor_id=alice.id,

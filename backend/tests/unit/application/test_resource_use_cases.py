@@ -35,14 +35,13 @@ from app.domain.errors import (
 )
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
+from tests.builders import make_resource, make_stored_file, make_user
 from tests.fakes import (
-    DEFAULT_NOW,
     FakeAccessPolicy,
     FakeClock,
     FakeFileStorage,
     FakeResourceRepository,
     FakeUnitOfWork,
-    make_user,
 )
 
 CONTEXT = RequestContext(ip="203.0.113.9", request_id="req-1")
@@ -83,25 +82,15 @@ def storage() -> FakeFileStorage:
 
 @pytest.fixture
 def resource(uow: FakeUnitOfWork) -> Resource:
-    stored = Resource.create(owner_id=ALICE.id, name="Field notes", description="", now=DEFAULT_NOW)
+    stored = make_resource(owner_id=ALICE.id)
     uow.fake_resources.seed(stored)
     return stored
 
 
 @pytest.fixture
 def stored_file(uow: FakeUnitOfWork, storage: FakeFileStorage, resource: Resource) -> StoredFile:
-    stored = StoredFile(
-        id=new_id(),
-        resource_id=resource.id,
-        owner_id=resource.owner_id,
-        filename="notes.txt",
-        content_type="text/plain",
-        size=5,
-        sha256="0" * 64,
-        key_id="fake",
-        wrapped_key=b"wrapped",
-        storage_key="fake/notes",
-        created_at=DEFAULT_NOW,
+    stored = make_stored_file(
+        resource_id=resource.id, owner_id=resource.owner_id, storage_key="fake/notes"
     )
     uow.fake_resource_files.seed(stored)
     storage.blobs[stored.storage_key] = b"hello"
@@ -204,10 +193,7 @@ async def test_a_missing_resource_is_the_same_404(
 
 
 def seed_resources(uow: FakeUnitOfWork, owner: User, count: int) -> list[Resource]:
-    resources = [
-        Resource.create(owner_id=owner.id, name=f"r{i}", description="", now=DEFAULT_NOW)
-        for i in range(count)
-    ]
+    resources = [make_resource(owner_id=owner.id, name=f"r{i}") for i in range(count)]
     uow.fake_resources.seed(*resources)
     return sorted(resources, key=lambda r: r.id)
 
@@ -587,7 +573,7 @@ async def test_a_file_of_another_resource_is_not_found_through_this_one(
     stored_file: StoredFile,
 ) -> None:
     # Mallory's own resource, and Alice's file id: the pair does not match, so nothing leaks.
-    theirs = Resource.create(owner_id=MALLORY.id, name="Mine", description="", now=DEFAULT_NOW)
+    theirs = make_resource(owner_id=MALLORY.id, name="Mine")
     uow.fake_resources.seed(theirs)
 
     with pytest.raises(FileNotFoundInResourceError):

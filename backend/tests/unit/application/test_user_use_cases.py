@@ -9,13 +9,13 @@ from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.application.use_cases.user.register_user import RegisterUser, Registration
 from app.domain.entities.user import Role, User
 from app.domain.errors import EmailAlreadyRegisteredError, InvalidValueError, WeakPasswordError
+from tests.builders import make_user
 from tests.fakes import (
     FakeClock,
     FakePasswordHasher,
     FakePasswordStrengthChecker,
     FakeUnitOfWork,
     FakeUserRepository,
-    make_user,
 )
 
 PASSWORD = "a long and unguessable passphrase"

@@ -29,7 +29,8 @@ from app.domain.events.payment import (
     PaymentSucceeded,
     event_for,
 )
-from tests.fakes import DEFAULT_NOW, make_payment
+from tests.builders import make_payment
+from tests.fakes import DEFAULT_NOW
 
 S = PaymentStatus
 ORDER = [

@@ -18,7 +18,8 @@ from app.domain.entities.product import (
     ProductChanges,
 )
 from app.domain.errors import InvalidValueError, UnknownCategoryError
-from tests.fakes import CATEGORIES, DEFAULT_NOW, make_product
+from tests.builders import make_product
+from tests.fakes import CATEGORIES, DEFAULT_NOW
 
 # Characters that both Python's str.strip() and Pydantic's (Unicode White_Space) trimming remove.
 WHITESPACE = " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2005\u200a\u2028\u2029\u202f\u205f\u3000"

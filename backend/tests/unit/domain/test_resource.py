@@ -9,22 +9,16 @@ from hypothesis import strategies as st
 from app.domain.entities.resource import (
     FALLBACK_FILENAME,
     FILENAME_MAX_LENGTH,
-    Resource,
     ResourceChanges,
     sanitize_filename,
 )
 from app.domain.errors import InvalidValueError
-from app.domain.value_objects.identifiers import new_id
+from tests.builders import make_resource
 from tests.fakes import DEFAULT_NOW
 
 
-def make(**fields: str) -> Resource:
-    values = {"name": "Notes", "description": "", **fields}
-    return Resource.create(owner_id=new_id(), now=DEFAULT_NOW, **values)
-
-
 def test_a_resource_is_created_trimmed_at_version_one() -> None:
-    resource = make(name="  Notes  ")
+    resource = make_resource(name="  Notes  ")
 
     assert (resource.name, resource.version) == ("Notes", 1)
     assert resource.created_at == resource.updated_at == DEFAULT_NOW
@@ -33,12 +27,12 @@ def test_a_resource_is_created_trimmed_at_version_one() -> None:
 @pytest.mark.parametrize("name", ["", "   ", "x" * 256, "tab\there", "nul\x00"])
 def test_bad_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidValueError) as caught:
-        make(name=name)
+        make_resource(name=name)
     assert caught.value.field == "name"
 
 
 def test_changes_make_the_next_version_and_keep_the_rules() -> None:
-    resource = make(name="x" * 255)
+    resource = make_resource(name="x" * 255)
 
     changed = resource.apply(ResourceChanges(description="new"), now=DEFAULT_NOW)
 

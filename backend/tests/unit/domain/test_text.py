@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,9 +13,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 
 from app.domain.entities.payment import Payment, PaymentStatus
-from app.domain.entities.product import Product, ProductChanges
+from app.domain.entities.product import ProductChanges
 from app.domain.entities.resource import Resource, ResourceChanges
-from app.domain.entities.user import User
 from app.domain.errors import InvalidValueError
 from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.text import (
@@ -28,7 +26,8 @@ from app.domain.value_objects.text import (
     reject_control_characters,
     trim,
 )
-from tests.fakes import CATEGORIES, DEFAULT_NOW, make_product, make_user
+from tests.builders import make_product, make_resource, make_user
+from tests.fakes import CATEGORIES, DEFAULT_NOW
 
 LAYOUT = "\n\r\t"
 # Every control character (C0, DEL, C1) and a sample of surrogates.
@@ -92,8 +91,7 @@ def test_trimming_is_pydantics() -> None:
 
 
 def _resource(text: str, field: str) -> object:
-    values = {"name": "Notes", "description": "", field: text}
-    return Resource.create(owner_id=new_id(), now=DEFAULT_NOW, **values)
+    return make_resource(**{field: text})
 
 
 def _resource_changed(text: str, field: str) -> object:
@@ -103,15 +101,7 @@ def _resource_changed(text: str, field: str) -> object:
 
 
 def _product(text: str, field: str) -> object:
-    values: dict[str, Any] = {
-        "name": "Atlas",
-        "category": "books",
-        "price_range": "low",
-        "price_cents": 100,
-        "currency": "USD",
-        field: text,
-    }
-    return Product.create(now=DEFAULT_NOW, categories=frozenset(CATEGORIES), **values)
+    return make_product(**{field: text})
 
 
 def _product_changed(text: str, field: str) -> object:
@@ -121,9 +111,7 @@ def _product_changed(text: str, field: str) -> object:
 
 
 def _user(text: str, field: str) -> object:
-    return User.register(
-        email="ada@example.com", password_hash="x", now=DEFAULT_NOW, **{field: text}
-    )
+    return make_user(**{field: text})
 
 
 def _user_changed(text: str, field: str) -> object:

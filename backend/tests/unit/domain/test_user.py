@@ -6,7 +6,8 @@ import pytest
 
 from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
 from app.domain.errors import AdminRequiredError, InvalidValueError
-from tests.fakes import DEFAULT_NOW, make_user
+from tests.builders import make_user
+from tests.fakes import DEFAULT_NOW
 
 
 def register(**overrides: object) -> User:
