@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionPolicy, SessionTokens, TokenPair
 from app.application.use_cases.session.authenticate import Authenticate
+from app.application.use_cases.session.list_sessions import ListSessions
 from app.application.use_cases.session.log_in import LogIn, MfaChallenge
 from app.application.use_cases.session.log_out import LogOut
-from app.application.use_cases.session.manage_sessions import ListSessions, RevokeSession
 from app.application.use_cases.session.refresh_session import RefreshSession
+from app.application.use_cases.session.revoke_session import RevokeSession
 from app.domain.entities.audit import AuditOutcome
 from app.domain.entities.session import Session
 from app.domain.entities.user import User

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
-
+from app.application.use_cases.session.list_sessions import ListSessions
 from app.application.use_cases.session.log_out import LogOut
-from app.application.use_cases.session.manage_sessions import ListSessions, RevokeSession
 from app.application.use_cases.session.refresh_session import RefreshSession
+from app.application.use_cases.session.revoke_session import RevokeSession
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
     ReadOnlyUnitOfWorkDep,
     UnitOfWorkDep,
 )
+from fastapi import Depends
 
 
 async def get_refresh_session(uow: UnitOfWorkDep, container: ContainerDep) -> RefreshSession:

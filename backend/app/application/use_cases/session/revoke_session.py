@@ -1,32 +1,19 @@
-"""A user's view of their own sessions: list them, revoke one."""
-
 from __future__ import annotations
 
 from uuid import UUID
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.session import SessionUnitOfWork
 from app.application.request_context import RequestContext
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.session import Session
+from app.domain.entities.session import SessionNotFoundError
 from app.domain.entities.user import User
-from app.domain.errors import SessionNotFoundError
-
-
-class ListSessions:
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    async def execute(self, user: User) -> list[Session]:
-        async with self._uow as uow:
-            return await uow.sessions.list_active(user.id, self._clock.now())
 
 
 class RevokeSession:
     """Revoke one of the caller's sessions; anyone else's is "not found", like a missing one."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: SessionUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
