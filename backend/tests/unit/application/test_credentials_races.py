@@ -29,16 +29,14 @@ from app.application.use_cases.credentials.passwords import (
     RequestPasswordReset,
     ResetPassword,
 )
-from app.domain.entities.user import User
-from app.domain.errors import (
-    DomainError,
+from app.domain.entities.credentials import (
     InvalidMfaCodeError,
     InvalidOneTimeTokenError,
     MfaAlreadyEnabledError,
-    UserChangedConcurrentlyError,
-    UserNotFoundError,
     WrongPasswordOrCodeError,
 )
+from app.domain.entities.user import User, UserChangedConcurrentlyError, UserNotFoundError
+from app.domain.errors import DomainError
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
 from tests.builders import make_user

@@ -9,6 +9,7 @@ from uuid import uuid4
 import pyotp
 import pytest
 
+from app.application.errors import DependencyUnavailableError, RateLimitedError
 from app.application.interfaces.credentials import MailMessage
 from app.application.request_context import RequestContext
 from app.application.services.credentials.password_policy import PasswordPolicy
@@ -31,21 +32,18 @@ from app.application.use_cases.credentials.passwords import (
 )
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.domain.entities.audit import AuditOutcome
-from app.domain.entities.user import User
-from app.domain.errors import (
-    DependencyUnavailableError,
+from app.domain.entities.credentials import (
     InvalidMfaCodeError,
     InvalidOneTimeTokenError,
-    InvalidTokenError,
     MfaAlreadyEnabledError,
     MfaNotEnabledError,
     MfaSetupMissingError,
-    RateLimitedError,
-    WeakPasswordError,
     WrongPasswordError,
     WrongPasswordOrCodeError,
     WrongSecondFactorError,
 )
+from app.domain.entities.session import InvalidTokenError
+from app.domain.entities.user import User, WeakPasswordError
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
 from tests.builders import make_session, make_user

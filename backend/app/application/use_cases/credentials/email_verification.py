@@ -6,9 +6,12 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import MailMessage, MailSender
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.services.credentials.one_time_links import send_quietly, store_link_token
-from app.domain.entities.credentials import TokenPurpose, parse_one_time_token
-from app.domain.entities.user import User
-from app.domain.errors import InvalidOneTimeTokenError, UserChangedConcurrentlyError
+from app.domain.entities.credentials import (
+    InvalidOneTimeTokenError,
+    TokenPurpose,
+    parse_one_time_token,
+)
+from app.domain.entities.user import User, UserChangedConcurrentlyError
 
 
 class SendEmailVerification:

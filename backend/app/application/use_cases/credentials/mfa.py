@@ -16,17 +16,15 @@ from app.application.request_context import RequestContext
 from app.application.services.credentials.second_factor import SecondFactor
 from app.application.services.session import SessionTokens, TokenPair
 from app.domain.entities.audit import AuditEvent, AuditOutcome
-from app.domain.entities.user import User
-from app.domain.errors import (
+from app.domain.entities.credentials import (
     InvalidMfaCodeError,
-    InvalidTokenError,
     MfaAlreadyEnabledError,
     MfaNotEnabledError,
     MfaSetupMissingError,
-    UserChangedConcurrentlyError,
-    UserNotFoundError,
     WrongSecondFactorError,
 )
+from app.domain.entities.session import InvalidTokenError
+from app.domain.entities.user import User, UserChangedConcurrentlyError, UserNotFoundError
 from app.domain.value_objects.recovery_code import hash_recovery_code, new_recovery_codes
 
 

@@ -15,14 +15,13 @@ from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.services.credentials.second_factor import SecondFactor
 from app.application.services.session import SessionTokens
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.credentials import TokenPurpose, parse_one_time_token
-from app.domain.entities.user import User
-from app.domain.errors import (
+from app.domain.entities.credentials import (
     InvalidOneTimeTokenError,
-    InvalidValueError,
-    UserChangedConcurrentlyError,
-    UserNotFoundError,
+    TokenPurpose,
+    parse_one_time_token,
 )
+from app.domain.entities.user import User, UserChangedConcurrentlyError, UserNotFoundError
+from app.domain.errors import InvalidValueError
 from app.domain.value_objects.email import normalize_email
 
 
