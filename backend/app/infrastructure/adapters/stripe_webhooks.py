@@ -23,13 +23,12 @@ from typing import Any
 
 import stripe
 
-from app.application.interfaces.payment import (
+from app.application.interfaces.payment import ProviderEvent, ProviderIntent
+from app.domain.errors import (
     InvalidWebhookSignatureError,
     MalformedWebhookError,
     PaymentProviderError,
     PaymentsNotConfiguredError,
-    ProviderEvent,
-    ProviderIntent,
 )
 from app.infrastructure.adapters.stripe_gateway import provider_intent
 

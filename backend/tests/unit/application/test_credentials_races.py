@@ -9,26 +9,19 @@ from uuid import UUID
 
 import pyotp
 import pytest
-
 from app.application.request_context import RequestContext
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.services.credentials.second_factor import SecondFactor
 from app.application.services.session import SessionPolicy, SessionTokens
-from app.application.use_cases.credentials.email_verification import (
-    SendEmailVerification,
-    VerifyEmail,
-)
-from app.application.use_cases.credentials.mfa import (
-    CompleteMfaLogin,
-    DisableMfa,
-    EnableMfa,
-    SetUpMfa,
-)
-from app.application.use_cases.credentials.passwords import (
-    ChangePassword,
-    RequestPasswordReset,
-    ResetPassword,
-)
+from app.application.use_cases.credentials.change_password import ChangePassword
+from app.application.use_cases.credentials.complete_mfa_login import CompleteMfaLogin
+from app.application.use_cases.credentials.disable_mfa import DisableMfa
+from app.application.use_cases.credentials.enable_mfa import EnableMfa
+from app.application.use_cases.credentials.request_password_reset import RequestPasswordReset
+from app.application.use_cases.credentials.reset_password import ResetPassword
+from app.application.use_cases.credentials.send_email_verification import SendEmailVerification
+from app.application.use_cases.credentials.set_up_mfa import SetUpMfa
+from app.application.use_cases.credentials.verify_email import VerifyEmail
 from app.domain.entities.credentials import (
     InvalidMfaCodeError,
     InvalidOneTimeTokenError,
@@ -51,6 +44,7 @@ from tests.fakes import (
     FakeUnitOfWork,
     FakeUserRepository,
 )
+
 from tests.unit.application.test_credentials_use_cases import RecordingMail, link_token
 
 CONTEXT = RequestContext(ip="192.0.2.45", request_id="req-race")

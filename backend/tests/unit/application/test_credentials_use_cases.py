@@ -8,28 +8,21 @@ from uuid import uuid4
 
 import pyotp
 import pytest
-
 from app.application.errors import DependencyUnavailableError, RateLimitedError
 from app.application.interfaces.credentials import MailMessage
 from app.application.request_context import RequestContext
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.services.credentials.second_factor import SecondFactor
 from app.application.services.session import SessionPolicy, SessionTokens, TokenPair
-from app.application.use_cases.credentials.email_verification import (
-    SendEmailVerification,
-    VerifyEmail,
-)
-from app.application.use_cases.credentials.mfa import (
-    CompleteMfaLogin,
-    DisableMfa,
-    EnableMfa,
-    SetUpMfa,
-)
-from app.application.use_cases.credentials.passwords import (
-    ChangePassword,
-    RequestPasswordReset,
-    ResetPassword,
-)
+from app.application.use_cases.credentials.change_password import ChangePassword
+from app.application.use_cases.credentials.complete_mfa_login import CompleteMfaLogin
+from app.application.use_cases.credentials.disable_mfa import DisableMfa
+from app.application.use_cases.credentials.enable_mfa import EnableMfa
+from app.application.use_cases.credentials.request_password_reset import RequestPasswordReset
+from app.application.use_cases.credentials.reset_password import ResetPassword
+from app.application.use_cases.credentials.send_email_verification import SendEmailVerification
+from app.application.use_cases.credentials.set_up_mfa import SetUpMfa
+from app.application.use_cases.credentials.verify_email import VerifyEmail
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.domain.entities.audit import AuditOutcome
 from app.domain.entities.credentials import (

@@ -8,8 +8,6 @@ from uuid import UUID
 import pytest
 
 from app.application.interfaces.access import PolicyRule
-from app.application.interfaces.resource import FileTooLargeError, UnsupportedFileTypeError
-from app.application.pagination import InvalidCursorError
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.files import (
     DeleteFile,
@@ -24,16 +22,17 @@ from app.application.use_cases.resource.resources import (
     ListResources,
     UpdateResource,
 )
-from app.domain.entities.resource import (
+from app.domain.entities.resource import Resource, ResourceChanges, StoredFile
+from app.domain.entities.user import Role, User
+from app.domain.errors import (
     FileNotFoundInResourceError,
-    Resource,
-    ResourceChanges,
+    FileTooLargeError,
+    InvalidCursorError,
+    InvalidValueError,
     ResourceNotFoundError,
     ResourceVersionMismatchError,
-    StoredFile,
+    UnsupportedFileTypeError,
 )
-from app.domain.entities.user import Role, User
-from app.domain.errors import InvalidValueError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
 from tests.builders import make_resource, make_stored_file, make_user

@@ -16,9 +16,8 @@ from app.domain.entities.product import (
     PRICE_CENTS_MAX,
     PriceRange,
     ProductChanges,
-    UnknownCategoryError,
 )
-from app.domain.errors import InvalidValueError
+from app.domain.errors import InvalidValueError, UnknownCategoryError
 from tests.builders import make_product
 from tests.fakes import CATEGORIES, DEFAULT_NOW
 

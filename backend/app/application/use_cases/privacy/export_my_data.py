@@ -11,7 +11,8 @@ from app.domain.entities.audit import AuditEvent
 from app.domain.entities.payment import Payment
 from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
-from app.domain.entities.user import User, UserNotFoundError
+from app.domain.entities.user import User
+from app.domain.errors import UserNotFoundError
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ from uuid import UUID
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.domain.entities.product import Product, ProductNotFoundError
+from app.domain.entities.product import Product
+from app.domain.errors import ProductNotFoundError
 
 
 class GetProduct:

@@ -1,2 +1,1 @@
-"""Problem message catalogs, one module per feature key (`platform`: the generic codes), served by
-`i18n.Translator`."""
+"""Problem messages, one module per bounded context, merged into `i18n.MESSAGES`."""

@@ -1,4 +1,4 @@
-"""Problem messages of the access feature (the policy's rules), in every supported language."""
+"""Problem messages of access control, in every supported language (merged by `i18n`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Problem messages of the resource feature (resources and their files), in every supported
-language."""
+"""Problem messages of resources and files, in every supported language (merged by `i18n`)."""
 
 from __future__ import annotations
 

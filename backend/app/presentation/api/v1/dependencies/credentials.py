@@ -2,26 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
-
-from app.application.use_cases.credentials.email_verification import (
-    SendEmailVerification,
-    VerifyEmail,
-)
-from app.application.use_cases.credentials.mfa import (
-    CompleteMfaLogin,
-    DisableMfa,
-    EnableMfa,
-    SetUpMfa,
-)
-from app.application.use_cases.credentials.passwords import (
-    ChangePassword,
-    RequestPasswordReset,
-    ResetPassword,
-)
+from app.application.use_cases.credentials.change_password import ChangePassword
+from app.application.use_cases.credentials.complete_mfa_login import CompleteMfaLogin
+from app.application.use_cases.credentials.disable_mfa import DisableMfa
+from app.application.use_cases.credentials.enable_mfa import EnableMfa
+from app.application.use_cases.credentials.request_password_reset import RequestPasswordReset
+from app.application.use_cases.credentials.reset_password import ResetPassword
+from app.application.use_cases.credentials.send_email_verification import SendEmailVerification
+from app.application.use_cases.credentials.set_up_mfa import SetUpMfa
+from app.application.use_cases.credentials.verify_email import VerifyEmail
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
 from app.presentation.api.v1.dependencies.rate_limit import credential_attempts
+from fastapi import Depends
 
 # Where the links in e-mails lead: the client application's pages, which call the API.
 RESET_PATH = "/reset-password?token="

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.credentials import CredentialsUnitOfWork, MailMessage, MailSender
+from app.application.services.credentials.one_time_links import send_quietly, store_link_token
+from app.domain.entities.credentials import (
+    TokenPurpose,
+)
+from app.domain.entities.user import User
+
+
+class SendEmailVerification:
+    """Mails a new verification link (run after the response; failures are logged only)."""
+
+    def __init__(
+        self, uow: CredentialsUnitOfWork, mail: MailSender, clock: Clock, *, verify_url: str
+    ) -> None:
+        self._uow = uow
+        self._mail = mail
+        self._clock = clock
+        self._verify_url = verify_url
+
+    async def execute(self, user: User) -> None:
+        async with self._uow as uow:
+            link_token = await store_link_token(
+                uow, user.id, TokenPurpose.EMAIL_VERIFICATION, self._clock.now()
+            )
+            await uow.commit()
+        message = MailMessage(
+            to=user.email,
+            subject="Confirm your e-mail address for Strata",
+            text=(
+                "Welcome to Strata.\n\nOpen this link within 30 minutes to confirm your address:\n"
+                f"{self._verify_url}{link_token}\n"
+            ),
+        )
+        await send_quietly(self._mail, message, TokenPurpose.EMAIL_VERIFICATION)
