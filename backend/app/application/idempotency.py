@@ -1,9 +1,9 @@
-"""Idempotency keys, as the IETF Idempotency-Key draft and API.md describe them.
+"""Idempotency keys, as the IETF idempotency-key draft and API.md describe them.
 
 Per caller and key, for 24 hours: the same request again gets the first result and causes no
-second effect; a different request with the key is refused (422); while the first is still
-running, another with its key gets 409. A request that failed releases its key, so that the
-client's retry runs it again, under the same reserved id.
+second effect; a different request with the key is refused as an invalid value; while the first
+is still running, another with its key is a conflict. A request that failed releases its key, so
+that the client's retry runs it again, under the same reserved id.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from uuid import UUID
 from app.application.interfaces.idempotency import IdempotencyRecord
 from app.application.interfaces.security import SecretBox
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.domain.errors import IdempotencyKeyReusedError, IdempotentRequestInProgressError
+from app.domain.errors import ConflictError, InvalidValueError
 from app.domain.value_objects.identifiers import new_id
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -110,3 +110,20 @@ class IdempotencyKeys:
         async with uow:
             await uow.idempotency_keys.release(claim.user_id, claim.key, now=now)
             await uow.commit()
+
+
+# Errors of idempotency keys
+class IdempotencyKeyReusedError(InvalidValueError):
+    """The idempotency key was used before with a different request body."""
+
+    code = "idempotency.key_reused"
+
+    def __init__(self) -> None:
+        # The field is the input's public name: clients send the key as `Idempotency-Key`.
+        super().__init__(field="Idempotency-Key", reason="was used with a different request")
+
+
+class IdempotentRequestInProgressError(ConflictError):
+    """The first request with this idempotency key is still running."""
+
+    code = "idempotency.in_progress"

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
-from app.domain.errors import InvalidCursorError, InvalidValueError
+from app.application.errors import MalformedRequestError
+from app.domain.errors import InvalidValueError
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -67,3 +68,9 @@ def page_of(rows: Sequence[Row], limit: int) -> Page[Row]:
     items = list(rows[:limit])
     has_more = len(rows) > limit
     return Page(items=items, next_cursor=encode_cursor(items[-1].id) if has_more else None)
+
+
+class InvalidCursorError(MalformedRequestError):
+    """A cursor we did not issue (or one altered since)."""
+
+    code = "pagination.invalid_cursor"

@@ -11,7 +11,7 @@ import uvicorn
 from rich.progress import Progress
 
 from app.core.config import Settings
-from app.domain.errors import DomainError
+from app.domain.errors import CodedError
 from app.infrastructure.database import migrations
 from app.infrastructure.seed.demo_catalog import generate_products
 from app.presentation.api.v1.dependencies.container import Container
@@ -98,7 +98,7 @@ def _run_with_container(action: Callable[[Container], Awaitable[None]]) -> None:
 
     try:
         asyncio.run(main())
-    except DomainError as error:
+    except CodedError as error:
         typer.echo(f"error: {error.code} {error.params}", err=True)
         raise typer.Exit(code=1) from error
 

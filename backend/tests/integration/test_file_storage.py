@@ -12,9 +12,12 @@ from uuid import UUID
 
 import pytest
 
-from app.application.interfaces.resource import SealedBlob
+from app.application.interfaces.resource import (
+    FileTooLargeError,
+    SealedBlob,
+    StoredFileCorruptError,
+)
 from app.domain.entities.resource import StoredFile
-from app.domain.errors import FileTooLargeError, StoredFileCorruptError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.encryption import MasterKeyRing
 from app.infrastructure.adapters.file_storage import (

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from app.domain.errors import DependencyUnavailableError, RateLimitedError
+from app.application.errors import DependencyUnavailableError, RateLimitedError
 from app.infrastructure.adapters.rate_limiter import KEY_PREFIX, LimitsRateLimiter, hashed_key
 
 pytestmark = pytest.mark.redis

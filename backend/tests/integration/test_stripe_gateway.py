@@ -18,15 +18,16 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from app.application.interfaces.payment import IntentRequest, ProviderIntent
-from app.domain.entities.payment import PaymentFailure, PaymentStatus
-from app.domain.errors import (
+from app.application.interfaces.payment import (
+    IntentRequest,
     PaymentDeclinedError,
     PaymentProviderError,
     PaymentProviderTimeoutError,
     PaymentProviderUnavailableError,
     PaymentRequestRejectedError,
+    ProviderIntent,
 )
+from app.domain.entities.payment import PaymentFailure, PaymentStatus
 from app.infrastructure.adapters.circuit_breaker import CircuitBreaker, CircuitState
 from app.infrastructure.adapters.stripe_gateway import StripePaymentGateway
 from tests.stripe_fake import DEFAULT_API_KEY, StripeFake

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from app.domain.errors import DependencyUnavailableError
+from app.application.errors import DependencyUnavailableError
 from app.infrastructure.adapters.token_deny_list import InProcessTokenDenyList, RedisTokenDenyList
 from tests.fakes import FakeClock
 

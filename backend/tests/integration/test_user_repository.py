@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.entities.user import Role, User
-from app.domain.errors import EmailAlreadyRegisteredError
+from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository

@@ -12,7 +12,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from app.domain.errors import InvalidOneTimeTokenError
+from app.domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidValueError,
+    PermissionDeniedError,
+)
 from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.opaque_token import hash_secret, new_secret, secrets_match
 
@@ -67,3 +72,51 @@ def parse_one_time_token(token: str) -> tuple[UUID, str]:
         return UUID(token_id), secret
     except ValueError as exc:
         raise InvalidOneTimeTokenError() from exc
+
+
+# Errors of the credentials feature (passwords, e-mail verification and reset, MFA)
+class InvalidOneTimeTokenError(InvalidValueError):
+    """An e-mail verification or password reset token that is unknown, used or expired."""
+
+    code = "auth.invalid_one_time_token"
+
+    def __init__(self) -> None:
+        super().__init__(field="token", reason="is invalid, expired or already used")
+
+
+class WrongPasswordError(PermissionDeniedError):
+    """The caller is authenticated, but the password they confirmed a sensitive step with is not
+    theirs: a refusal of the step, not of the caller (their token stays valid)."""
+
+    code = "auth.wrong_password"
+
+
+class InvalidMfaCodeError(AuthenticationError):
+    """The second factor at login was wrong: no tokens."""
+
+    code = "auth.invalid_mfa_code"
+
+
+class WrongSecondFactorError(PermissionDeniedError):
+    """A signed-in user confirmed a sensitive step with a wrong or missing TOTP/recovery code."""
+
+    code = "auth.wrong_mfa_code"
+
+
+class WrongPasswordOrCodeError(PermissionDeniedError):
+    """With MFA on, a sensitive step's password or code is wrong: one answer for either, so a
+    guess at the password cannot be confirmed without the second factor."""
+
+    code = "auth.wrong_password_or_code"
+
+
+class MfaAlreadyEnabledError(ConflictError):
+    code = "mfa.already_enabled"
+
+
+class MfaNotEnabledError(ConflictError):
+    code = "mfa.not_enabled"
+
+
+class MfaSetupMissingError(ConflictError):
+    code = "mfa.setup_missing"

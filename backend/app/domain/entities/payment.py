@@ -24,6 +24,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.domain.errors import InvalidValueError, NotFoundError
 from app.domain.validation import validated
 from app.domain.value_objects.currency import is_iso_4217
 from app.domain.value_objects.text import reject_control_characters, trim
@@ -206,3 +207,14 @@ class Payment(BaseModel):
                 "updated_at": now,
             },
         )
+
+
+# Errors of the payment feature
+class PaymentNotFoundError(NotFoundError):
+    code = "payment.not_found"
+
+
+class AmountMismatchError(InvalidValueError):
+    """A client-sent amount or currency that disagrees with the product's price."""
+
+    code = "payment.amount_mismatch"

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.domain.errors import UnknownCategoryError
+from app.domain.errors import InvalidValueError, NotFoundError, PreconditionFailedError
 from app.domain.validation import validated
 from app.domain.value_objects.currency import is_iso_4217
 from app.domain.value_objects.identifiers import new_id
@@ -118,3 +118,16 @@ class ProductChanges:
             for field in fields(self)
             if (value := getattr(self, field.name)) is not None
         }
+
+
+# Errors of the product feature
+class ProductNotFoundError(NotFoundError):
+    code = "product.not_found"
+
+
+class UnknownCategoryError(InvalidValueError):
+    code = "product.unknown_category"
+
+
+class ProductVersionMismatchError(PreconditionFailedError):
+    code = "product.version_mismatch"

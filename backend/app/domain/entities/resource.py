@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.domain.errors import InvalidValueError, NotFoundError, PreconditionFailedError
 from app.domain.validation import validated
 from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.text import reject_control_characters
@@ -119,3 +120,20 @@ def sanitize_filename(raw: str | None) -> str:
         else:
             name = name[:FILENAME_MAX_LENGTH]
     return name or FALLBACK_FILENAME
+
+
+# Errors of the resource feature
+class ResourceNotFoundError(NotFoundError):
+    code = "resource.not_found"
+
+
+class ResourceVersionMismatchError(PreconditionFailedError):
+    code = "resource.version_mismatch"
+
+
+class FileNotFoundInResourceError(NotFoundError):
+    code = "file.not_found"
+
+
+class MissingFileError(InvalidValueError):
+    code = "file.missing"

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain.errors import InvalidRefreshTokenError
+from app.domain.errors import AuthenticationError, NotFoundError
 from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.opaque_token import hash_secret, new_secret, secrets_match
 from app.domain.value_objects.text import without_control_characters
@@ -131,3 +131,24 @@ def _kept_user_agent(user_agent: str | None) -> str | None:
     value_objects/text.py), at most USER_AGENT_MAX_LENGTH characters, None if nothing is left."""
     kept = without_control_characters(user_agent or "")[:USER_AGENT_MAX_LENGTH]
     return kept or None
+
+
+# Errors of the session feature
+class InvalidCredentialsError(AuthenticationError):
+    code = "auth.invalid_credentials"
+
+
+class InvalidTokenError(AuthenticationError):
+    """An access token that is malformed, forged, expired or revoked."""
+
+    code = "auth.invalid_token"
+
+
+class InvalidRefreshTokenError(AuthenticationError):
+    """Unknown, spent, expired or revoked: one answer, so a probe learns nothing."""
+
+    code = "auth.invalid_refresh_token"
+
+
+class SessionNotFoundError(NotFoundError):
+    code = "session.not_found"

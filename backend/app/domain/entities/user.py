@@ -9,7 +9,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.domain.errors import AdminRequiredError
+from app.domain.errors import (
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+)
 from app.domain.validation import validated
 from app.domain.value_objects.identifiers import new_id
 from app.domain.value_objects.text import reject_control_characters, trim
@@ -85,3 +91,36 @@ class User(BaseModel):
         """Raise unless this user may administer the platform."""
         if not (self.is_active and self.is_admin):
             raise AdminRequiredError()
+
+
+# Errors of the user feature
+class EmailAlreadyRegisteredError(ConflictError):
+    code = "user.email_taken"
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user.not_found"
+
+
+class WeakPasswordError(InvalidValueError):
+    code = "user.weak_password"
+
+
+class AdminRequiredError(PermissionDeniedError):
+    code = "auth.admin_required"
+
+
+class OwnAccessChangeError(ConflictError):
+    """An administrator may not demote or deactivate themselves (and lock everyone out)."""
+
+    code = "user.own_access_change"
+
+
+class UserChangedConcurrentlyError(ConflictError):
+    code = "user.changed_concurrently"
+
+
+class UserVersionMismatchError(PreconditionFailedError):
+    """The caller names a version of the account other than the stored one."""
+
+    code = "user.version_mismatch"

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.entities.product import PriceRange
-from app.domain.errors import InvalidValueError, UnknownCategoryError
+from app.domain.entities.product import PriceRange, UnknownCategoryError
+from app.domain.errors import InvalidValueError
 from app.domain.value_objects.text import reject_control_characters
 
 # Scores closer than this are the same score: ties are then broken by product id.

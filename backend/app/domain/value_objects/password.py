@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from app.domain.errors import WeakPasswordError
+from app.domain.entities.user import WeakPasswordError
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128

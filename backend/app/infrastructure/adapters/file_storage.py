@@ -27,10 +27,13 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from app.application.interfaces.resource import SealedBlob
+from app.application.interfaces.resource import (
+    FileTooLargeError,
+    SealedBlob,
+    StoredFileCorruptError,
+)
 from app.core.files import make_private_dir
 from app.domain.entities.resource import StoredFile
-from app.domain.errors import FileTooLargeError, StoredFileCorruptError
 from app.infrastructure.adapters.encryption import (
     KEY_BYTES,
     DecryptionError,

@@ -21,7 +21,7 @@ import jwt
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import AccessToken, AccessTokenClaims, MfaTokenClaims
-from app.domain.errors import InvalidTokenError
+from app.domain.entities.session import InvalidTokenError
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret

@@ -26,7 +26,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import ConnectionPool, Redis
 
-from app.domain.errors import DependencyUnavailableError, InvalidValueError, RateLimitedError
+from app.application.errors import DependencyUnavailableError, RateLimitedError
+from app.domain.errors import InvalidValueError
 from app.domain.value_objects.email import normalize_email
 
 KEY_PREFIX = "strata:ratelimit"

@@ -20,17 +20,18 @@ import httpx
 import stripe
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from app.application.interfaces.payment import IntentRequest, ProviderIntent
-from app.domain.entities.payment import PaymentFailure, PaymentStatus
-from app.domain.errors import (
-    DomainError,
+from app.application.errors import ApplicationError
+from app.application.interfaces.payment import (
+    IntentRequest,
     PaymentDeclinedError,
     PaymentProviderError,
     PaymentProviderTimeoutError,
     PaymentProviderUnavailableError,
     PaymentRequestRejectedError,
     PaymentsNotConfiguredError,
+    ProviderIntent,
 )
+from app.domain.entities.payment import PaymentFailure, PaymentStatus
 from app.infrastructure.adapters.circuit_breaker import CircuitBreaker, CircuitOpenError
 
 logger = logging.getLogger("strata.payments.stripe")
@@ -110,7 +111,7 @@ class StripePaymentGateway:
                 with attempt:
                     result = await request()
         except stripe.StripeError as exc:
-            error = _domain_error(exc)
+            error = _provider_error(exc)
             if _counts_against_provider(exc):
                 self._breaker.record_failure()
             else:
@@ -153,7 +154,7 @@ def _counts_against_provider(exc: stripe.StripeError) -> bool:
     )
 
 
-def _domain_error(exc: stripe.StripeError) -> DomainError:
+def _provider_error(exc: stripe.StripeError) -> ApplicationError:
     # Log what an operator needs (type, status, Stripe's request id), never the message: an
     # authentication error quotes part of the key.
     logger.warning(

@@ -23,12 +23,13 @@ from typing import Any
 
 import stripe
 
-from app.application.interfaces.payment import ProviderEvent, ProviderIntent
-from app.domain.errors import (
+from app.application.interfaces.payment import (
     InvalidWebhookSignatureError,
     MalformedWebhookError,
     PaymentProviderError,
     PaymentsNotConfiguredError,
+    ProviderEvent,
+    ProviderIntent,
 )
 from app.infrastructure.adapters.stripe_gateway import provider_intent
 

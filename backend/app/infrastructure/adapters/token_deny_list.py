@@ -13,8 +13,8 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.application.errors import DependencyUnavailableError
 from app.application.interfaces.clock import Clock
-from app.domain.errors import DependencyUnavailableError
 
 logger = logging.getLogger("strata.tokens")
 KEY_PREFIX = "strata:denied-jti:"

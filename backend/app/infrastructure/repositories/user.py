@@ -9,8 +9,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.entities.user import Role, User
-from app.domain.errors import EmailAlreadyRegisteredError
+from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User
 from app.infrastructure.database.errors import violated_constraint
 from app.infrastructure.models.session import SessionModel
 from app.infrastructure.models.user import UserModel

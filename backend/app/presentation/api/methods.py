@@ -39,7 +39,7 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     headers = dict(getattr(exc, "headers", None) or {})
     headers["Allow"] = ", ".join(allowed_methods(request.app.router, request.scope))
     return problem_response(
-        request.headers,
+        request.scope,
         status=405,
         code="method_not_allowed",
         instance=request.url.path,

@@ -59,7 +59,7 @@ class RequestContextMiddleware:
             if response_started:
                 raise
             response = problem_response(
-                Headers(scope=scope), status=500, code="internal_error", instance=scope["path"]
+                scope, status=500, code="internal_error", instance=scope["path"]
             )
             await response(scope, receive, send_with_context)
         finally:
@@ -119,7 +119,7 @@ class BodySizeLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
             status = 413 if declared.isdigit() else 400
             response = problem_response(
-                headers,
+                scope,
                 status=status,
                 code="request_too_large" if status == 413 else "malformed_request",
                 instance=scope["path"],

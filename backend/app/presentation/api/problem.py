@@ -2,65 +2,78 @@
 
 Unexpected exceptions are rendered by `RequestContextMiddleware` (a 500 that still has its request id).
 
-The one table below maps domain error families to HTTP status codes; routers never do.
+Error families map to HTTP status codes in one table, never in routers: the families both layers
+share (`SHARED_ERROR_STATUSES`), plus any family a feature declares (`merged_error_statuses`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sqlalchemy_exc
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
-from app.core.logging import request_id_var
-from app.domain.errors import (
-    AuthenticationError,
-    ConflictError,
-    DomainError,
-    InvalidValueError,
+from app.application.errors import (
     MalformedRequestError,
-    NotFoundError,
     PayloadTooLargeError,
     PaymentRequiredError,
-    PermissionDeniedError,
-    PreconditionFailedError,
     RateLimitedError,
     RetryLaterError,
-    StoredFileCorruptError,
+    StoredDataCorruptError,
     UnsupportedMediaTypeError,
     UpstreamError,
     UpstreamTimeoutError,
 )
-from app.presentation.api.i18n import negotiate_language, translate
+from app.core.logging import request_id_var
+from app.domain.errors import (
+    AuthenticationError,
+    CodedError,
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+)
+from app.presentation.api.i18n import ALL_CATALOGS, Translator, negotiate_language, translator_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 DEPENDENCY_RETRY_AFTER_SECONDS = "5"
 logger = logging.getLogger("strata.errors")
 
-STATUS_BY_ERROR_FAMILY: list[tuple[type[DomainError], int]] = [
-    (NotFoundError, 404),
-    (ConflictError, 409),
-    (InvalidValueError, 422),
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
-    (PreconditionFailedError, 412),
-    (MalformedRequestError, 400),
-    (PayloadTooLargeError, 413),
-    (UnsupportedMediaTypeError, 415),
-    (RateLimitedError, 429),
-    (RetryLaterError, 503),
-    (StoredFileCorruptError, 500),
-    (PaymentRequiredError, 402),
-    (UpstreamError, 502),
-    (UpstreamTimeoutError, 504),
-]
+# Error family -> status. An error answers with the status of its nearest family (RateLimitedError
+# is a RetryLaterError, and answers 429, not 503).
+ErrorStatuses = Mapping[type[Exception], int]
+
+SHARED_ERROR_STATUSES: Final[ErrorStatuses] = MappingProxyType(
+    {
+        NotFoundError: 404,
+        ConflictError: 409,
+        InvalidValueError: 422,
+        AuthenticationError: 401,
+        PermissionDeniedError: 403,
+        PreconditionFailedError: 412,
+        MalformedRequestError: 400,
+        PayloadTooLargeError: 413,
+        UnsupportedMediaTypeError: 415,
+        RateLimitedError: 429,
+        RetryLaterError: 503,
+        StoredDataCorruptError: 500,
+        PaymentRequiredError: 402,
+        UpstreamError: 502,
+        UpstreamTimeoutError: 504,
+    }
+)
 
 # Codes for errors raised by the framework itself, by status.
 _CODE_BY_STATUS = {
@@ -74,6 +87,28 @@ _CODE_BY_STATUS = {
 }
 
 
+def merged_error_statuses(feature_tables: Iterable[ErrorStatuses]) -> dict[type[Exception], int]:
+    """The shared families plus every feature's. A family mapped twice is refused: two tables
+    would disagree on its status, and which one won would depend on the order of the features."""
+    merged = dict(SHARED_ERROR_STATUSES)
+    for table in feature_tables:
+        for family, status in table.items():
+            if family in merged:
+                raise ValueError(f"{family.__qualname__} is mapped to a status twice")
+            merged[family] = status
+    return merged
+
+
+def status_for(error: Exception, table: ErrorStatuses) -> int:
+    """The status of the nearest family of `error` in `table`; LookupError if it has none (an error
+    nobody mapped is a bug, never silently a 400)."""
+    for family in type(error).__mro__:
+        status = table.get(family)
+        if status is not None:
+            return status
+    raise LookupError(f"{type(error).__qualname__} belongs to no family with a status")
+
+
 class FieldProblem(BaseModel):
     field: str
     message: str
@@ -81,7 +116,10 @@ class FieldProblem(BaseModel):
 
 
 class Problem(BaseModel):
-    """The body of every error response."""
+    """The body of every error response. Some errors add members of their own (RFC 9457
+    extension members); each route's response description names them."""
+
+    model_config = ConfigDict(extra="allow")
 
     type: str = Field(examples=["urn:strata:problem:product.not_found"])
     title: str
@@ -91,15 +129,10 @@ class Problem(BaseModel):
     code: str
     request_id: str | None = None
     errors: list[FieldProblem] | None = None
-    decline_code: str | None = Field(
-        default=None, description="payments: why the card was declined"
-    )
-    provider_code: str | None = Field(default=None, description="payments: why Stripe refused")
-    setting: str | None = Field(default=None, description="the missing setting, on a 503")
 
 
 def problem_response(
-    request_headers: Any,
+    scope: Scope,
     *,
     status: int,
     code: str,
@@ -109,12 +142,14 @@ def problem_response(
     headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> Response:
-    language = negotiate_language(request_headers.get("accept-language"))
+    """The problem answering the request of `scope`, in the language it prefers, with the messages
+    of its app's translator."""
+    language = negotiate_language(Headers(scope=scope).get("accept-language"))
     body: dict[str, Any] = {
         "type": f"urn:strata:problem:{code}",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": translate(code, language, params),
+        "detail": translator_of(scope).translate(code, language, params),
         "instance": instance,
         "code": code,
         "request_id": request_id_var.get(),
@@ -132,45 +167,50 @@ def problem_response(
     )
 
 
-def status_for(error: DomainError) -> int:
-    for family, status in STATUS_BY_ERROR_FAMILY:
-        if isinstance(error, family):
-            return status
-    return 400
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for a route that can answer these problems."""
+def problem_responses(
+    *statuses: int, members: Mapping[int, Mapping[str, str]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route that can answer these problems; `members` documents, per
+    status, the extension members some of its errors add (name -> what it says)."""
     return {
         status: {
             "model": Problem,
-            "description": HTTPStatus(status).phrase,
+            "description": _description(status, (members or {}).get(status, {})),
             "content": {PROBLEM_MEDIA_TYPE: {}},
         }
         for status in statuses
     }
 
 
-async def _domain_error(request: Request, exc: DomainError) -> Response:
-    status = status_for(exc)
-    errors = None
-    if isinstance(exc, InvalidValueError):
-        errors = [{"field": exc.field, "message": exc.reason, "type": exc.code}]
-    headers: dict[str, str] = {}
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RetryLaterError):
-        headers["Retry-After"] = str(exc.retry_after_seconds)
-    return problem_response(
-        request.headers,
-        status=status,
-        code=exc.code,
-        instance=request.url.path,
-        params=exc.params,
-        errors=errors,
-        headers=headers,
-        extensions={name: exc.params[name] for name in exc.public_params if name in exc.params},
-    )
+def _description(status: int, members: Mapping[str, str]) -> str:
+    described = [f"`{name}`: {meaning}" for name, meaning in members.items()]
+    phrase = HTTPStatus(status).phrase
+    return f"{phrase}. Extension members: {'; '.join(described)}." if described else phrase
+
+
+def _coded_error_handler(statuses: ErrorStatuses) -> Any:
+    async def coded_error(request: Request, exc: CodedError) -> Response:
+        status = status_for(exc, statuses)
+        errors = None
+        if isinstance(exc, InvalidValueError):
+            errors = [{"field": exc.field, "message": exc.reason, "type": exc.code}]
+        headers: dict[str, str] = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RetryLaterError):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
+        return problem_response(
+            request.scope,
+            status=status,
+            code=exc.code,
+            instance=request.url.path,
+            params=exc.params,
+            errors=errors,
+            headers=headers,
+            extensions={name: exc.params[name] for name in exc.public_params if name in exc.params},
+        )
+
+    return coded_error
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -185,14 +225,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     # A body that is not JSON at all is malformed (400), not merely invalid.
     if any(error["type"] == "json_invalid" for error in errors):
         return problem_response(
-            request.headers,
+            request.scope,
             status=400,
             code="malformed_request",
             instance=request.url.path,
             errors=errors,
         )
     return problem_response(
-        request.headers,
+        request.scope,
         status=422,
         code="validation_error",
         instance=request.url.path,
@@ -207,7 +247,7 @@ async def _dependency_unavailable(request: Request, exc: Exception) -> Response:
         "database unavailable", extra={"error": type(exc).__name__, "path": request.url.path}
     )
     return problem_response(
-        request.headers,
+        request.scope,
         status=503,
         code="service_unavailable",
         instance=request.url.path,
@@ -222,7 +262,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     code = _CODE_BY_STATUS.get(exc.status_code, "http_error")
     params = {"limit": request.app.state.settings.max_body_bytes}
     return problem_response(
-        request.headers,
+        request.scope,
         status=exc.status_code,
         code=code,
         instance=request.url.path,
@@ -231,9 +271,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(
+    app: FastAPI,
+    *,
+    error_statuses: ErrorStatuses = SHARED_ERROR_STATUSES,
+    translator: Translator | None = None,
+) -> None:
+    """Answer every error as a problem: coded errors by the family table `error_statuses` (build it
+    with `merged_error_statuses`), in the messages of `translator` (kept on `app.state.translator`
+    for every problem the app sends; by default every catalog there is)."""
+    app.state.translator = translator or Translator(ALL_CATALOGS)
     handlers: dict[type[Exception], Any] = {
-        DomainError: _domain_error,
+        CodedError: _coded_error_handler(error_statuses),
         RequestValidationError: _validation_error,
         StarletteHTTPException: _http_error,
         # Connection-level database failures (a constraint violation is not one of them).

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
+from app.application.errors import DependencyUnavailableError
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionPolicy, SessionTokens, TokenPair
 from app.application.use_cases.session.authenticate import Authenticate
@@ -14,15 +16,14 @@ from app.application.use_cases.session.log_out import LogOut
 from app.application.use_cases.session.refresh_session import RefreshSession
 from app.application.use_cases.session.revoke_session import RevokeSession
 from app.domain.entities.audit import AuditOutcome
-from app.domain.entities.session import Session
-from app.domain.entities.user import User
-from app.domain.errors import (
-    DependencyUnavailableError,
+from app.domain.entities.session import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     InvalidTokenError,
+    Session,
     SessionNotFoundError,
 )
+from app.domain.entities.user import User
 from app.domain.value_objects.password import normalize_password
 from tests.builders import make_session, make_user
 from tests.fakes import (

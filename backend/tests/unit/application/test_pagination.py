@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.application.interfaces.product import ProductFilter
-from app.application.pagination import decode_cursor, encode_cursor
+from app.application.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from app.application.use_cases.product.list_products import ListProducts
 from app.domain.entities.product import PriceRange, Product
-from app.domain.errors import InvalidCursorError, InvalidValueError
+from app.domain.errors import InvalidValueError
 from tests.builders import make_product
 from tests.fakes import FakeUnitOfWork
 

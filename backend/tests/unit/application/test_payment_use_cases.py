@@ -11,9 +11,21 @@ from app.application.idempotency import (
     DEFAULT_LOCK_DURATION,
     KEY_LIFETIME,
     SWEEP_INTERVAL,
+    IdempotencyKeyReusedError,
     IdempotencyKeys,
+    IdempotentRequestInProgressError,
 )
-from app.application.interfaces.payment import ProviderEvent, ProviderIntent
+from app.application.interfaces.payment import (
+    InvalidWebhookSignatureError,
+    PaymentDeclinedError,
+    PaymentProviderError,
+    PaymentProviderTimeoutError,
+    PaymentProviderUnavailableError,
+    PaymentsNotConfiguredError,
+    ProviderEvent,
+    ProviderIntent,
+)
+from app.application.pagination import InvalidCursorError
 from app.application.request_context import RequestContext
 from app.application.services.credentials.second_factor import SecondFactor
 from app.application.use_cases.payment.create_payment_intent import (
@@ -28,25 +40,16 @@ from app.application.use_cases.payment.record_payment_event import RecordPayment
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
 from app.domain.entities.audit import AuditOutcome
-from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus
+from app.domain.entities.payment import (
+    AmountMismatchError,
+    Payment,
+    PaymentFailure,
+    PaymentNotFoundError,
+    PaymentStatus,
+)
 from app.domain.entities.product import Product
 from app.domain.entities.user import User
-from app.domain.errors import (
-    AmountMismatchError,
-    DomainError,
-    IdempotencyKeyReusedError,
-    IdempotentRequestInProgressError,
-    InvalidCursorError,
-    InvalidValueError,
-    InvalidWebhookSignatureError,
-    PaymentDeclinedError,
-    PaymentNotFoundError,
-    PaymentProviderError,
-    PaymentProviderTimeoutError,
-    PaymentProviderUnavailableError,
-    PaymentsNotConfiguredError,
-    PermissionDeniedError,
-)
+from app.domain.errors import CodedError, InvalidValueError, PermissionDeniedError
 from app.domain.events import DomainEvent
 from app.domain.events.payment import PaymentFailed, PaymentProcessing, PaymentSucceeded
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
@@ -186,7 +189,7 @@ async def test_an_unavailable_provider_is_reported_before_any_call_or_claim(
     uow: FakeUnitOfWork,
     gateway: FakePaymentGateway,
     alice: User,
-    error: DomainError,
+    error: CodedError,
 ) -> None:
     gateway.unavailable = error
 
@@ -1062,7 +1065,7 @@ async def test_when_the_provider_is_down_the_stored_state_is_returned(
     publisher: FakeEventPublisher,
     seeded: Payment,
     alice: User,
-    error: DomainError,
+    error: CodedError,
 ) -> None:
     gateway.retrieve_error = error
 

@@ -9,8 +9,8 @@ from app.application.services.credentials.second_factor import SecondFactor
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
 from app.domain.entities.audit import AuditOutcome
-from app.domain.entities.user import User
-from app.domain.errors import UserNotFoundError, WrongPasswordError
+from app.domain.entities.credentials import WrongPasswordError
+from app.domain.entities.user import User, UserNotFoundError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator

@@ -8,6 +8,8 @@ from uuid import UUID
 import pytest
 
 from app.application.interfaces.access import PolicyRule
+from app.application.interfaces.resource import FileTooLargeError, UnsupportedFileTypeError
+from app.application.pagination import InvalidCursorError
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.files import (
     DeleteFile,
@@ -22,17 +24,16 @@ from app.application.use_cases.resource.resources import (
     ListResources,
     UpdateResource,
 )
-from app.domain.entities.resource import Resource, ResourceChanges, StoredFile
-from app.domain.entities.user import Role, User
-from app.domain.errors import (
+from app.domain.entities.resource import (
     FileNotFoundInResourceError,
-    FileTooLargeError,
-    InvalidCursorError,
-    InvalidValueError,
+    Resource,
+    ResourceChanges,
     ResourceNotFoundError,
     ResourceVersionMismatchError,
-    UnsupportedFileTypeError,
+    StoredFile,
 )
+from app.domain.entities.user import Role, User
+from app.domain.errors import InvalidValueError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
 from tests.builders import make_resource, make_stored_file, make_user

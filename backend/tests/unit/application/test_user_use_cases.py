@@ -7,8 +7,8 @@ import pytest
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.application.use_cases.user.register_user import RegisterUser, Registration
-from app.domain.entities.user import Role, User
-from app.domain.errors import EmailAlreadyRegisteredError, InvalidValueError, WeakPasswordError
+from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User, WeakPasswordError
+from app.domain.errors import InvalidValueError
 from tests.builders import make_user
 from tests.fakes import (
     FakeClock,

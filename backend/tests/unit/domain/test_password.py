@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.errors import InvalidValueError, WeakPasswordError
+from app.domain.entities.user import WeakPasswordError
+from app.domain.errors import InvalidValueError
 from app.domain.value_objects.password import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,

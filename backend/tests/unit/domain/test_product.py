@@ -16,8 +16,9 @@ from app.domain.entities.product import (
     PRICE_CENTS_MAX,
     PriceRange,
     ProductChanges,
+    UnknownCategoryError,
 )
-from app.domain.errors import InvalidValueError, UnknownCategoryError
+from app.domain.errors import InvalidValueError
 from tests.builders import make_product
 from tests.fakes import CATEGORIES, DEFAULT_NOW
 

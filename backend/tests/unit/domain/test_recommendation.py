@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.entities.product import PriceRange
-from app.domain.errors import InvalidValueError, UnknownCategoryError
+from app.domain.entities.product import PriceRange, UnknownCategoryError
+from app.domain.errors import InvalidValueError
 from app.domain.services.recommendation import Preference, ProductClass, rank_classes
 
 CATEGORIES = ("electronics", "books", "clothing")

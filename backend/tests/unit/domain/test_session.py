@@ -10,10 +10,10 @@ import pytest
 from app.domain.entities.session import (
     SPENT_SECRETS_KEPT,
     USER_AGENT_MAX_LENGTH,
+    InvalidRefreshTokenError,
     Session,
     parse_refresh_token,
 )
-from app.domain.errors import InvalidRefreshTokenError
 from app.domain.value_objects.opaque_token import hash_secret, new_secret, secrets_match
 from tests.fakes import DEFAULT_NOW
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
-from app.domain.errors import AdminRequiredError, InvalidValueError
+from app.domain.entities.user import FULL_NAME_MAX_LENGTH, AdminRequiredError, Role, User
+from app.domain.errors import InvalidValueError
 from tests.builders import make_user
 from tests.fakes import DEFAULT_NOW
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import InvalidTokenError
+from app.domain.entities.session import InvalidTokenError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.jwt_tokens import MFA_TOKEN_TTL_SECONDS, JwtTokenService
 from tests.fakes import FakeClock

@@ -8,8 +8,8 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
+from app.application.errors import RateLimitedError
 from app.core.config import RATE_LIMIT_NAMES, Settings
-from app.domain.errors import RateLimitedError
 from app.infrastructure.adapters.rate_limiter import (
     LimitsRateLimiter,
     RateLimitedCredentialAttempts,

@@ -11,13 +11,14 @@ import stripe
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.application.interfaces.payment import ProviderEvent, ProviderIntent
-from app.domain.entities.payment import PaymentStatus
-from app.domain.errors import (
+from app.application.interfaces.payment import (
     InvalidWebhookSignatureError,
     MalformedWebhookError,
     PaymentsNotConfiguredError,
+    ProviderEvent,
+    ProviderIntent,
 )
+from app.domain.entities.payment import PaymentStatus
 from app.infrastructure.adapters.stripe_webhooks import StripeWebhookVerifier
 
 SECRET = "whsec_current_0123456789abcdef"

@@ -9,7 +9,7 @@ import pytest
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from app.domain.errors import RateLimitedError
+from app.application.errors import RateLimitedError
 from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
 from app.presentation.api.v1.dependencies import rate_limit
 from app.presentation.api.v1.dependencies.container import Container

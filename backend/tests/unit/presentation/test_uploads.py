@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from app.domain.errors import MalformedRequestError
+from app.application.errors import MalformedRequestError
 from app.presentation.api.v1.uploads import stream_file_part
 
 BOUNDARY = "unit-boundary"

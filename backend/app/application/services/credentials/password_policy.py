@@ -4,7 +4,7 @@ the account's own e-mail and name counted as guessable)."""
 from __future__ import annotations
 
 from app.application.interfaces.credentials import PasswordStrengthChecker
-from app.domain.errors import WeakPasswordError
+from app.domain.entities.user import WeakPasswordError
 from app.domain.value_objects.password import ensure_acceptable_password, normalize_password
 
 

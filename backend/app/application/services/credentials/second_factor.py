@@ -8,8 +8,8 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import TotpAuthenticator
 from app.application.interfaces.security import SecretBox
 from app.application.interfaces.unit_of_work import UnitOfWork
+from app.domain.entities.credentials import WrongPasswordError, WrongPasswordOrCodeError
 from app.domain.entities.user import User
-from app.domain.errors import WrongPasswordError, WrongPasswordOrCodeError
 from app.domain.value_objects.recovery_code import hash_recovery_code, looks_like_recovery_code
 
 

@@ -5,8 +5,7 @@ from app.application.interfaces.audit import AuditFilter
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.user import User
-from app.domain.errors import AdminRequiredError
+from app.domain.entities.user import AdminRequiredError, User
 
 
 class ListAuditEvents:

@@ -24,18 +24,14 @@ from app.domain.entities.audit import AuditEvent
 from app.domain.entities.payment import (
     MAX_AMOUNT_CENTS,
     MIN_AMOUNT_CENTS,
+    AmountMismatchError,
     Payment,
     PaymentStatus,
     normalise_currency,
     validate_metadata,
 )
 from app.domain.entities.user import User
-from app.domain.errors import (
-    AmountMismatchError,
-    DomainError,
-    InvalidValueError,
-    PermissionDeniedError,
-)
+from app.domain.errors import CodedError, InvalidValueError, PermissionDeniedError
 from app.domain.value_objects.identifiers import new_id
 
 PAYMENT = "payment"
@@ -126,7 +122,7 @@ class CreatePaymentIntent:
             return CreatedPaymentIntent.from_json(outcome.result)
         try:
             return await self._create(actor, request, price, outcome, context)
-        except DomainError:
+        except CodedError:
             await self._keys.release(self._uow, outcome, self._clock.now())
             raise
 

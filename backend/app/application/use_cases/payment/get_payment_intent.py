@@ -13,21 +13,26 @@ from uuid import UUID
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.events import EventPublisher
-from app.application.interfaces.payment import PaymentGateway, ProviderIntent
-from app.application.interfaces.security import SecretBox
-from app.application.interfaces.unit_of_work import UnitOfWork
-from app.application.services.payment import apply_observation, matches
-from app.application.use_cases.payment.create_payment_intent import PAYMENT, CreatedPaymentIntent
-from app.domain.entities.payment import Payment, PaymentStatus, StatusObservation
-from app.domain.entities.user import User
-from app.domain.errors import (
-    PaymentNotFoundError,
+from app.application.interfaces.payment import (
+    PaymentGateway,
     PaymentProviderError,
     PaymentProviderTimeoutError,
     PaymentProviderUnavailableError,
     PaymentRequestRejectedError,
     PaymentsNotConfiguredError,
+    ProviderIntent,
 )
+from app.application.interfaces.security import SecretBox
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.services.payment import apply_observation, matches
+from app.application.use_cases.payment.create_payment_intent import PAYMENT, CreatedPaymentIntent
+from app.domain.entities.payment import (
+    Payment,
+    PaymentNotFoundError,
+    PaymentStatus,
+    StatusObservation,
+)
+from app.domain.entities.user import User
 
 logger = logging.getLogger("strata.payments")
 # Whatever keeps the provider from telling us more leaves what we know standing (an intent it

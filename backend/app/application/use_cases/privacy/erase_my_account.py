@@ -18,8 +18,7 @@ from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.application.services.credentials.second_factor import SecondFactor
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.user import User
-from app.domain.errors import UserNotFoundError
+from app.domain.entities.user import User, UserNotFoundError
 
 
 class EraseMyAccount:

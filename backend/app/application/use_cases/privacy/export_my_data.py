@@ -11,8 +11,7 @@ from app.domain.entities.audit import AuditEvent
 from app.domain.entities.payment import Payment
 from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import Session
-from app.domain.entities.user import User
-from app.domain.errors import UserNotFoundError
+from app.domain.entities.user import User, UserNotFoundError
 
 
 @dataclass(frozen=True, slots=True)

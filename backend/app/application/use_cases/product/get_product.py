@@ -4,8 +4,7 @@ from uuid import UUID
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.domain.entities.product import Product
-from app.domain.errors import ProductNotFoundError
+from app.domain.entities.product import Product, ProductNotFoundError
 
 
 class GetProduct:

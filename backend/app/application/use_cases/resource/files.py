@@ -11,17 +11,23 @@ from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.resource import ContentTypeSniffer, FileStorage
+from app.application.interfaces.resource import (
+    ContentTypeSniffer,
+    FileStorage,
+    UnsupportedFileTypeError,
+)
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.resources import audit, authorized_resource, still_there
-from app.domain.entities.resource import TEXT_PLAIN, Resource, StoredFile, sanitize_filename
-from app.domain.entities.user import User
-from app.domain.errors import (
+from app.domain.entities.resource import (
+    TEXT_PLAIN,
     FileNotFoundInResourceError,
+    Resource,
     ResourceNotFoundError,
-    UnsupportedFileTypeError,
+    StoredFile,
+    sanitize_filename,
 )
+from app.domain.entities.user import User
 from app.domain.value_objects.identifiers import new_id
 
 FILE = "file"

@@ -20,9 +20,13 @@ from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.application.request_context import RequestContext
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.resource import Resource, ResourceChanges
+from app.domain.entities.resource import (
+    Resource,
+    ResourceChanges,
+    ResourceNotFoundError,
+    ResourceVersionMismatchError,
+)
 from app.domain.entities.user import User
-from app.domain.errors import ResourceNotFoundError, ResourceVersionMismatchError
 
 RESOURCE = "resource"
 

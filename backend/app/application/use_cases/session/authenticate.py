@@ -4,8 +4,8 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import AccessTokenClaims, AccessTokenService
 from app.application.interfaces.session import TokenDenyList
 from app.application.interfaces.unit_of_work import UnitOfWork
+from app.domain.entities.session import InvalidTokenError
 from app.domain.entities.user import User
-from app.domain.errors import InvalidTokenError
 
 
 class Authenticate:

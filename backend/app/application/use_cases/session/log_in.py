@@ -8,8 +8,9 @@ from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionTokens, TokenPair
 from app.domain.entities.audit import AuditEvent, AuditOutcome
+from app.domain.entities.session import InvalidCredentialsError
 from app.domain.entities.user import User
-from app.domain.errors import InvalidCredentialsError, InvalidValueError
+from app.domain.errors import InvalidValueError
 from app.domain.value_objects.email import normalize_email
 from app.domain.value_objects.password import normalize_password
 

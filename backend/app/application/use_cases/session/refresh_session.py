@@ -7,8 +7,7 @@ from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionTokens, TokenPair
 from app.domain.entities.audit import AuditEvent, AuditOutcome
-from app.domain.entities.session import parse_refresh_token
-from app.domain.errors import InvalidRefreshTokenError
+from app.domain.entities.session import InvalidRefreshTokenError, parse_refresh_token
 
 
 class RefreshSession:

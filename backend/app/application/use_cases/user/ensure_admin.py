@@ -7,8 +7,7 @@ from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.user.register_user import RegisterUser, Registration
-from app.domain.entities.user import Role
-from app.domain.errors import EmailAlreadyRegisteredError
+from app.domain.entities.user import EmailAlreadyRegisteredError, Role
 from app.domain.value_objects.email import normalize_email
 
 

@@ -6,8 +6,7 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.services.credentials.password_policy import PasswordPolicy
-from app.domain.entities.user import Role, User
-from app.domain.errors import EmailAlreadyRegisteredError
+from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User
 from app.domain.value_objects.email import normalize_email
 
 

@@ -4,8 +4,8 @@ from collections.abc import Collection
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.unit_of_work import UnitOfWork
-from app.domain.entities.user import User
-from app.domain.errors import (
+from app.domain.entities.user import (
+    User,
     UserChangedConcurrentlyError,
     UserNotFoundError,
     UserVersionMismatchError,

@@ -1,1 +1,2 @@
-"""Problem messages, one module per bounded context, merged into `i18n.MESSAGES`."""
+"""Problem message catalogs, one module per feature key (`platform`: the generic codes), served by
+`i18n.Translator`."""

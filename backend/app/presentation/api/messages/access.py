@@ -1,4 +1,4 @@
-"""Problem messages of access control, in every supported language (merged by `i18n`)."""
+"""Problem messages of the access feature (the policy's rules), in every supported language."""
 
 from __future__ import annotations
 

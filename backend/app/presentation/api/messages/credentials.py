@@ -1,4 +1,5 @@
-"""Problem messages of passwords, e-mail and MFA, in every supported language."""
+"""Problem messages of the credentials feature (passwords, e-mail links, MFA), in every
+supported language."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "mfa.already_enabled": "Two-factor authentication is already on.",
         "mfa.not_enabled": "Two-factor authentication is not on.",
         "mfa.setup_missing": "Start with /auth/mfa/setup, then confirm a code from that secret.",
+        "auth.wrong_password": "The password is not correct.",
     },
     "fr": {
         "auth.invalid_one_time_token": "Ce lien est invalide, a expiré ou a déjà servi ; "
@@ -28,6 +30,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "mfa.already_enabled": "L'authentification à deux facteurs est déjà activée.",
         "mfa.not_enabled": "L'authentification à deux facteurs n'est pas activée.",
         "mfa.setup_missing": "Commencez par /auth/mfa/setup, puis confirmez un code de ce secret.",
+        "auth.wrong_password": "Le mot de passe est incorrect.",
     },
     "de": {
         "auth.invalid_one_time_token": "Dieser Link ist ungültig, abgelaufen oder wurde bereits "
@@ -40,5 +43,6 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "mfa.already_enabled": "Die Zwei-Faktor-Authentifizierung ist bereits aktiv.",
         "mfa.not_enabled": "Die Zwei-Faktor-Authentifizierung ist nicht aktiv.",
         "mfa.setup_missing": "Beginnen Sie mit /auth/mfa/setup und bestätigen Sie dann einen Code.",
+        "auth.wrong_password": "Das Passwort ist nicht korrekt.",
     },
 }

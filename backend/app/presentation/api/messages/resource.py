@@ -1,4 +1,5 @@
-"""Problem messages of resources and files, in every supported language (merged by `i18n`)."""
+"""Problem messages of the resource feature (resources and their files), in every supported
+language."""
 
 from __future__ import annotations
 

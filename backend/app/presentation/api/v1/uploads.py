@@ -26,7 +26,8 @@ from starlette.requests import ClientDisconnect, Request
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
-from app.domain.errors import MalformedRequestError, MissingFileError, UnsupportedMediaTypeError
+from app.application.errors import MalformedRequestError, UnsupportedMediaTypeError
+from app.domain.entities.resource import MissingFileError
 
 FILE_FIELD = "file"
 # RFC 2046 §5.1.1: 1 to 70 of these characters, the last not a space.

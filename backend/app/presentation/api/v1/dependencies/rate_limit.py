@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security.utils import get_authorization_scheme_param
 
-from app.domain.errors import InvalidTokenError
+from app.domain.entities.session import InvalidTokenError
 from app.infrastructure.adapters.rate_limiter import (
     LimitsRateLimiter,
     RateLimitedCredentialAttempts,

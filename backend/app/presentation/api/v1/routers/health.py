@@ -17,7 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from app.domain.errors import AuthenticationError, InvalidTokenError, PermissionDeniedError
+from app.domain.entities.session import InvalidTokenError
+from app.domain.errors import AuthenticationError, PermissionDeniedError
 from app.presentation.api.client_ip import client_ip
 from app.presentation.api.problem import problem_response, problem_responses
 from app.presentation.api.v1.dependencies.common import ContainerDep
@@ -52,7 +53,7 @@ async def ready(container: ContainerDep, request: Request) -> Readiness | Respon
     failing = [result.name for result in results if not result.ok]
     if failing:
         return problem_response(
-            request.headers,
+            request.scope,
             status=503,
             code="service_unavailable",
             instance=request.url.path,

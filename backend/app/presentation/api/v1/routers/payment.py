@@ -43,11 +43,21 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# The extension members some payment problems carry (their errors' public params).
+_NOT_CONFIGURED_MEMBERS = {503: {"setting": "the payment setting this server lacks"}}
+_PROVIDER_PROBLEM_MEMBERS = {
+    400: {"provider_code": "why the payment provider refused the request"},
+    402: {"decline_code": "why the card was declined, as the provider put it"},
+    **_NOT_CONFIGURED_MEMBERS,
+}
+
 
 @router.post(
     "/intents",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 402, 403, 409, 422, 502, 503, 504),
+    responses=problem_responses(
+        400, 401, 402, 403, 409, 422, 502, 503, 504, members=_PROVIDER_PROBLEM_MEMBERS
+    ),
     summary="Create a payment intent (Idempotency-Key)",
 )
 async def create_payment_intent(
@@ -67,7 +77,7 @@ async def create_payment_intent(
 
 @router.get(
     "/intents/{payment_id}",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 503, members=_NOT_CONFIGURED_MEMBERS),
     summary="The caller's payment intent, its status refreshed from Stripe",
 )
 async def get_payment_intent(
@@ -94,7 +104,7 @@ async def list_payments(
 
 @webhook_router.post(
     "/webhook",
-    responses=problem_responses(400, 503),
+    responses=problem_responses(400, 503, members=_NOT_CONFIGURED_MEMBERS),
     summary="Stripe's webhook (public; verified by its Stripe-Signature header)",
 )
 async def receive_webhook(
