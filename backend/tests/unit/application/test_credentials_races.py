@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pyotp
 import pytest
+
 from app.application.request_context import RequestContext
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.services.credentials.second_factor import SecondFactor
@@ -44,7 +45,6 @@ from tests.fakes import (
     FakeUnitOfWork,
     FakeUserRepository,
 )
-
 from tests.unit.application.test_credentials_use_cases import RecordingMail, link_token
 
 CONTEXT = RequestContext(ip="192.0.2.45", request_id="req-race")

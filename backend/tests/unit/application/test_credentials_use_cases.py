@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pyotp
 import pytest
+
 from app.application.errors import DependencyUnavailableError, RateLimitedError
 from app.application.interfaces.credentials import MailMessage
 from app.application.request_context import RequestContext
