@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Depends
+
 from app.application.use_cases.credentials.change_password import ChangePassword
 from app.application.use_cases.credentials.complete_mfa_login import CompleteMfaLogin
 from app.application.use_cases.credentials.disable_mfa import DisableMfa
@@ -14,7 +16,6 @@ from app.application.use_cases.credentials.verify_email import VerifyEmail
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
 from app.presentation.api.v1.dependencies.rate_limit import credential_attempts
-from fastapi import Depends
 
 # Where the links in e-mails lead: the client application's pages, which call the API.
 RESET_PATH = "/reset-password?token="
