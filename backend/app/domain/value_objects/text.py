@@ -2,8 +2,8 @@
 
 - No control character (Unicode category Cc: NUL, ESC, DEL, the C1 controls …) and no surrogate
   (Cs: a lone half of a UTF-16 pair, which JSON can spell as `\\ud800` but UTF-8 cannot store).
-  PostgreSQL refuses NUL outright (a 500, where SQLite would have stored it); the others hide in
-  logs and terminals.
+  PostgreSQL refuses NUL outright (a server error, where SQLite would have stored it); the
+  others hide in logs and terminals.
 - Long free text (descriptions) may also hold line breaks and tabs (`\\n`, `\\r`, `\\t`);
   everything else (names, categories, metadata…) is a single line.
 - Text in request bodies is trimmed first (white space at both ends, see `trim`); the rule applies

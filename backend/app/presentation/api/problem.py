@@ -9,7 +9,7 @@ share (`SHARED_ERROR_STATUSES`), plus any family a feature declares (`merged_err
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any, Final
@@ -188,7 +188,9 @@ def _description(status: int, members: Mapping[str, str]) -> str:
     return f"{phrase}. Extension members: {'; '.join(described)}." if described else phrase
 
 
-def _coded_error_handler(statuses: ErrorStatuses) -> Any:
+def _coded_error_handler(
+    statuses: ErrorStatuses,
+) -> Callable[[Request, CodedError], Awaitable[Response]]:
     async def coded_error(request: Request, exc: CodedError) -> Response:
         status = status_for(exc, statuses)
         errors = None
