@@ -24,7 +24,7 @@ from app.application.interfaces.product import PRODUCT_OBJECT_TYPES, PRODUCT_POL
 from app.application.interfaces.resource import RESOURCE_POLICY_RULES
 from app.application.interfaces.user import USER_POLICY_RULES
 from app.application.request_context import RequestContext
-from app.application.use_cases.access.manage_policies import ChangePolicy
+from app.application.use_cases.access.change_policy import ChangePolicy
 from app.domain.entities.user import Role
 from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock

@@ -13,11 +13,8 @@ from app.application.interfaces.access import (
 from app.application.interfaces.audit import AuditFilter
 from app.application.pagination import InvalidCursorError, encode_cursor
 from app.application.request_context import RequestContext
-from app.application.use_cases.access.manage_policies import (
-    ChangePolicy,
-    ListPolicyRules,
-    manages_policy,
-)
+from app.application.use_cases.access.change_policy import ChangePolicy, manages_policy
+from app.application.use_cases.access.list_policy_rules import ListPolicyRules
 from app.application.use_cases.audit.list_audit_events import ListAuditEvents
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import AdminRequiredError, Role, User

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.application.interfaces.access import AccessPolicy, AccessUnitOfWork
-from app.application.use_cases.access.manage_policies import ChangePolicy, ListPolicyRules
+from app.application.use_cases.access.change_policy import ChangePolicy
+from app.application.use_cases.access.list_policy_rules import ListPolicyRules
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
     read_unit_of_work,

@@ -1,6 +1,3 @@
-"""Administrators read and change the access policy: the stored rules (`uow.policy_rules`), with
-the `AccessPolicy` port deciding who may."""
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,14 +17,10 @@ from app.application.interfaces.access import (
 )
 from app.application.interfaces.clock import Clock
 from app.application.request_context import RequestContext
+from app.application.use_cases.access.policy_access import require_policy_access
 from app.domain.entities.audit import AuditEvent
-from app.domain.entities.user import AdminRequiredError, User
+from app.domain.entities.user import User
 from app.domain.errors import InvalidValueError
-
-
-async def require_policy_access(policy: AccessPolicy, actor: User, action: str) -> None:
-    if not await policy.allows(actor, action, POLICY):
-        raise AdminRequiredError()
 
 
 def validate_rule(rule: PolicyRule, object_types: Sequence[str]) -> PolicyRule:
@@ -51,19 +44,6 @@ def manages_policy(rule: PolicyRule) -> bool:
         and rule.action in (ANY, "update")
         and rule.scope == "all"
     )
-
-
-class ListPolicyRules:
-    """Administrators read the stored policy (what every process obeys within a second)."""
-
-    def __init__(self, policy: AccessPolicy, uow: AccessUnitOfWork) -> None:
-        self._policy = policy
-        self._uow = uow
-
-    async def execute(self, actor: User) -> list[PolicyRule]:
-        await require_policy_access(self._policy, actor, "read")
-        async with self._uow as uow:
-            return await uow.policy_rules.list_rules()
 
 
 class ChangePolicy:
