@@ -11,19 +11,15 @@ from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.resource import FileTooLargeError, UnsupportedFileTypeError
 from app.application.pagination import InvalidCursorError
 from app.application.request_context import RequestContext
-from app.application.use_cases.resource.files import (
-    DeleteFile,
-    DownloadFile,
-    ListFiles,
-    UploadFile,
-)
-from app.application.use_cases.resource.resources import (
-    CreateResource,
-    DeleteResource,
-    GetResource,
-    ListResources,
-    UpdateResource,
-)
+from app.application.use_cases.resource.create_resource import CreateResource
+from app.application.use_cases.resource.delete_file import DeleteFile
+from app.application.use_cases.resource.delete_resource import DeleteResource
+from app.application.use_cases.resource.download_file import DownloadFile
+from app.application.use_cases.resource.get_resource import GetResource
+from app.application.use_cases.resource.list_files import ListFiles
+from app.application.use_cases.resource.list_resources import ListResources
+from app.application.use_cases.resource.update_resource import UpdateResource
+from app.application.use_cases.resource.upload_file import UploadFile
 from app.domain.entities.resource import (
     FileNotFoundInResourceError,
     Resource,

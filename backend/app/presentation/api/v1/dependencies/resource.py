@@ -4,14 +4,15 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.application.use_cases.resource.files import DeleteFile, DownloadFile, ListFiles, UploadFile
-from app.application.use_cases.resource.resources import (
-    CreateResource,
-    DeleteResource,
-    GetResource,
-    ListResources,
-    UpdateResource,
-)
+from app.application.use_cases.resource.create_resource import CreateResource
+from app.application.use_cases.resource.delete_file import DeleteFile
+from app.application.use_cases.resource.delete_resource import DeleteResource
+from app.application.use_cases.resource.download_file import DownloadFile
+from app.application.use_cases.resource.get_resource import GetResource
+from app.application.use_cases.resource.list_files import ListFiles
+from app.application.use_cases.resource.list_resources import ListResources
+from app.application.use_cases.resource.update_resource import UpdateResource
+from app.application.use_cases.resource.upload_file import UploadFile
 from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,

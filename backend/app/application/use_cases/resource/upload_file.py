@@ -1,12 +1,7 @@
-"""Files of a resource: upload (sniffed, size-limited, encrypted), list, download, delete.
-Whoever may not see the resource gets 404 for its files too. As for resources, the policy is asked
-while no transaction of ours is open (see `resources`)."""
-
 from __future__ import annotations
 
 import codecs
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
@@ -18,36 +13,13 @@ from app.application.interfaces.resource import (
 )
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
-from app.application.use_cases.resource.resources import audit, authorized_resource, still_there
-from app.domain.entities.resource import (
-    TEXT_PLAIN,
-    FileNotFoundInResourceError,
-    Resource,
-    ResourceNotFoundError,
-    StoredFile,
-    sanitize_filename,
-)
+from app.application.use_cases.resource.audit_events import audit
+from app.application.use_cases.resource.authorization import FILE, authorized_for_files, still_there
+from app.domain.entities.resource import TEXT_PLAIN, StoredFile, sanitize_filename
 from app.domain.entities.user import User
 from app.domain.value_objects.identifiers import new_id
 
-FILE = "file"
 SNIFF_BYTES = 8192  # enough for every signature the sniffer knows
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    file: StoredFile
-    chunks: AsyncIterator[bytes]
-
-
-async def _authorized_for_files(
-    uow: UnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
-) -> Resource:
-    """The resource, if `actor` may see it and do `action` on its files; else 404."""
-    resource = await authorized_resource(uow, policy, actor, resource_id, "read")
-    if not await policy.allows(actor, action, FILE, owner_id=resource.owner_id):
-        raise ResourceNotFoundError()
-    return resource
 
 
 class UploadFile:
@@ -79,9 +51,7 @@ class UploadFile:
         chunks: AsyncIterator[bytes],
         context: RequestContext,
     ) -> StoredFile:
-        resource = await _authorized_for_files(
-            self._uow, self._policy, actor, resource_id, "create"
-        )
+        resource = await authorized_for_files(self._uow, self._policy, actor, resource_id, "create")
         head, rest = await _peek(chunks, SNIFF_BYTES)
         content_type = self._sniffer.sniff(head)
         if content_type is None:
@@ -115,60 +85,6 @@ class UploadFile:
             await self._storage.delete_all([blob.storage_key])  # no row, so no ciphertext
             raise
         return stored
-
-
-class ListFiles:
-    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
-        self._uow = uow
-        self._policy = policy
-
-    async def execute(self, actor: User, resource_id: UUID) -> list[StoredFile]:
-        await _authorized_for_files(self._uow, self._policy, actor, resource_id, "read")
-        async with self._uow as uow:
-            return await uow.resource_files.list_for_resource(resource_id)
-
-
-class DownloadFile:
-    """The file's metadata and its plaintext as a stream (decrypted and authenticated chunk by
-    chunk as it is read)."""
-
-    def __init__(self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage) -> None:
-        self._uow = uow
-        self._policy = policy
-        self._storage = storage
-
-    async def execute(self, actor: User, resource_id: UUID, file_id: UUID) -> Download:
-        await _authorized_for_files(self._uow, self._policy, actor, resource_id, "read")
-        async with self._uow as uow:
-            stored = await uow.resource_files.get(resource_id, file_id)
-        if stored is None:
-            raise FileNotFoundInResourceError()
-        return Download(file=stored, chunks=self._storage.open(stored))
-
-
-class DeleteFile:
-    """Deletes the file's row and then, after the commit, its ciphertext."""
-
-    def __init__(
-        self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage, clock: Clock
-    ) -> None:
-        self._uow = uow
-        self._policy = policy
-        self._storage = storage
-        self._clock = clock
-
-    async def execute(
-        self, actor: User, resource_id: UUID, file_id: UUID, context: RequestContext
-    ) -> None:
-        await _authorized_for_files(self._uow, self._policy, actor, resource_id, "delete")
-        async with self._uow as uow:
-            stored = await uow.resource_files.get(resource_id, file_id)
-            if stored is None or not await uow.resource_files.delete(file_id):
-                raise FileNotFoundInResourceError()
-            now = self._clock.now()
-            await uow.audit_events.add(audit("file.delete", actor, FILE, file_id, context, now))
-            await uow.commit()
-        await self._storage.delete_all([stored.storage_key])
 
 
 async def _peek(chunks: AsyncIterator[bytes], size: int) -> tuple[bytes, AsyncIterator[bytes]]:

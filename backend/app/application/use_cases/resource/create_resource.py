@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.application.use_cases.resource.audit_events import audit
+from app.application.use_cases.resource.authorization import RESOURCE
+from app.domain.entities.resource import Resource, ResourceNotFoundError
+from app.domain.entities.user import User
+
+
+class CreateResource:
+    """A new resource of the caller's own."""
+
+    def __init__(self, uow: UnitOfWork, policy: AccessPolicy, clock: Clock) -> None:
+        self._uow = uow
+        self._policy = policy
+        self._clock = clock
+
+    async def execute(
+        self, actor: User, *, name: str, description: str, context: RequestContext
+    ) -> Resource:
+        if not await self._policy.allows(actor, "create", RESOURCE, owner_id=actor.id):
+            raise ResourceNotFoundError()  # nothing to reveal: the collection is theirs
+        now = self._clock.now()
+        resource = Resource.create(owner_id=actor.id, name=name, description=description, now=now)
+        async with self._uow as uow:
+            await uow.resources.add(resource)
+            await uow.audit_events.add(
+                audit("resource.create", actor, RESOURCE, resource.id, context, now)
+            )
+            await uow.commit()
+        return resource

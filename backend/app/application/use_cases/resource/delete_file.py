@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.resource import FileStorage
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.request_context import RequestContext
+from app.application.use_cases.resource.audit_events import audit
+from app.application.use_cases.resource.authorization import FILE, authorized_for_files
+from app.domain.entities.resource import FileNotFoundInResourceError
+from app.domain.entities.user import User
+
+
+class DeleteFile:
+    """Deletes the file's row and then, after the commit, its ciphertext."""
+
+    def __init__(
+        self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage, clock: Clock
+    ) -> None:
+        self._uow = uow
+        self._policy = policy
+        self._storage = storage
+        self._clock = clock
+
+    async def execute(
+        self, actor: User, resource_id: UUID, file_id: UUID, context: RequestContext
+    ) -> None:
+        await authorized_for_files(self._uow, self._policy, actor, resource_id, "delete")
+        async with self._uow as uow:
+            stored = await uow.resource_files.get(resource_id, file_id)
+            if stored is None or not await uow.resource_files.delete(file_id):
+                raise FileNotFoundInResourceError()
+            now = self._clock.now()
+            await uow.audit_events.add(audit("file.delete", actor, FILE, file_id, context, now))
+            await uow.commit()
+        await self._storage.delete_all([stored.storage_key])

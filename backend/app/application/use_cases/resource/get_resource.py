@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.use_cases.resource.authorization import authorized_resource
+from app.domain.entities.resource import Resource
+from app.domain.entities.user import User
+
+
+class GetResource:
+    """One resource, if the caller may read it (else 404)."""
+
+    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
+        self._uow = uow
+        self._policy = policy
+
+    async def execute(self, actor: User, resource_id: UUID) -> Resource:
+        return await authorized_resource(self._uow, self._policy, actor, resource_id, "read")
