@@ -21,6 +21,8 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 from httpx import AsyncClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 
 from app.infrastructure.adapters import mail as mail_adapter
@@ -28,7 +30,8 @@ from app.infrastructure.database.engine import Database
 from tests.conftest import empty_all_tables
 from tests.e2e.conftest import USER_PASSWORD, make_settings, running_client
 from tests.e2e.test_product import assert_problem
-from tests.e2e.test_session import EMAIL, bearer, log_in, refresh, register
+from tests.e2e.test_session import EMAIL, LOGIN, bearer, log_in, refresh, register
+from tests.e2e.test_user import post_registration
 
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a different and equally long passphrase"
@@ -774,3 +777,115 @@ async def test_signed_in_routes_need_a_bearer_token(client: AsyncClient, path: s
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+# ---------------------------------------------------------------- normalized passwords (NFKC)
+
+COMPOSED = "Cr\u00e8me br\u00fbl\u00e9e, s'il vous pla\u00eet, avec un caf\u00e9 noir"
+
+
+DECOMPOSED = "Cre\u0300me bru\u0302le\u0301e, s'il vous plai\u0302t, avec un cafe\u0301 noir"
+
+
+async def log_in_status(client: AsyncClient, email: str, password: str) -> int:
+    response = await client.post(LOGIN, data={"username": email, "password": password})
+    return response.status_code
+
+
+async def stored_hash(database_url: str, email: str) -> str:
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as connection:
+            result = await connection.execute(
+                text("SELECT password_hash FROM users WHERE email = :email"), {"email": email}
+            )
+            return str(result.scalar_one())
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("set_as", "typed_later"),
+    [
+        (DECOMPOSED, COMPOSED),
+        (COMPOSED, DECOMPOSED),
+        (
+            "\ufb01ve \ufb02oating \ufb01sh on a \ufb01ne Tuesday",
+            "five floating fish on a fine Tuesday",
+        ),
+        (
+            "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in "Quixotic Zebras 42"),
+            "Quixotic Zebras 42",
+        ),
+    ],
+    ids=["decomposed-then-composed", "composed-then-decomposed", "ligatures", "fullwidth"],
+)
+async def test_a_password_opens_however_the_device_composes_it(
+    client: AsyncClient, set_as: str, typed_later: str
+) -> None:
+    response = await post_registration(client, password=set_as)
+    assert response.status_code == 201, response.text
+
+    assert await log_in_status(client, "grace@example.com", typed_later) == 200
+    assert await log_in_status(client, "grace@example.com", set_as) == 200
+    assert await log_in_status(client, "grace@example.com", typed_later + "x") == 401
+
+
+async def test_a_hash_of_the_password_as_typed_still_opens_and_is_rehashed_at_login(
+    client: AsyncClient, database_url: str
+) -> None:
+    assert (await post_registration(client)).status_code == 201
+    legacy = await set_legacy_hash(database_url, "grace@example.com", DECOMPOSED)
+    # Before the rehash only the form it was made from opens.
+    assert await log_in_status(client, "grace@example.com", COMPOSED) == 401
+    assert await stored_hash(database_url, "grace@example.com") == legacy
+
+    assert await log_in_status(client, "grace@example.com", DECOMPOSED) == 200
+
+    rehashed = await stored_hash(database_url, "grace@example.com")
+    assert rehashed != legacy
+    assert rehashed.startswith("$argon2id$")
+    for typed in (COMPOSED, DECOMPOSED):
+        assert await log_in_status(client, "grace@example.com", typed) == 200
+    assert await stored_hash(database_url, "grace@example.com") == rehashed  # once only
+
+
+async def set_legacy_hash(database_url: str, email: str, typed: str) -> str:
+    """Store what an earlier version made: the hash of `typed` exactly as typed."""
+    legacy = PasswordHash((Argon2Hasher(memory_cost=1024, time_cost=1, parallelism=1),)).hash(typed)
+    database = Database(database_url)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE users SET password_hash = :hash WHERE email = :email"),
+                {"hash": legacy, "email": email},
+            )
+    finally:
+        await database.dispose()
+    return legacy
+
+
+async def test_a_password_change_checks_and_sets_the_normalized_form_too(
+    client: AsyncClient, database_url: str
+) -> None:
+    assert (await post_registration(client, password=DECOMPOSED)).status_code == 201
+    login = await client.post(LOGIN, data={"username": "grace@example.com", "password": COMPOSED})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    ligatures, spelled_out = "\ufb01ve \ufb02oating \ufb01sh at noon", "five floating fish at noon"
+
+    changed = await client.post(
+        "/api/v1/auth/password/change",
+        json={"current_password": COMPOSED, "new_password": ligatures},
+        headers=headers,
+    )
+    assert changed.status_code == 204, changed.text
+    assert await log_in_status(client, "grace@example.com", spelled_out) == 200
+    # A legacy hash is accepted here too, in the form it was made from (and replaced anyway).
+    await set_legacy_hash(database_url, "grace@example.com", DECOMPOSED)
+    changed_again = await client.post(
+        "/api/v1/auth/password/change",
+        json={"current_password": DECOMPOSED, "new_password": COMPOSED + " encore"},
+        headers=headers,
+    )
+    assert changed_again.status_code == 204, changed_again.text
+    assert await log_in_status(client, "grace@example.com", DECOMPOSED + " encore") == 200

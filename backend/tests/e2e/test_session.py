@@ -401,3 +401,143 @@ async def test_with_redis_down_authenticated_requests_fail_closed(database_url: 
             assert_problem(logout, 503, "service_unavailable")
     finally:
         await empty_all_tables(database_url)
+
+
+async def test_login_returns_a_bearer_token_that_reads_me(client: AsyncClient) -> None:
+    response = await client.post(LOGIN, data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert response.status_code == 200
+    token = response.json()
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] == 900
+    me = await client.get(ME, headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["role"] == "admin"
+
+
+async def test_wrong_email_and_wrong_password_get_the_same_401(client: AsyncClient) -> None:
+    unknown = await client.post(
+        LOGIN, data={"username": "nobody@example.com", "password": "x" * 12}
+    )
+    wrong = await client.post(LOGIN, data={"username": ADMIN_EMAIL, "password": "x" * 12})
+    malformed = await client.post(LOGIN, data={"username": "not an email", "password": "x" * 12})
+    bodies = []
+    for response in (unknown, wrong, malformed):
+        body = assert_problem(response, 401, "auth.invalid_credentials")
+        bodies.append((body["detail"], body["title"]))
+    assert len(set(bodies)) == 1
+
+
+async def test_login_without_form_fields_is_422(client: AsyncClient) -> None:
+    assert_problem(await client.post(LOGIN, data={}), 422, "validation_error")
+
+
+def _token(**claims: Any) -> str:
+    now = int(time.time())
+    payload = {
+        "sub": "x",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "j",
+        "type": "access",
+        **claims,
+    }
+    return jwt.encode(payload, TEST_SECRET_KEY, algorithm="HS256")
+
+
+async def _admin_id(client: AsyncClient, admin_headers: Headers) -> str:
+    return str((await client.get(ME, headers=admin_headers)).json()["id"])
+
+
+async def test_forged_and_misused_tokens_are_401(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    admin_id = await _admin_id(client, admin_headers)
+    now = int(time.time())
+    valid = admin_headers["Authorization"].removeprefix("Bearer ")
+    session_id = jwt.decode(valid, options={"verify_signature": False})["sid"]
+    header, payload, signature = valid.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    unsigned = jwt.encode(
+        {
+            "sub": admin_id,
+            "sid": session_id,
+            "iat": now,
+            "exp": now + 60,
+            "jti": "j",
+            "type": "access",
+        },
+        key=None,
+        algorithm="none",
+    )
+    forged = [
+        unsigned,
+        f"{header}.{payload}.{flipped}",
+        _token(sub=admin_id, sid=session_id, exp=now - 1),
+        _token(sub=admin_id, sid=session_id, type="refresh"),
+        _token(sub=admin_id, sid=session_id, type="mfa"),
+        _token(sub=admin_id, sid=session_id, nbf=now + 3600),
+        _token(sub=admin_id),  # no session
+        _token(sub=admin_id, sid="01900000-0000-7000-8000-000000000000"),  # nobody's session
+        _token(sub="01900000-0000-7000-8000-000000000000", sid=session_id),  # someone else's
+        _token(sub="not-a-uuid", sid=session_id),
+        jwt.encode(
+            {
+                "sub": admin_id,
+                "sid": session_id,
+                "exp": now + 60,
+                "iat": now,
+                "nbf": now,
+                "jti": "j",
+                "type": "access",
+            },
+            "another-secret-that-is-long-enough-000000",
+            algorithm="HS256",
+        ),
+        "not.a.jwt",
+        "",
+    ]
+    for token in forged:
+        response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert (
+        await client.get(
+            ME, headers={"Authorization": f"Bearer {_token(sub=admin_id, sid=session_id)}"}
+        )
+    ).status_code == 200
+
+
+async def test_absurd_claims_signed_with_the_apps_own_key_are_401_not_500(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    admin_id = await _admin_id(client, admin_headers)
+    valid = admin_headers["Authorization"].removeprefix("Bearer ")
+    session_id = jwt.decode(valid, options={"verify_signature": False})["sid"]
+    now = int(time.time())
+    absurd = [
+        {"exp": 1e30},
+        {"exp": 10**30},
+        {"iat": -(10**30)},
+        {"nbf": True},
+        {"sid": 12345},
+        {"sid": ["not", "a", "uuid"]},
+        {"jti": {"nested": 1}},
+        {"exp": now + 10 * 365 * 86_400},  # valid far longer than an access token ever is
+    ]
+    for claims in absurd:
+        token = _token(**{"sub": admin_id, "sid": session_id, **claims})
+        response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
+        assert_problem(response, 401, "auth.invalid_token")
+        assert response.headers["www-authenticate"] == "Bearer"
+    mfa_token = _token(sub=admin_id, type="mfa", exp=1e30)
+    response = await client.post(
+        "/api/v1/auth/mfa/verify", json={"mfa_token": mfa_token, "code": "123456"}
+    )
+    assert_problem(response, 401, "auth.invalid_token")
+
+
+async def test_me_without_a_token_is_401(client: AsyncClient) -> None:
+    response = await client.get(ME)
+    assert_problem(response, 401, "auth.unauthenticated")
+    assert response.headers["www-authenticate"] == "Bearer"

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
 from httpx import AsyncClient
 
-from tests.e2e.conftest import Headers
+from tests.e2e.conftest import USER_PASSWORD, Headers
 from tests.e2e.test_product import assert_problem
-from tests.e2e.test_session import ME, bearer, log_in, register
+from tests.e2e.test_session import LOGIN, ME, bearer, log_in, register
 
 
 async def test_me_returns_the_caller_without_secrets(
@@ -91,3 +95,67 @@ async def test_renaming_with_a_stale_if_match_is_412_and_changes_nothing(
     assert (empty.status_code, empty.json()["full_name"]) == (200, "Ada")
     cleared = await client.patch(ME, json={"full_name": "  "}, headers=headers)
     assert (cleared.json()["full_name"], cleared.json()["version"]) == (None, 3)
+
+
+REGISTER = "/api/v1/auth/register"
+
+
+async def post_registration(client: AsyncClient, **overrides: Any) -> Any:
+    body = {"email": "grace@example.com", "password": USER_PASSWORD, **overrides}
+    return await client.post(REGISTER, json=body)
+
+
+async def test_register_creates_a_user_with_the_user_role(client: AsyncClient) -> None:
+    response = await post_registration(
+        client, email="  Grace@Example.COM ", full_name="Grace Hopper"
+    )
+    assert response.status_code == 201, response.text
+    user = response.json()
+    assert user["email"] == "grace@example.com"
+    assert user["role"] == "user"
+    assert user["full_name"] == "Grace Hopper"
+    assert "password" not in response.text
+    assert "password_hash" not in user
+    assert response.headers["location"] == ME
+
+
+async def test_a_role_in_the_registration_body_is_refused_and_grants_nothing(
+    client: AsyncClient,
+) -> None:
+    response = await post_registration(client, role="admin")
+    assert_problem(response, 422, "validation_error")
+    login = await client.post(
+        LOGIN, data={"username": "grace@example.com", "password": USER_PASSWORD}
+    )
+    assert_problem(login, 401, "auth.invalid_credentials")
+
+
+async def test_duplicate_email_is_409_whatever_its_case(client: AsyncClient) -> None:
+    assert (await post_registration(client)).status_code == 201
+    assert_problem(
+        await post_registration(client, email="GRACE@example.com"), 409, "user.email_taken"
+    )
+
+
+async def test_concurrent_registrations_of_one_email_create_one_account(
+    client: AsyncClient,
+) -> None:
+    responses = await asyncio.gather(*(post_registration(client) for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 4
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"password": "short"}, "user.weak_password"),
+        ({"password": "a" * 129}, "user.weak_password"),
+        ({"password": "aaaaaaaaaaaaaaaa"}, "user.weak_password"),
+        ({"email": "not-an-email"}, "validation_error"),
+        ({"email": 42}, "validation_error"),
+        ({"full_name": "x" * 201}, "validation_error"),
+    ],
+)
+async def test_bad_registrations_are_422(
+    client: AsyncClient, overrides: dict[str, Any], code: str
+) -> None:
+    assert_problem(await post_registration(client, **overrides), 422, code)
