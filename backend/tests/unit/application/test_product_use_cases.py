@@ -1,5 +1,5 @@
-"""Catalog use cases: create, get, update, delete, seed (listing: test_pagination; recommending:
-test_recommend_products)."""
+"""Product use cases: create, get, update, delete, seed (listing: test_pagination; recommending:
+test_product_recommendations)."""
 
 from __future__ import annotations
 
