@@ -121,7 +121,7 @@ def catalog_cache_lookups(server: Server) -> CacheLookups | None:
         log(f"    warning: GET /metrics answered {status}; catalog cache counters not recorded")
         return None
     for match in _CACHE_LOOKUPS.finditer(body.decode(errors="replace")):
-        if match["cache"] == "catalog" and match["outcome"] in counts:
+        if match["cache"] == "product" and match["outcome"] in counts:
             counts[match["outcome"]] = int(float(match["value"]))
     return CacheLookups(hits=counts["hit"], misses=counts["miss"])
 

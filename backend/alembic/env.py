@@ -9,9 +9,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.infrastructure.database.base import Base
-from app.infrastructure.models import ProductModel, UserModel  # noqa: F401 - register the tables
+from app.presentation.features.enabled import ENABLED_FEATURES
+from app.presentation.features.registry import FeatureSet
 
 config = context.config
+# Loading the features imports their repositories, and so every table into Base.metadata.
+FeatureSet.load(ENABLED_FEATURES)
 target_metadata = Base.metadata
 
 

@@ -14,7 +14,7 @@ from app.application.interfaces.access import PolicyRule
 from app.infrastructure.database.base import Base
 from app.infrastructure.database.engine import Database
 from app.infrastructure.models.access import CasbinRuleModel
-from tests.databases import BACKENDS, fresh_database
+from tests.databases import BACKENDS, fresh_database, registered_features
 from tests.stripe_fake import StripeFake
 
 
@@ -70,6 +70,7 @@ async def empty_all_tables(database_url: str) -> None:
     database = Database(database_url)
     try:
         async with database.engine.begin() as connection:
+            registered_features()  # every table of the app in Base.metadata
             for table in reversed(Base.metadata.sorted_tables):
                 if table.name not in _POLICY_TABLES:
                     await connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - our own table names

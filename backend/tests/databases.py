@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.infrastructure.database import migrations
+from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
+from app.presentation.features.enabled import ENABLED_FEATURES
+from app.presentation.features.registry import FeatureSet
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
+
+
+@functools.cache
+def registered_features() -> FeatureSet:
+    """The app's features; loading them also puts every table into `Base.metadata`."""
+    return FeatureSet.load(ENABLED_FEATURES)
+
+
+def sql_unit_of_work(engine: AsyncEngine, **options: Any) -> SqlAlchemyUnitOfWork:
+    """A unit of work over every repository the app's features register (repository tests)."""
+    return SqlAlchemyUnitOfWork(engine, registered_features().repositories, **options)
 
 
 def postgres_admin_url() -> str:

@@ -16,14 +16,6 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from uuid import UUID
 
-from app.application.interfaces.privacy import PersonalDataHolder
-from app.application.use_cases.audit.personal_data import AuditPersonalData
-from app.application.use_cases.idempotency.personal_data import IdempotencyPersonalData
-from app.application.use_cases.payment.personal_data import PaymentPersonalData
-from app.application.use_cases.resource.personal_data import ResourcePersonalData
-from app.application.use_cases.session.personal_data import SessionPersonalData
-from app.application.use_cases.user.personal_data import UserPersonalData
-
 from app.application.errors import DependencyUnavailableError, RateLimitedError
 from app.application.interfaces.access import (
     ACCESS_POLICY_RULES,
@@ -38,6 +30,7 @@ from app.application.interfaces.payment import (
     ProviderIntent,
     WebhookEvent,
 )
+from app.application.interfaces.privacy import PersonalDataHolder
 from app.application.interfaces.product import (
     PRODUCT_POLICY_RULES,
     ProductFilter,
@@ -50,6 +43,12 @@ from app.application.interfaces.resource import (
 )
 from app.application.interfaces.security import AccessToken, AccessTokenClaims, MfaTokenClaims
 from app.application.interfaces.user import USER_POLICY_RULES
+from app.application.use_cases.audit.personal_data import AuditPersonalData
+from app.application.use_cases.idempotency.personal_data import IdempotencyPersonalData
+from app.application.use_cases.payment.personal_data import PaymentPersonalData
+from app.application.use_cases.resource.personal_data import ResourcePersonalData
+from app.application.use_cases.session.personal_data import SessionPersonalData
+from app.application.use_cases.user.personal_data import UserPersonalData
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus
@@ -713,6 +712,14 @@ class FakeUnitOfWork:
         if key in repositories:
             return repositories[key]
         raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # `uow.fake_resources = uow.resources = racing` swaps one repository for a test's own.
+        key = name.removeprefix("fake_")
+        if key in FAKE_REPOSITORIES:
+            self._repositories[key] = value
+        else:
+            super().__setattr__(name, value)
 
     @property
     def in_transaction(self) -> bool:

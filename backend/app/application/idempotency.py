@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from app.application.interfaces.idempotency import IdempotencyRecord
+from app.application.interfaces.idempotency import IdempotencyRecord, IdempotencyUnitOfWork
 from app.application.interfaces.security import SecretBox
-from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.errors import ConflictError, InvalidValueError
 from app.domain.value_objects.identifiers import new_id
 
@@ -61,7 +60,12 @@ class IdempotencyKeys:
         self._next_sweep_at: datetime | None = None
 
     async def claim(
-        self, uow: UnitOfWork, user_id: UUID, key: str, request_fingerprint: str, now: datetime
+        self,
+        uow: IdempotencyUnitOfWork,
+        user_id: UUID,
+        key: str,
+        request_fingerprint: str,
+        now: datetime,
     ) -> Claim | Replay:
         """Claim the key in a transaction of its own (committed at once, so that concurrent
         requests see it)."""
@@ -100,13 +104,13 @@ class IdempotencyKeys:
             await uow.commit()
             return Claim(user_id, key, existing.reserved_id)
 
-    async def complete(self, uow: UnitOfWork, claim: Claim, result: str) -> None:
+    async def complete(self, uow: IdempotencyUnitOfWork, claim: Claim, result: str) -> None:
         """Store the result, inside the caller's transaction (the one that stores the effect)."""
         await uow.idempotency_keys.complete(
             claim.user_id, claim.key, sealed_result=self._secret_box.seal(result)
         )
 
-    async def release(self, uow: UnitOfWork, claim: Claim, now: datetime) -> None:
+    async def release(self, uow: IdempotencyUnitOfWork, claim: Claim, now: datetime) -> None:
         async with uow:
             await uow.idempotency_keys.release(claim.user_id, claim.key, now=now)
             await uow.commit()

@@ -14,7 +14,11 @@ from app.core.config import Settings
 from app.domain.errors import CodedError
 from app.infrastructure.database import migrations
 from app.infrastructure.seed.demo_catalog import generate_products
-from app.presentation.api.v1.dependencies.container import Container
+from app.presentation.api.v1.dependencies.product import PRODUCT_SETTINGS, seed_products
+from app.presentation.api.v1.dependencies.user import ensure_admin
+from app.presentation.container import Container
+from app.presentation.features.enabled import ENABLED_FEATURES
+from app.presentation.features.registry import FeatureSet
 from app.presentation.http_server import HeaderLimits, http_protocol
 
 cli = typer.Typer(help="Strata: run and manage the service.", no_args_is_help=True)
@@ -45,10 +49,11 @@ def serve(
 
 
 @cli.command()
-def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Migrate the database (DATABASE_URL) to REVISION."""
+def migrate(revision: Annotated[str, typer.Argument()] = "heads") -> None:
+    """Migrate the database (DATABASE_URL) to REVISION (by default, the latest of every branch)."""
     settings = Settings()
-    migrations.upgrade(settings.database_url, revision)
+    features = FeatureSet.load(ENABLED_FEATURES)
+    migrations.upgrade(settings.database_url, revision, features.migration_locations)
     typer.echo(f"database migrated to {revision}")
 
 
@@ -60,7 +65,7 @@ def create_admin(
     """Create an admin account (nothing happens if the e-mail is taken)."""
 
     async def run(container: Container) -> None:
-        result = await container.ensure_admin().execute(email, password)
+        result = await ensure_admin(container).execute(email, password)
         message = "created" if result.created else "already exists; nothing changed"
         typer.echo(f"admin {result.email} {message}")
 
@@ -76,11 +81,14 @@ def seed_demo(
 
     async def run(container: Container) -> None:
         generated = generate_products(
-            products, categories=container.catalog.categories, now=container.clock.now(), seed=seed
+            products,
+            categories=container.get(PRODUCT_SETTINGS).categories,
+            now=container.clock.now(),
+            seed=seed,
         )
         with Progress() as progress:
             task = progress.add_task("seeding products", total=products)
-            seeded = await container.seed_catalog().execute(
+            seeded = await seed_products(container).execute(
                 generated, on_batch=lambda n: progress.advance(task, n)
             )
         typer.echo(f"{seeded} products added")
@@ -90,7 +98,7 @@ def seed_demo(
 
 def _run_with_container(action: Callable[[Container], Awaitable[None]]) -> None:
     async def main() -> None:
-        container = Container.build(Settings())
+        container = Container.build(Settings(), FeatureSet.load(ENABLED_FEATURES))
         try:
             await action(container)
         finally:

@@ -8,52 +8,45 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.infrastructure.database import migrations
+from app.presentation.api.i18n import Translator
 from app.presentation.api.methods import install_http_methods
 from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.openapi import install_openapi
-from app.presentation.api.problem import install_problem_handlers
-from app.presentation.api.v1.dependencies.container import Container
+from app.presentation.api.problem import install_problem_handlers, merged_error_statuses
 from app.presentation.api.v1.dependencies.rate_limit import LimitApi
-from app.presentation.api.v1.routers import (
-    access,
-    credentials,
-    health,
-    payment,
-    product,
-    resource,
-    session,
-    user,
-)
 from app.presentation.bootstrap import bootstrap
+from app.presentation.container import Container
+from app.presentation.features.enabled import ENABLED_FEATURES
+from app.presentation.features.registry import FeatureSet
 
 GZIP_MINIMUM_BYTES = 1_000
-UPLOAD_PATHS = re.compile(r"^/api/v1/resources/[^/]+/files/?$")
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the file
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, features: FeatureSet | None = None) -> FastAPI:
+    """The app serving `features` (by default those of `features/enabled.py`)."""
     settings = settings or Settings()
+    features = features or FeatureSet.load(ENABLED_FEATURES)
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = Container.build(settings)
+        container = Container.build(settings, features)
         app.state.container = container
         app.state.metrics.track_pool(container.database.pool_in_use)
-        app.state.metrics.track_cache("catalog", container.catalog_cache)
-        if container.payment_breaker is not None:
-            breaker = container.payment_breaker
-            app.state.metrics.track_circuit("stripe", lambda: breaker.state.value)
+        for feature in features:
+            if feature.metrics is not None:
+                feature.metrics(container, app.state.metrics)
         try:
-            await migrations.ensure_at_head(container.database.engine)
+            await migrations.ensure_at_head(container.database.engine, features.migration_locations)
             await container.access_policy.warm_up()
             await bootstrap(container)
             yield
@@ -68,21 +61,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics()
-    install_problem_handlers(app)
+    install_problem_handlers(
+        app,
+        error_statuses=merged_error_statuses(feature.error_statuses for feature in features),
+        translator=Translator(features.message_catalogs),
+    )
     install_openapi(app, settings)
     install_http_methods(app)  # HEAD wherever GET is; every 405 lists all allowed methods
 
-    # Each router carries its full prefix, so the route template in logs and metrics is complete.
-    app.include_router(health.router)  # probes and metrics: never rate limited
-    app.include_router(payment.webhook_router)  # Stripe's: verified by signature instead
-    for feature in (session, credentials, user, access, product, resource, payment):
-        app.include_router(feature.router, dependencies=[LimitApi])
+    _include_routers(app, features)
 
     # Added innermost first: the request context wraps everything, so even a 413 has a request id.
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        large_body_paths=UPLOAD_PATHS,
+        large_body_paths=_upload_paths(features),
         large_max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
     )
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
@@ -106,6 +99,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app
+
+
+def _include_routers(app: FastAPI, features: FeatureSet) -> None:
+    # Each router carries its full prefix, so the route template in logs and metrics is complete.
+    for feature in features:
+        for router in feature.unlimited_routers:
+            app.include_router(router)
+        for declared in feature.routers:
+            router = declared if isinstance(declared, APIRouter) else declared(features)
+            app.include_router(router, dependencies=[LimitApi])
+
+
+def _upload_paths(features: FeatureSet) -> re.Pattern[str]:
+    patterns = [pattern for feature in features for pattern in feature.upload_paths]
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns) or r"(?!)")
 
 
 def _version() -> str:

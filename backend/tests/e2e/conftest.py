@@ -16,6 +16,7 @@ from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 
 from app.core.config import Settings
+from app.presentation.features.registry import FeatureSet
 from app.presentation.main import create_app
 from tests.conftest import empty_all_tables
 from tests.stripe_fake import StripeFake
@@ -53,9 +54,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_client(settings: Settings) -> AsyncIterator[AsyncClient]:
+async def running_client(
+    settings: Settings, features: FeatureSet | None = None
+) -> AsyncIterator[AsyncClient]:
     """An HTTP client talking to a freshly built app whose lifespan has run."""
-    app = create_app(settings)
+    app = create_app(settings, features)
     async with LifespanManager(app) as manager:
         transport = ASGITransport(app=manager.app)
         async with AsyncClient(transport=transport, base_url="http://strata.test") as client:

@@ -16,8 +16,8 @@ from httpx import AsyncClient, Response
 
 from app.domain.entities.payment import Payment
 from app.infrastructure.database.engine import Database
-from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from tests.conftest import empty_all_tables
+from tests.databases import sql_unit_of_work
 from tests.e2e.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -181,7 +181,7 @@ async def stored_payment(database_url: str, payment_id: str) -> Payment | None:
     """The payment row as the app's own repository reads it."""
     database = Database(database_url)
     try:
-        async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+        async with sql_unit_of_work(database.read_engine) as uow:
             return await uow.payments.get(UUID(payment_id))
     finally:
         await database.dispose()
@@ -190,7 +190,7 @@ async def stored_payment(database_url: str, payment_id: str) -> Payment | None:
 async def webhook_outcome(database_url: str, event_id: str) -> str | None:
     database = Database(database_url)
     try:
-        async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+        async with sql_unit_of_work(database.read_engine) as uow:
             event = await uow.webhook_events.get(event_id)
     finally:
         await database.dispose()

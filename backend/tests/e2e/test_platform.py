@@ -117,7 +117,7 @@ async def test_metrics_count_requests_by_route_template_and_show_the_pool(
     assert "http_request_duration_seconds_bucket" in metrics
     assert "db_pool_connections_in_use" in metrics
     # The first read loaded the product, the second was served by the catalog cache.
-    assert 'read_cache_lookups_total{cache="catalog",outcome="hit"} 1.0' in metrics
+    assert 'read_cache_lookups_total{cache="product",outcome="hit"} 1.0' in metrics
     assert product["id"] not in metrics
 
 

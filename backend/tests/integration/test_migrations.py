@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 from app.infrastructure.database import migrations
 from app.infrastructure.database.base import Base
 from app.infrastructure.database.engine import Database
-from app.infrastructure.models import ProductModel, UserModel  # noqa: F401 - register the tables
-from tests.databases import fresh_database
+from tests.databases import fresh_database, registered_features
 
+registered_features()  # every feature's tables into Base.metadata
 APPLICATION_TABLES = {table.name for table in Base.metadata.sorted_tables}
 
 

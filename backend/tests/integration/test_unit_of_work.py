@@ -16,6 +16,7 @@ from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from tests.builders import make_product
 from tests.conftest import empty_all_tables
+from tests.databases import sql_unit_of_work
 
 
 class CheckoutFailedError(Exception):
@@ -34,7 +35,7 @@ async def committing_database(database_url: str) -> AsyncIterator[Database]:
 
 async def stored(database: Database, product: Product) -> Product | None:
     """The product as a brand-new unit of work, on another connection, sees it."""
-    async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+    async with sql_unit_of_work(database.read_engine) as uow:
         return await uow.products.get(product.id)
 
 
@@ -43,7 +44,7 @@ async def test_commit_makes_writes_visible_to_another_connection(
 ) -> None:
     product = make_product()
 
-    async with SqlAlchemyUnitOfWork(committing_database.engine) as uow:
+    async with sql_unit_of_work(committing_database.engine) as uow:
         await uow.products.add(product)
         await uow.commit()
 
@@ -53,7 +54,7 @@ async def test_commit_makes_writes_visible_to_another_connection(
 async def test_leaving_without_commit_rolls_back(committing_database: Database) -> None:
     product = make_product()
 
-    async with SqlAlchemyUnitOfWork(committing_database.engine) as uow:
+    async with sql_unit_of_work(committing_database.engine) as uow:
         await uow.products.add(product)
         assert await uow.products.get(product.id) == product
 
@@ -61,7 +62,7 @@ async def test_leaving_without_commit_rolls_back(committing_database: Database) 
 
 
 async def add_then_fail(database: Database, product: Product) -> None:
-    async with SqlAlchemyUnitOfWork(database.engine) as uow:
+    async with sql_unit_of_work(database.engine) as uow:
         await uow.products.add(product)
         raise CheckoutFailedError
 
@@ -82,7 +83,7 @@ async def test_writes_after_a_commit_roll_back_without_a_second_commit(
 ) -> None:
     kept, dropped = make_product(name="Kept"), make_product(name="Dropped")
 
-    async with SqlAlchemyUnitOfWork(committing_database.engine) as uow:
+    async with sql_unit_of_work(committing_database.engine) as uow:
         await uow.products.add(kept)
         await uow.commit()
         await uow.products.add(dropped)
@@ -94,7 +95,7 @@ async def test_writes_after_a_commit_roll_back_without_a_second_commit(
 async def test_the_connection_is_held_only_inside_the_block(
     committing_database: Database,
 ) -> None:
-    uow = SqlAlchemyUnitOfWork(committing_database.engine)
+    uow = sql_unit_of_work(committing_database.engine)
     assert committing_database.pool_in_use() == 0
     async with uow:
         await uow.products.add(make_product())
@@ -107,7 +108,7 @@ async def test_the_connection_is_held_only_inside_the_block(
 
 
 async def test_units_of_work_do_not_nest(committing_database: Database) -> None:
-    uow = SqlAlchemyUnitOfWork(committing_database.engine)
+    uow = sql_unit_of_work(committing_database.engine)
     async with uow:
         with pytest.raises(RuntimeError, match="do not nest"):
             await uow.__aenter__()
@@ -117,15 +118,15 @@ async def test_commit_outside_the_block_is_a_programming_error(
     committing_database: Database,
 ) -> None:
     with pytest.raises(RuntimeError, match="outside"):
-        await SqlAlchemyUnitOfWork(committing_database.engine).commit()
+        await sql_unit_of_work(committing_database.engine).commit()
 
 
 async def test_a_read_only_unit_of_work_cannot_write_on_either_database(
     committing_database: Database,
 ) -> None:
     with pytest.raises(DBAPIError):
-        await add_and_commit(SqlAlchemyUnitOfWork(committing_database.read_engine))
-    async with SqlAlchemyUnitOfWork(committing_database.read_engine) as uow:
+        await add_and_commit(sql_unit_of_work(committing_database.read_engine))
+    async with sql_unit_of_work(committing_database.read_engine) as uow:
         assert await uow.products.count() == 0
 
 
@@ -142,7 +143,7 @@ async def test_sqlite_writers_of_one_process_queue_at_the_write_gate(tmp_path: P
     assert database.write_gate is not None
 
     def writer() -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(
+        return sql_unit_of_work(
             database.engine,
             write_gate=database.write_gate,
             gate_timeout=database.write_gate_timeout,

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User
 from app.infrastructure.database.engine import Database
-from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
 from tests.builders import make_user
-from tests.databases import fresh_database
+from tests.databases import fresh_database, sql_unit_of_work
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
@@ -106,7 +105,7 @@ async def test_a_duplicate_id_is_not_mistaken_for_a_taken_email(
 async def _register_on_its_own_connection(
     database: Database, user: User, *, inserted: asyncio.Event, twin_started: asyncio.Event
 ) -> None:
-    async with SqlAlchemyUnitOfWork(database.engine) as uow:
+    async with sql_unit_of_work(database.engine) as uow:
         await uow.users.add(user)
         inserted.set()
         # Keep the row uncommitted until the twin's insert is on its way to the database.
@@ -119,7 +118,7 @@ async def _register_twin(
     database: Database, user: User, *, inserted: asyncio.Event, twin_started: asyncio.Event
 ) -> None:
     await inserted.wait()
-    async with SqlAlchemyUnitOfWork(database.engine) as uow:
+    async with sql_unit_of_work(database.engine) as uow:
         twin_started.set()
         await uow.users.add(user)
         await uow.commit()
@@ -143,7 +142,7 @@ async def test_two_concurrent_registrations_of_one_email_let_exactly_one_win(
                 ),
                 timeout=10,
             )
-            async with SqlAlchemyUnitOfWork(database.read_engine) as uow:
+            async with sql_unit_of_work(database.read_engine) as uow:
                 stored = await uow.users.get_by_email("alice@example.com")
         finally:
             await database.dispose()

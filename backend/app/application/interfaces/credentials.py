@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from app.application.interfaces.session import SessionUnitOfWork
+from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.user import UserRepository
 from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 
 
@@ -66,3 +69,20 @@ class RecoveryCodeRepository(Protocol):
         ...
 
     async def delete_all(self, user_id: UUID) -> None: ...
+
+
+class SecondFactorUnitOfWork(UnitOfWork, Protocol):
+    """What checking a TOTP or recovery code touches (the user's last step, spent codes)."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def recovery_codes(self) -> RecoveryCodeRepository: ...
+
+
+class CredentialsUnitOfWork(SessionUnitOfWork, SecondFactorUnitOfWork, Protocol):
+    """What the credentials feature's use cases (passwords, e-mail links, MFA) touch."""
+
+    @property
+    def one_time_tokens(self) -> OneTimeTokenRepository: ...

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from app.application.interfaces.unit_of_work import UnitOfWork
+
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
@@ -63,3 +65,10 @@ class IdempotencyRepository(Protocol):
         ...
 
     async def delete_for_user(self, user_id: UUID) -> int: ...
+
+
+class IdempotencyUnitOfWork(UnitOfWork, Protocol):
+    """What claiming and settling an Idempotency-Key touches."""
+
+    @property
+    def idempotency_keys(self) -> IdempotencyRepository: ...

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from app.application.interfaces.user import UserUnitOfWork
 from app.domain.entities.session import Session
 
 
@@ -57,3 +58,10 @@ class TokenDenyList(Protocol):
     async def deny(self, token_id: str, *, until: datetime) -> None: ...
 
     async def is_denied(self, token_id: str) -> bool: ...
+
+
+class SessionUnitOfWork(UserUnitOfWork, Protocol):
+    """What the session feature's use cases (log in, refresh, log out, the session list) touch."""
+
+    @property
+    def sessions(self) -> SessionRepository: ...

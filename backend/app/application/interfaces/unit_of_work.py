@@ -1,17 +1,14 @@
+"""The unit of work: one transaction over the repositories a use case needs, and no others.
+
+Each feature declares the repositories its use cases touch as a Protocol of its own, next to its
+ports (`ProductUnitOfWork` in `interfaces/product.py`): a use case says what it touches, its test
+fake needs only that, and the composition root opens only those on the connection.
+"""
+
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Protocol, Self
-
-from app.application.interfaces.access import PolicyRuleRepository
-from app.application.interfaces.audit import AuditRepository
-from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
-from app.application.interfaces.idempotency import IdempotencyRepository
-from app.application.interfaces.payment import PaymentRepository, WebhookEventRepository
-from app.application.interfaces.product import ProductRepository
-from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
-from app.application.interfaces.session import SessionRepository
-from app.application.interfaces.user import UserRepository
 
 
 class UnitOfWork(Protocol):
@@ -20,19 +17,6 @@ class UnitOfWork(Protocol):
     `async with uow:` opens it; `await uow.commit()` makes its writes durable; leaving the block
     without committing rolls everything back. Only use cases commit.
     """
-
-    products: ProductRepository
-    users: UserRepository
-    audit_events: AuditRepository
-    sessions: SessionRepository
-    resources: ResourceRepository
-    resource_files: ResourceFileRepository
-    one_time_tokens: OneTimeTokenRepository
-    recovery_codes: RecoveryCodeRepository
-    policy_rules: PolicyRuleRepository
-    payments: PaymentRepository
-    idempotency_keys: IdempotencyRepository
-    webhook_events: WebhookEventRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -44,3 +28,15 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+def repository_names(unit_of_work: type) -> frozenset[str]:
+    """The repositories a unit-of-work Protocol declares: its read-only properties, inherited
+    ones included. (Typed `type`, not `type[UnitOfWork]`: mypy takes only concrete classes for
+    the latter, and these are Protocols.) (`ResourceUnitOfWork` names `resources`, `resource_files` and `audit_events`)."""
+    return frozenset(
+        name
+        for cls in unit_of_work.__mro__
+        for name, member in vars(cls).items()
+        if isinstance(member, property)
+    )

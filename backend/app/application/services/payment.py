@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from app.application.interfaces.payment import ProviderIntent
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.payment import PaymentUnitOfWork, ProviderIntent
 from app.domain.entities.payment import Payment, StatusObservation
 from app.domain.events.payment import PaymentEvent, event_for
 
@@ -21,7 +20,7 @@ def matches(payment: Payment, intent: ProviderIntent) -> bool:
 
 
 async def apply_observation(
-    uow: UnitOfWork, payment: Payment, observation: StatusObservation, now: datetime
+    uow: PaymentUnitOfWork, payment: Payment, observation: StatusObservation, now: datetime
 ) -> tuple[Payment, PaymentEvent | None]:
     """The payment after the observation (stored, inside the caller's transaction) and the event
     to publish once it commits; the payment unchanged and no event when it was no news."""

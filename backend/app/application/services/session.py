@@ -19,7 +19,7 @@ from uuid import UUID
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import AccessTokenService
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.session import SessionUnitOfWork
 from app.application.request_context import RequestContext
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.session import Session
@@ -49,7 +49,7 @@ class SessionTokens:
         self._policy = policy
         self._next_sweep_at: datetime | None = None
 
-    async def start(self, uow: UnitOfWork, user: User, context: RequestContext) -> TokenPair:
+    async def start(self, uow: SessionUnitOfWork, user: User, context: RequestContext) -> TokenPair:
         now = self._clock.now()
         session, refresh_token = Session.start(
             user_id=user.id,
@@ -74,7 +74,7 @@ class SessionTokens:
         )
         return self.pair_for(session, refresh_token)
 
-    async def _sweep_expired(self, uow: UnitOfWork, now: datetime) -> None:
+    async def _sweep_expired(self, uow: SessionUnitOfWork, now: datetime) -> None:
         if self._next_sweep_at is not None and now < self._next_sweep_at:
             return
         # Set before awaiting: logins running meanwhile do not sweep too.
@@ -91,7 +91,12 @@ class SessionTokens:
         )
 
     async def revoke_all(
-        self, uow: UnitOfWork, user_id: UUID, *, now: datetime, keep_session_id: UUID | None = None
+        self,
+        uow: SessionUnitOfWork,
+        user_id: UUID,
+        *,
+        now: datetime,
+        keep_session_id: UUID | None = None,
     ) -> int:
         del now  # revocation deletes the rows; the time is recorded by the caller's audit event
         return await uow.sessions.delete_all_for_user(user_id, keep=keep_session_id)

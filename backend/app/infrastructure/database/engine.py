@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from app.infrastructure.database.sqlite_file import prepare_sqlite_file
 
@@ -122,3 +122,23 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
 
 def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+async def begin_snapshot(connection: AsyncConnection) -> None:
+    """Turn a read engine's connection (autocommit) into one read-only transaction whose reads
+    all see the same snapshot of the database, until the connection is rolled back.
+
+    PostgreSQL: REPEATABLE READ (the connection stays read-only by its server setting). SQLite in
+    WAL mode: a deferred BEGIN, whose first read fixes the snapshot the later ones see.
+    """
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("BEGIN")
+    else:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
+        await connection.begin()
+
+
+async def end_snapshot(connection: AsyncConnection) -> None:
+    """End what `begin_snapshot` began (on SQLite SQLAlchemy does not know of that BEGIN)."""
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("ROLLBACK")

@@ -1,26 +1,5 @@
-"""Every table, imported here so that `Base.metadata` (Alembic, tests) knows them all."""
+"""The SQLAlchemy tables, one module per feature.
 
-from app.infrastructure.models.access import AccessPolicyVersionModel, CasbinRuleModel
-from app.infrastructure.models.audit import AuditEventModel
-from app.infrastructure.models.credentials import OneTimeTokenModel, RecoveryCodeModel
-from app.infrastructure.models.payment import IdempotencyKeyModel, PaymentModel, WebhookEventModel
-from app.infrastructure.models.product import ProductModel
-from app.infrastructure.models.resource import ResourceFileModel, ResourceModel
-from app.infrastructure.models.session import SessionModel
-from app.infrastructure.models.user import UserModel
-
-__all__ = [
-    "AccessPolicyVersionModel",
-    "AuditEventModel",
-    "CasbinRuleModel",
-    "IdempotencyKeyModel",
-    "OneTimeTokenModel",
-    "PaymentModel",
-    "ProductModel",
-    "RecoveryCodeModel",
-    "ResourceFileModel",
-    "ResourceModel",
-    "SessionModel",
-    "UserModel",
-    "WebhookEventModel",
-]
+Nothing is listed here: a table joins `Base.metadata` when its module is imported, which every
+feature's repository does; Alembic and the tests load the registered features to see them all.
+"""

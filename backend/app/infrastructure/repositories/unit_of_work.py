@@ -1,39 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.application.interfaces.access import PolicyRuleRepository
-from app.application.interfaces.audit import AuditRepository
-from app.application.interfaces.credentials import OneTimeTokenRepository, RecoveryCodeRepository
-from app.application.interfaces.idempotency import IdempotencyRepository
-from app.application.interfaces.payment import PaymentRepository, WebhookEventRepository
-from app.application.interfaces.product import ProductRepository
-from app.application.interfaces.resource import ResourceFileRepository, ResourceRepository
-from app.application.interfaces.session import SessionRepository
-from app.application.interfaces.user import UserRepository
-from app.infrastructure.repositories.access import SqlAlchemyPolicyRuleRepository
-from app.infrastructure.repositories.audit import SqlAlchemyAuditRepository
-from app.infrastructure.repositories.credentials import (
-    SqlAlchemyOneTimeTokenRepository,
-    SqlAlchemyRecoveryCodeRepository,
-)
-from app.infrastructure.repositories.idempotency import SqlAlchemyIdempotencyRepository
-from app.infrastructure.repositories.payment import (
-    SqlAlchemyPaymentRepository,
-    SqlAlchemyWebhookEventRepository,
-)
-from app.infrastructure.repositories.product import SqlAlchemyProductRepository
-from app.infrastructure.repositories.resource import (
-    SqlAlchemyResourceFileRepository,
-    SqlAlchemyResourceRepository,
-)
-from app.infrastructure.repositories.session import SqlAlchemySessionRepository
-from app.infrastructure.repositories.user import SqlAlchemyUserRepository
+from app.infrastructure.database.engine import begin_snapshot, end_snapshot
+
+# Opens one repository on the unit of work's connection.
+RepositoryFactory = Callable[[AsyncConnection], object]
 
 
 class SqlAlchemyUnitOfWork:
@@ -42,31 +20,27 @@ class SqlAlchemyUnitOfWork:
     The connection is taken when the block starts and handed back when it ends, rolled back unless
     `commit()` was called: a request holds a connection only while a use case is inside a unit of
     work, never while it hashes a password or the response is written. Give it the write engine
-    for use cases that write, the read engine (read-only connections) for those that only read.
-    """
+    for use cases that write, the read engine (read-only connections) for those that only read,
+    and `snapshot=True` with the read engine for reads that must agree with each other.
 
-    products: ProductRepository
-    users: UserRepository
-    audit_events: AuditRepository
-    sessions: SessionRepository
-    resources: ResourceRepository
-    resource_files: ResourceFileRepository
-    one_time_tokens: OneTimeTokenRepository
-    recovery_codes: RecoveryCodeRepository
-    policy_rules: PolicyRuleRepository
-    payments: PaymentRepository
-    idempotency_keys: IdempotencyRepository
-    webhook_events: WebhookEventRepository
+    It exposes the repositories it is given, by name (`uow.products`), and no others: the
+    composition root gives each use case those its unit-of-work Protocol names.
+    """
 
     def __init__(
         self,
         engine: AsyncEngine,
+        repositories: Mapping[str, RepositoryFactory],
         *,
+        snapshot: bool = False,
         write_gate: asyncio.Lock | None = None,
         gate_timeout: float = 10.0,
     ) -> None:
         self._engine = engine
+        self._factories = dict(repositories)
+        self._snapshot = snapshot
         self._connection: AsyncConnection | None = None
+        self._repositories: dict[str, object] = {}
         # SQLite's write engine: one writing unit of work of this process at a time (see Database).
         self._write_gate = write_gate
         self._gate_timeout = gate_timeout
@@ -83,21 +57,17 @@ class SqlAlchemyUnitOfWork:
             self._holds_gate = True
         try:
             self._connection = await self._engine.connect()
+            if self._snapshot:
+                await begin_snapshot(self._connection)
         except BaseException:
+            if self._connection is not None:
+                await self._connection.close()
+                self._connection = None
             self._release_gate()
             raise
-        self.products = SqlAlchemyProductRepository(self._connection)
-        self.users = SqlAlchemyUserRepository(self._connection)
-        self.audit_events = SqlAlchemyAuditRepository(self._connection)
-        self.sessions = SqlAlchemySessionRepository(self._connection)
-        self.resources = SqlAlchemyResourceRepository(self._connection)
-        self.resource_files = SqlAlchemyResourceFileRepository(self._connection)
-        self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self._connection)
-        self.recovery_codes = SqlAlchemyRecoveryCodeRepository(self._connection)
-        self.policy_rules = SqlAlchemyPolicyRuleRepository(self._connection)
-        self.payments = SqlAlchemyPaymentRepository(self._connection)
-        self.idempotency_keys = SqlAlchemyIdempotencyRepository(self._connection)
-        self.webhook_events = SqlAlchemyWebhookEventRepository(self._connection)
+        self._repositories = {
+            name: open_on(self._connection) for name, open_on in self._factories.items()
+        }
         return self
 
     async def __aexit__(
@@ -107,9 +77,12 @@ class SqlAlchemyUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        self._repositories = {}
         if connection is None:
             return
         try:
+            if self._snapshot:
+                await end_snapshot(connection)
             await connection.rollback()  # nothing to undo after a commit
         finally:
             try:
@@ -126,3 +99,15 @@ class SqlAlchemyUnitOfWork:
         if self._connection is None:
             raise RuntimeError("commit() outside `async with` of the unit of work")
         await self._connection.commit()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names that are not attributes: the repositories, by name.
+        repositories = self.__dict__.get("_repositories", {})
+        if name in repositories:
+            return repositories[name]
+        if name in self.__dict__.get("_factories", {}):
+            raise RuntimeError(f"uow.{name} outside `async with` of the unit of work")
+        raise AttributeError(
+            f"this unit of work has no repository {name!r}: add it to the unit-of-work Protocol "
+            "of the use case's feature"
+        )

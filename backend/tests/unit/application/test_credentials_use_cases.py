@@ -46,11 +46,11 @@ from tests.fakes import (
     FakeAccessTokenService,
     FakeClock,
     FakeCredentialAttempts,
-    FakeFileStorage,
     FakePasswordHasher,
     FakePasswordStrengthChecker,
     FakeTokenDenyList,
     FakeUnitOfWork,
+    personal_data_holders,
 )
 
 CONTEXT = RequestContext(ip="192.0.2.44", request_id="req-cred")
@@ -436,7 +436,7 @@ async def with_mfa_confirm(
             alice, password=password, code=code, context=CONTEXT
         )
     else:
-        await EraseMyAccount(uow, hasher, second_factor, FakeFileStorage(), clock).execute(
+        await EraseMyAccount(uow, personal_data_holders(), hasher, second_factor, clock).execute(
             alice, password, code, CONTEXT
         )
 

@@ -60,12 +60,12 @@ from tests.fakes import (
     FakeAccessPolicy,
     FakeClock,
     FakeEventPublisher,
-    FakeFileStorage,
     FakePasswordHasher,
     FakePaymentGateway,
     FakeSecretBox,
     FakeUnitOfWork,
     FakeWebhookVerifier,
+    personal_data_holders,
 )
 
 CONTEXT = RequestContext(ip="192.0.2.7", request_id="req-pay")
@@ -1269,7 +1269,7 @@ KEY_RING = MasterKeyRing({"k1": b"k" * 32}, "k1")
 
 def erase(uow: FakeUnitOfWork, clock: FakeClock) -> EraseMyAccount:
     second_factor = SecondFactor(PyotpAuthenticator("Strata"), AesGcmSecretBox(KEY_RING), clock)
-    return EraseMyAccount(uow, FakePasswordHasher(), second_factor, FakeFileStorage(), clock)
+    return EraseMyAccount(uow, personal_data_holders(), FakePasswordHasher(), second_factor, clock)
 
 
 async def test_the_export_includes_the_callers_payments_only(
@@ -1279,9 +1279,9 @@ async def test_the_export_includes_the_callers_payments_only(
     mine = [make_payment(user_id=alice.id), make_payment(user_id=alice.id, metadata={"order": "7"})]
     uow.fake_payments.seed(*mine, make_payment(user_id=bob.id))
 
-    data = await ExportMyData(uow, clock).execute(alice)
+    data = await ExportMyData(uow, personal_data_holders(), clock).execute(alice)
 
-    assert data.payments == mine
+    assert data.sections["payments"] == mine
 
 
 async def test_erasure_anonymises_the_payments_and_deletes_the_idempotency_keys(

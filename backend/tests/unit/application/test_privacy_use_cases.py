@@ -18,9 +18,9 @@ from tests.builders import make_audit_event, make_session, make_user
 from tests.fakes import (
     DEFAULT_PASSWORD,
     FakeClock,
-    FakeFileStorage,
     FakePasswordHasher,
     FakeUnitOfWork,
+    personal_data_holders,
 )
 
 
@@ -68,11 +68,11 @@ def uow(alice: User, clock: FakeClock) -> FakeUnitOfWork:
 async def test_the_export_holds_only_the_callers_data(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
-    data = await ExportMyData(uow, clock).execute(alice)
+    data = await ExportMyData(uow, personal_data_holders(), clock).execute(alice)
 
-    assert data.user == alice
-    assert [s.user_id for s in data.sessions] == [alice.id]
-    assert sorted(e.action for e in data.audit_events) == ["auth.login", "user.update"]
+    assert data.sections["profile"] == alice
+    assert [s.user_id for s in data.sections["sessions"]] == [alice.id]
+    assert sorted(e.action for e in data.sections["audit_events"]) == ["auth.login", "user.update"]
     assert data.exported_at == clock.now()
 
 
@@ -132,9 +132,9 @@ async def test_the_export_shows_events_about_the_caller_without_anyone_elses_dat
     )
     uow.fake_audit_events.seed(own, by_admin, guessed, replayed, on_bob)
 
-    data = await ExportMyData(uow, clock).execute(alice)
+    data = await ExportMyData(uow, personal_data_holders(), clock).execute(alice)
 
-    exported = {event.id: event for event in data.audit_events}
+    exported = {event.id: event for event in data.sections["audit_events"]}
     assert exported[own.id] == own  # her own act, whole
     assert exported[by_admin.id] == by_admin.model_copy(
         update={"actor_id": None, "ip": None, "request_id": None}
@@ -152,14 +152,14 @@ async def test_the_export_shows_events_about_the_caller_without_anyone_elses_dat
 
 async def test_an_erased_user_has_nothing_to_export(clock: FakeClock, alice: User) -> None:
     with pytest.raises(UserNotFoundError):
-        await ExportMyData(FakeUnitOfWork(), clock).execute(alice)
+        await ExportMyData(FakeUnitOfWork(), personal_data_holders(), clock).execute(alice)
 
 
 async def test_erasure_removes_the_account_and_sessions_and_anonymises_the_trail(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
     await EraseMyAccount(
-        uow, FakePasswordHasher(), second_factor(clock), FakeFileStorage(), clock
+        uow, personal_data_holders(), FakePasswordHasher(), second_factor(clock), clock
     ).execute(alice, DEFAULT_PASSWORD, None, CONTEXT)
 
     assert uow.fake_users.committed_row(alice.id) is None
@@ -181,7 +181,7 @@ async def test_erasure_with_a_wrong_password_changes_nothing(
 ) -> None:
     with pytest.raises(WrongPasswordError):
         await EraseMyAccount(
-            uow, FakePasswordHasher(), second_factor(clock), FakeFileStorage(), clock
+            uow, personal_data_holders(), FakePasswordHasher(), second_factor(clock), clock
         ).execute(alice, "guess", None, CONTEXT)
 
     assert uow.committed == 0

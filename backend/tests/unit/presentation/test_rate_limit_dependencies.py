@@ -12,7 +12,7 @@ from starlette.requests import Request
 from app.application.errors import RateLimitedError
 from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
 from app.presentation.api.v1.dependencies import rate_limit
-from app.presentation.api.v1.dependencies.container import Container
+from app.presentation.container import Container
 
 
 def container(**limits: str) -> Container:

@@ -7,15 +7,14 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-from app.application.interfaces.credentials import MailMessage, MailSender
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.credentials import CredentialsUnitOfWork, MailMessage, MailSender
 from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 
 logger = logging.getLogger("strata.credentials")
 
 
 async def store_link_token(
-    uow: UnitOfWork, user_id: UUID, purpose: TokenPurpose, now: datetime
+    uow: CredentialsUnitOfWork, user_id: UUID, purpose: TokenPurpose, now: datetime
 ) -> str:
     """Inside the caller's open unit of work (the caller commits): the token to put in the link."""
     token, link_token = OneTimeToken.issue(user_id=user_id, purpose=purpose, now=now)

@@ -5,9 +5,8 @@ wrong password and a wrong code get the same answer."""
 from __future__ import annotations
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.credentials import TotpAuthenticator
+from app.application.interfaces.credentials import SecondFactorUnitOfWork, TotpAuthenticator
 from app.application.interfaces.security import SecretBox
-from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.credentials import WrongPasswordError, WrongPasswordOrCodeError
 from app.domain.entities.user import User
 from app.domain.value_objects.recovery_code import hash_recovery_code, looks_like_recovery_code
@@ -28,7 +27,9 @@ class SecondFactor:
             return None  # wrong, or a code already used (replayed)
         return step
 
-    async def consume(self, uow: UnitOfWork, user: User, code: str | None) -> User | None:
+    async def consume(
+        self, uow: SecondFactorUnitOfWork, user: User, code: str | None
+    ) -> User | None:
         """Spend `code` for `user` inside the open unit of work: the user as updated (a TOTP step
         recorded), or None if the code is wrong or already used. The caller commits."""
         if not code or not user.mfa_enabled or user.totp_secret_sealed is None:
@@ -48,7 +49,7 @@ class SecondFactor:
         return updated
 
     async def confirm(
-        self, uow: UnitOfWork, user: User, *, password_ok: bool, code: str | None
+        self, uow: SecondFactorUnitOfWork, user: User, *, password_ok: bool, code: str | None
     ) -> User:
         """The caller's identity for a sensitive step, inside the open unit of work: `password_ok`
         is the outcome of the password check and, with MFA on, `code` is spent. Answers the user

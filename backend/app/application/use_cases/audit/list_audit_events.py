@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 from app.application.interfaces.access import AccessPolicy
-from app.application.interfaces.audit import AuditFilter
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.audit import AuditFilter, AuditUnitOfWork
 from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import AdminRequiredError, User
@@ -11,7 +10,7 @@ from app.domain.entities.user import AdminRequiredError, User
 class ListAuditEvents:
     """Administrators read the audit trail, newest first, a keyset page at a time."""
 
-    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
+    def __init__(self, uow: AuditUnitOfWork, policy: AccessPolicy) -> None:
         self._uow = uow
         self._policy = policy
 

@@ -16,9 +16,8 @@ from uuid import UUID
 from app.application.idempotency import Claim, IdempotencyKeys, Replay, fingerprint
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.payment import IntentRequest, PaymentGateway
+from app.application.interfaces.payment import IntentRequest, PaymentGateway, PaymentUnitOfWork
 from app.application.interfaces.security import SecretBox
-from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.payment import (
@@ -84,7 +83,7 @@ class _Price:
 class CreatePaymentIntent:
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: PaymentUnitOfWork,
         policy: AccessPolicy,
         gateway: PaymentGateway,
         idempotency_keys: IdempotencyKeys,

@@ -20,10 +20,10 @@ from app.application.interfaces.payment import (
     PaymentProviderUnavailableError,
     PaymentRequestRejectedError,
     PaymentsNotConfiguredError,
+    PaymentUnitOfWork,
     ProviderIntent,
 )
 from app.application.interfaces.security import SecretBox
-from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.services.payment import apply_observation, matches
 from app.application.use_cases.payment.create_payment_intent import PAYMENT, CreatedPaymentIntent
 from app.domain.entities.payment import (
@@ -47,7 +47,7 @@ _CANNOT_REFRESH = (
 
 
 async def authorized_payment(
-    uow: UnitOfWork, policy: AccessPolicy, actor: User, payment_id: UUID
+    uow: PaymentUnitOfWork, policy: AccessPolicy, actor: User, payment_id: UUID
 ) -> Payment:
     """The payment if `actor` may read it; the same 404 whether it is absent or someone else's."""
     async with uow:
@@ -60,7 +60,7 @@ async def authorized_payment(
 class GetPaymentIntent:
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: PaymentUnitOfWork,
         policy: AccessPolicy,
         gateway: PaymentGateway,
         publisher: EventPublisher,

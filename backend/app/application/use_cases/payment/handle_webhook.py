@@ -13,8 +13,12 @@ from enum import StrEnum
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.events import EventPublisher
-from app.application.interfaces.payment import ProviderEvent, WebhookEvent, WebhookVerifier
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.payment import (
+    PaymentUnitOfWork,
+    ProviderEvent,
+    WebhookEvent,
+    WebhookVerifier,
+)
 from app.application.services.payment import apply_observation, matches
 from app.domain.entities.payment import PaymentFailure, PaymentStatus, StatusObservation
 from app.domain.events.payment import PaymentEvent
@@ -46,7 +50,7 @@ class WebhookOutcome(StrEnum):
 class HandleWebhook:
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: PaymentUnitOfWork,
         verifier: WebhookVerifier,
         publisher: EventPublisher,
         clock: Clock,
@@ -74,7 +78,7 @@ class HandleWebhook:
         return outcome
 
     async def _apply(
-        self, uow: UnitOfWork, event: ProviderEvent
+        self, uow: PaymentUnitOfWork, event: ProviderEvent
     ) -> tuple[WebhookOutcome, PaymentEvent | None]:
         status = HANDLED_EVENTS.get(event.type)
         intent = event.intent

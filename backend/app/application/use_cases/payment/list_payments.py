@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.payment import PaymentUnitOfWork
 from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.domain.entities.payment import Payment
 from app.domain.entities.user import User
@@ -9,7 +9,7 @@ from app.domain.entities.user import User
 class ListPayments:
     """The caller's own payments, oldest first, in keyset pages."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: PaymentUnitOfWork) -> None:
         self._uow = uow
 
     async def execute(self, actor: User, *, limit: int, cursor: str | None) -> Page[Payment]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.payment import PaymentUnitOfWork
 from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.events import DomainEvent
 from app.domain.events.payment import (
@@ -25,7 +25,7 @@ class RecordPaymentEvent:
     """Handler of payment events: each status change the provider reports goes into the audit
     trail, with no actor (the provider acted, not a user)."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: PaymentUnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, event: DomainEvent) -> None:

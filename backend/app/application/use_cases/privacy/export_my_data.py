@@ -2,52 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
-from app.domain.entities.audit import AuditEvent
-from app.domain.entities.payment import Payment
-from app.domain.entities.resource import Resource, StoredFile
-from app.domain.entities.session import Session
+from app.application.interfaces.privacy import PersonalDataHolder, PrivacyUnitOfWork
 from app.domain.entities.user import User, UserNotFoundError
 
 
 @dataclass(frozen=True, slots=True)
 class PersonalData:
     exported_at: datetime
-    user: User
-    sessions: list[Session]
-    resources: list[Resource]
-    files: list[StoredFile]
-    payments: list[Payment]
-    audit_events: list[AuditEvent]
+    # Section name -> what one feature holds about the caller (its holder decides the value).
+    sections: Mapping[str, object]
 
 
 class ExportMyData:
-    """One consistent snapshot (a single transaction) of the caller's data. Audit events about
-    the caller come without other people's personal data (see `AuditEvent.as_seen_by`)."""
+    """One consistent snapshot (a single read-only transaction) of the caller's data, gathered from
+    every feature that holds some: each holder exports its own sections."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: PrivacyUnitOfWork,
+        holders: Sequence[PersonalDataHolder[Any]],
+        clock: Clock,
+    ) -> None:
         self._uow = uow
+        self._holders = holders
         self._clock = clock
 
     async def execute(self, caller: User) -> PersonalData:
         now = self._clock.now()
+        sections: dict[str, object] = {}
         async with self._uow as uow:
             user = await uow.users.get(caller.id)
             if user is None:
                 raise UserNotFoundError()
-            return PersonalData(
-                exported_at=now,
-                user=user,
-                sessions=await uow.sessions.list_active(user.id, now),
-                resources=await uow.resources.list_by_owner(user.id),
-                files=await uow.resource_files.list_by_owner(user.id),
-                payments=await uow.payments.list_by_user(user.id),
-                audit_events=[
-                    event.as_seen_by(user.id)
-                    for event in await uow.audit_events.list_about_user(user.id)
-                ],
-            )
+            for holder in self._holders:
+                sections.update(await holder.export(uow, user, now))
+        return PersonalData(exported_at=now, sections=sections)

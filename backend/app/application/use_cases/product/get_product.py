@@ -3,14 +3,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.product import ProductUnitOfWork
 from app.domain.entities.product import Product, ProductNotFoundError
 
 
 class GetProduct:
     """Anyone reads one product."""
 
-    def __init__(self, uow: UnitOfWork, cache: ReadCache | None = None) -> None:
+    def __init__(self, uow: ProductUnitOfWork, cache: ReadCache | None = None) -> None:
         self._uow = uow
         self._cache = cache if cache is not None else NoReadCache()
 

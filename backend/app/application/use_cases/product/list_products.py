@@ -3,8 +3,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
-from app.application.interfaces.product import ProductFilter
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.product import ProductFilter, ProductUnitOfWork
 from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.domain.entities.product import Product
 
@@ -12,7 +11,7 @@ from app.domain.entities.product import Product
 class ListProducts:
     """Anyone browses the catalog, filtered, one keyset page at a time."""
 
-    def __init__(self, uow: UnitOfWork, cache: ReadCache | None = None) -> None:
+    def __init__(self, uow: ProductUnitOfWork, cache: ReadCache | None = None) -> None:
         self._uow = uow
         self._cache = cache if cache is not None else NoReadCache()
 

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.product import ProductUnitOfWork
 from app.domain.entities.product import Product
 
 BATCH_SIZE = 1_000
@@ -13,7 +13,7 @@ BATCH_SIZE = 1_000
 class SeedCatalog:
     """Fills the catalog with generated products, in batches (one transaction each)."""
 
-    def __init__(self, uow: UnitOfWork, cache: ReadCache | None = None) -> None:
+    def __init__(self, uow: ProductUnitOfWork, cache: ReadCache | None = None) -> None:
         self._uow = uow
         self._cache = cache if cache is not None else NoReadCache()
 

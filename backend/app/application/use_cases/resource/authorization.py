@@ -13,7 +13,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.resource import ResourceUnitOfWork
 from app.domain.entities.resource import Resource, ResourceNotFoundError
 from app.domain.entities.user import User
 
@@ -21,7 +21,7 @@ RESOURCE = "resource"
 
 
 async def authorized_resource(
-    uow: UnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
+    uow: ResourceUnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
 ) -> Resource:
     """The resource, if `actor` may do `action` on it; the same 404 whether absent or not theirs.
     Read in a unit of work of its own, decided after it has ended."""
@@ -34,7 +34,7 @@ async def authorized_resource(
     return resource
 
 
-async def still_there(uow: UnitOfWork, resource_id: UUID) -> Resource:
+async def still_there(uow: ResourceUnitOfWork, resource_id: UUID) -> Resource:
     """The resource inside the write transaction; it may have been deleted since it was checked."""
     resource = await uow.resources.get(resource_id)
     if resource is None:
@@ -46,7 +46,7 @@ FILE = "file"
 
 
 async def authorized_for_files(
-    uow: UnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
+    uow: ResourceUnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
 ) -> Resource:
     """The resource, if `actor` may see it and do `action` on its files; else 404."""
     resource = await authorized_resource(uow, policy, actor, resource_id, "read")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.resource import ResourceUnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.audit_events import audit
 from app.application.use_cases.resource.authorization import RESOURCE
@@ -13,7 +13,7 @@ from app.domain.entities.user import User
 class CreateResource:
     """A new resource of the caller's own."""
 
-    def __init__(self, uow: UnitOfWork, policy: AccessPolicy, clock: Clock) -> None:
+    def __init__(self, uow: ResourceUnitOfWork, policy: AccessPolicy, clock: Clock) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock

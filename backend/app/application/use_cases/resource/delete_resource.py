@@ -4,8 +4,7 @@ from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.resource import FileStorage
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.resource import FileStorage, ResourceUnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.audit_events import audit
 from app.application.use_cases.resource.authorization import (
@@ -20,7 +19,7 @@ class DeleteResource:
     """Deletes the resource, its files' rows and then (after the commit) their ciphertext."""
 
     def __init__(
-        self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage, clock: Clock
+        self, uow: ResourceUnitOfWork, policy: AccessPolicy, storage: FileStorage, clock: Clock
     ) -> None:
         self._uow = uow
         self._policy = policy

@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
-from app.application.interfaces.resource import FileStorage
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.resource import FileStorage, ResourceUnitOfWork
 from app.application.use_cases.resource.authorization import authorized_for_files
 from app.domain.entities.resource import FileNotFoundInResourceError, StoredFile
 from app.domain.entities.user import User
@@ -22,7 +21,7 @@ class DownloadFile:
     """The file's metadata and its plaintext as a stream (decrypted and authenticated chunk by
     chunk as it is read)."""
 
-    def __init__(self, uow: UnitOfWork, policy: AccessPolicy, storage: FileStorage) -> None:
+    def __init__(self, uow: ResourceUnitOfWork, policy: AccessPolicy, storage: FileStorage) -> None:
         self._uow = uow
         self._policy = policy
         self._storage = storage

@@ -3,7 +3,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.resource import ResourceUnitOfWork
 from app.application.use_cases.resource.authorization import authorized_resource
 from app.domain.entities.resource import Resource
 from app.domain.entities.user import User
@@ -12,7 +12,7 @@ from app.domain.entities.user import User
 class GetResource:
     """One resource, if the caller may read it (else 404)."""
 
-    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
+    def __init__(self, uow: ResourceUnitOfWork, policy: AccessPolicy) -> None:
         self._uow = uow
         self._policy = policy
 

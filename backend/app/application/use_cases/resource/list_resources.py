@@ -3,7 +3,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.resource import ResourceUnitOfWork
 from app.application.pagination import Page, decode_cursor, ensure_page_size, page_of
 from app.application.use_cases.resource.authorization import RESOURCE
 from app.domain.entities.resource import Resource
@@ -13,7 +13,7 @@ from app.domain.entities.user import User
 class ListResources:
     """The caller's resources; an admin's view is everyone's, or one owner's with `owner_id`."""
 
-    def __init__(self, uow: UnitOfWork, policy: AccessPolicy) -> None:
+    def __init__(self, uow: ResourceUnitOfWork, policy: AccessPolicy) -> None:
         self._uow = uow
         self._policy = policy
 

@@ -9,9 +9,9 @@ from app.application.interfaces.clock import Clock
 from app.application.interfaces.resource import (
     ContentTypeSniffer,
     FileStorage,
+    ResourceUnitOfWork,
     UnsupportedFileTypeError,
 )
-from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.audit_events import audit
 from app.application.use_cases.resource.authorization import FILE, authorized_for_files, still_there
@@ -28,7 +28,7 @@ class UploadFile:
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: ResourceUnitOfWork,
         policy: AccessPolicy,
         storage: FileStorage,
         sniffer: ContentTypeSniffer,

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import AccessTokenClaims, AccessTokenService
-from app.application.interfaces.session import TokenDenyList
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.session import SessionUnitOfWork, TokenDenyList
 from app.domain.entities.session import InvalidTokenError
 from app.domain.entities.user import User
 
@@ -17,7 +16,11 @@ class Authenticate:
     """
 
     def __init__(
-        self, uow: UnitOfWork, tokens: AccessTokenService, deny_list: TokenDenyList, clock: Clock
+        self,
+        uow: SessionUnitOfWork,
+        tokens: AccessTokenService,
+        deny_list: TokenDenyList,
+        clock: Clock,
     ) -> None:
         self._uow = uow
         self._tokens = tokens

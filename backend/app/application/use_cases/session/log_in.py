@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import MfaTokenService, PasswordHasher
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.session import SessionUnitOfWork
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionTokens, TokenPair
 from app.domain.entities.audit import AuditEvent, AuditOutcome
@@ -37,7 +37,7 @@ class LogIn:
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: SessionUnitOfWork,
         hasher: PasswordHasher,
         sessions: SessionTokens,
         mfa_tokens: MfaTokenService,

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import AccessTokenClaims
-from app.application.interfaces.session import TokenDenyList
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.session import SessionUnitOfWork, TokenDenyList
 from app.application.request_context import RequestContext
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import User
@@ -16,7 +15,7 @@ class LogOut:
     denied until the token would have expired anyway, for every API process.
     """
 
-    def __init__(self, uow: UnitOfWork, deny_list: TokenDenyList, clock: Clock) -> None:
+    def __init__(self, uow: SessionUnitOfWork, deny_list: TokenDenyList, clock: Clock) -> None:
         self._uow = uow
         self._deny_list = deny_list
         self._clock = clock

@@ -3,7 +3,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.session import SessionUnitOfWork
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionTokens, TokenPair
 from app.domain.entities.audit import AuditEvent, AuditOutcome
@@ -20,7 +20,7 @@ class RefreshSession:
     session id is public (it is in every access token), so it must not be enough to revoke.
     """
 
-    def __init__(self, uow: UnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
+    def __init__(self, uow: SessionUnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
         self._uow = uow
         self._sessions = sessions
         self._clock = clock
@@ -54,7 +54,7 @@ class RefreshSession:
         raise InvalidRefreshTokenError()
 
     async def _revoke_reused(
-        self, uow: UnitOfWork, session_id: UUID, user_id: UUID, context: RequestContext
+        self, uow: SessionUnitOfWork, session_id: UUID, user_id: UUID, context: RequestContext
     ) -> None:
         await uow.sessions.delete(session_id)
         await uow.audit_events.add(

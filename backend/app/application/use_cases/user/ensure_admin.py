@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import PasswordHasher
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.user import UserUnitOfWork
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.use_cases.user.register_user import RegisterUser, Registration
 from app.domain.entities.user import EmailAlreadyRegisteredError, Role
@@ -21,7 +21,7 @@ class EnsureAdmin:
     """Creates an admin account unless one with that e-mail exists (start-up and the CLI)."""
 
     def __init__(
-        self, uow: UnitOfWork, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
+        self, uow: UserUnitOfWork, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
     ) -> None:
         self._uow = uow
         self._register = RegisterUser(uow, hasher, policy, clock)

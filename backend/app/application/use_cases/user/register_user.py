@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import PasswordHasher
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.user import UserUnitOfWork
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User
 from app.domain.value_objects.email import normalize_email
@@ -21,7 +21,7 @@ class RegisterUser:
     """Anyone signs up. The account always gets the `user` role, whatever the request says."""
 
     def __init__(
-        self, uow: UnitOfWork, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
+        self, uow: UserUnitOfWork, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
     ) -> None:
         self._uow = uow
         self._hasher = hasher

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.user import UserUnitOfWork
 from app.domain.entities.user import (
     User,
     UserChangedConcurrentlyError,
@@ -19,7 +19,7 @@ class UpdateProfile:
     `expected_versions` (from `If-Match`), only if the stored account is one of those versions.
     """
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UserUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

@@ -8,7 +8,6 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.application.interfaces.security import AccessTokenClaims
 from app.application.interfaces.session import SessionUnitOfWork
-from app.application.interfaces.user import UserUnitOfWork
 from app.application.use_cases.session.authenticate import Authenticate
 from app.application.use_cases.session.log_in import LogIn
 from app.domain.entities.user import User
@@ -45,7 +44,7 @@ async def get_log_in(
 
 
 async def get_authenticate(
-    uow: Annotated[UserUnitOfWork, Depends(read_unit_of_work(UserUnitOfWork))],
+    uow: Annotated[SessionUnitOfWork, Depends(read_unit_of_work(SessionUnitOfWork))],
     container: ContainerDep,
 ) -> Authenticate:
     return Authenticate(uow, container.access_tokens, container.token_deny_list, container.clock)

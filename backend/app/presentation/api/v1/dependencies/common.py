@@ -1,4 +1,4 @@
-"""Dependencies every router shares: the container and the units of work.
+"""Dependencies every router shares: the container, units of work, who is calling from where.
 
 Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain `def` dependency
 in a worker thread, and that hop costs more than the work of building a use case.
@@ -6,16 +6,15 @@ in a worker thread, and that hop costs more than the work of building a use case
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 
-from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.request_context import RequestContext
 from app.core.logging import request_id_var
-from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.presentation.api.client_ip import client_ip
-from app.presentation.api.v1.dependencies.container import Container
+from app.presentation.container import Container
 
 
 async def get_container(request: Request) -> Container:
@@ -25,18 +24,28 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_unit_of_work(container: ContainerDep) -> UnitOfWork:
-    return container.write_unit_of_work()
+UnitOfWorkFactory = Callable[[Container], Awaitable[Any]]
 
 
-async def get_read_only_unit_of_work(container: ContainerDep) -> UnitOfWork:
-    return SqlAlchemyUnitOfWork(container.database.read_engine)
+def unit_of_work(*needs: type) -> UnitOfWorkFactory:
+    """A dependency: for use cases that write, one transaction (the use case commits) exposing
+    the repositories the `needs` Protocols name. Alias it per feature:
+    `ProductUow = Annotated[ProductUnitOfWork, Depends(unit_of_work(ProductUnitOfWork))]`."""
+
+    async def writing(container: ContainerDep) -> Any:
+        return container.unit_of_work(*needs)
+
+    return writing
 
 
-# For use cases that write: one transaction, which the use case commits.
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
-# For use cases that only read: a read-only connection the database itself refuses writes on.
-ReadOnlyUnitOfWorkDep = Annotated[UnitOfWork, Depends(get_read_only_unit_of_work)]
+def read_unit_of_work(*needs: type) -> UnitOfWorkFactory:
+    """A dependency: for use cases that only read, a connection the database itself keeps
+    read-only."""
+
+    async def reading(container: ContainerDep) -> Any:
+        return container.read_unit_of_work(*needs)
+
+    return reading
 
 
 USER_AGENT_MAX_LENGTH = 255

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from app.application.interfaces.credentials import CredentialsUnitOfWork, MailSender
 from app.application.use_cases.credentials.change_password import ChangePassword
 from app.application.use_cases.credentials.complete_mfa_login import CompleteMfaLogin
 from app.application.use_cases.credentials.disable_mfa import DisableMfa
@@ -13,9 +14,37 @@ from app.application.use_cases.credentials.reset_password import ResetPassword
 from app.application.use_cases.credentials.send_email_verification import SendEmailVerification
 from app.application.use_cases.credentials.set_up_mfa import SetUpMfa
 from app.application.use_cases.credentials.verify_email import VerifyEmail
+from app.infrastructure.adapters.mail import FileMailSender, SmtpMailSender
 from app.presentation.api.v1.dependencies.caller import CurrentUser
-from app.presentation.api.v1.dependencies.common import ContainerDep, UnitOfWorkDep
+from app.presentation.api.v1.dependencies.common import (
+    ContainerDep,
+    unit_of_work,
+)
 from app.presentation.api.v1.dependencies.rate_limit import credential_attempts
+from app.presentation.container import Container, Provider, ProviderKey
+
+CredentialsUow = Annotated[CredentialsUnitOfWork, Depends(unit_of_work(CredentialsUnitOfWork))]
+
+MAIL_SENDER = ProviderKey[MailSender]("credentials.mail_sender")
+
+
+def build_mail_sender(container: Container) -> MailSender:
+    """SMTP when SMTP_HOST is set; otherwise `.eml` files (development and tests)."""
+    settings = container.settings
+    if settings.smtp_host:
+        return SmtpMailSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+            timeout_seconds=settings.smtp_timeout_seconds,
+        )
+    return FileMailSender(settings.mail_dir, settings.smtp_from)
+
+
+PROVIDERS = (Provider(key=MAIL_SENDER, build=build_mail_sender),)
 
 # Where the links in e-mails lead: the client application's pages, which call the API.
 RESET_PATH = "/reset-password?token="
@@ -32,7 +61,7 @@ async def limit_password_check(user: CurrentUser, container: ContainerDep) -> No
 LimitPasswordCheck = Depends(limit_password_check)
 
 
-async def get_change_password(uow: UnitOfWorkDep, container: ContainerDep) -> ChangePassword:
+async def get_change_password(uow: CredentialsUow, container: ContainerDep) -> ChangePassword:
     return ChangePassword(
         uow,
         container.password_hasher,
@@ -44,17 +73,17 @@ async def get_change_password(uow: UnitOfWorkDep, container: ContainerDep) -> Ch
 
 
 async def get_request_password_reset(
-    uow: UnitOfWorkDep, container: ContainerDep
+    uow: CredentialsUow, container: ContainerDep
 ) -> RequestPasswordReset:
     return RequestPasswordReset(
         uow,
-        container.mail_sender,
+        container.get(MAIL_SENDER),
         container.clock,
         reset_url=container.settings.public_base_url.rstrip("/") + RESET_PATH,
     )
 
 
-async def get_reset_password(uow: UnitOfWorkDep, container: ContainerDep) -> ResetPassword:
+async def get_reset_password(uow: CredentialsUow, container: ContainerDep) -> ResetPassword:
     return ResetPassword(
         uow,
         container.password_hasher,
@@ -65,33 +94,33 @@ async def get_reset_password(uow: UnitOfWorkDep, container: ContainerDep) -> Res
 
 
 async def get_send_email_verification(
-    uow: UnitOfWorkDep, container: ContainerDep
+    uow: CredentialsUow, container: ContainerDep
 ) -> SendEmailVerification:
     return SendEmailVerification(
         uow,
-        container.mail_sender,
+        container.get(MAIL_SENDER),
         container.clock,
         verify_url=container.settings.public_base_url.rstrip("/") + VERIFY_PATH,
     )
 
 
-async def get_verify_email(uow: UnitOfWorkDep, container: ContainerDep) -> VerifyEmail:
+async def get_verify_email(uow: CredentialsUow, container: ContainerDep) -> VerifyEmail:
     return VerifyEmail(uow, container.clock)
 
 
-async def get_set_up_mfa(uow: UnitOfWorkDep, container: ContainerDep) -> SetUpMfa:
+async def get_set_up_mfa(uow: CredentialsUow, container: ContainerDep) -> SetUpMfa:
     return SetUpMfa(uow, container.totp, container.secret_box, container.clock)
 
 
-async def get_enable_mfa(uow: UnitOfWorkDep, container: ContainerDep) -> EnableMfa:
+async def get_enable_mfa(uow: CredentialsUow, container: ContainerDep) -> EnableMfa:
     return EnableMfa(uow, container.second_factor, container.clock)
 
 
-async def get_disable_mfa(uow: UnitOfWorkDep, container: ContainerDep) -> DisableMfa:
+async def get_disable_mfa(uow: CredentialsUow, container: ContainerDep) -> DisableMfa:
     return DisableMfa(uow, container.password_hasher, container.second_factor, container.clock)
 
 
-async def get_complete_mfa_login(uow: UnitOfWorkDep, container: ContainerDep) -> CompleteMfaLogin:
+async def get_complete_mfa_login(uow: CredentialsUow, container: ContainerDep) -> CompleteMfaLogin:
     return CompleteMfaLogin(
         uow,
         container.access_tokens,

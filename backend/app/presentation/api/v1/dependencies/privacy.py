@@ -1,28 +1,43 @@
+"""Composition of the privacy feature: every registered feature's personal-data holder, and one
+unit of work that exposes what each of them needs."""
+
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import Depends
 
+from app.application.interfaces.privacy import PersonalDataHolder, PrivacyUnitOfWork
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
-from app.presentation.api.v1.dependencies.common import (
-    ContainerDep,
-    ReadOnlyUnitOfWorkDep,
-    UnitOfWorkDep,
-)
+from app.presentation.api.v1.dependencies.common import ContainerDep
+from app.presentation.container import Container
 
 
-async def get_export_my_data(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> ExportMyData:
-    return ExportMyData(uow, container.clock)
+def personal_data_holders(container: Container) -> list[PersonalDataHolder[Any]]:
+    """In registration order: the export's sections come in it, erasure goes in reverse."""
+    return [part.holder(container) for part in container.features.personal_data]
 
 
-async def get_erase_my_account(uow: UnitOfWorkDep, container: ContainerDep) -> EraseMyAccount:
+def _needs(holders: Sequence[PersonalDataHolder[Any]]) -> tuple[Any, ...]:
+    return (PrivacyUnitOfWork, *(holder.unit_of_work for holder in holders))
+
+
+async def get_export_my_data(container: ContainerDep) -> ExportMyData:
+    holders = personal_data_holders(container)
+    # The export promises one consistent picture: a single snapshot, not a read per statement.
+    uow = container.snapshot_unit_of_work(*_needs(holders))
+    return ExportMyData(uow, holders, container.clock)
+
+
+async def get_erase_my_account(container: ContainerDep) -> EraseMyAccount:
+    holders = personal_data_holders(container)
     return EraseMyAccount(
-        uow,
+        container.unit_of_work(*_needs(holders)),
+        holders,
         container.password_hasher,
         container.second_factor,
-        container.file_storage,
         container.clock,
     )
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from app.application.interfaces.resource import ContentTypeSniffer, FileStorage, ResourceUnitOfWork
 from app.application.use_cases.resource.create_resource import CreateResource
 from app.application.use_cases.resource.delete_file import DeleteFile
 from app.application.use_cases.resource.delete_resource import DeleteResource
@@ -13,67 +14,87 @@ from app.application.use_cases.resource.list_files import ListFiles
 from app.application.use_cases.resource.list_resources import ListResources
 from app.application.use_cases.resource.update_resource import UpdateResource
 from app.application.use_cases.resource.upload_file import UploadFile
+from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
+from app.infrastructure.adapters.file_storage import LocalEncryptedFileStorage
 from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
-    ReadOnlyUnitOfWorkDep,
-    UnitOfWorkDep,
+    read_unit_of_work,
+    unit_of_work,
 )
+from app.presentation.container import Provider, ProviderKey
+
+FILE_STORAGE = ProviderKey[FileStorage]("resource.file_storage")
+CONTENT_TYPE_SNIFFER = ProviderKey[ContentTypeSniffer]("resource.content_type_sniffer")
+
+PROVIDERS = (
+    Provider(
+        key=FILE_STORAGE,
+        build=lambda container: LocalEncryptedFileStorage(
+            container.settings.storage_dir,
+            container.key_ring,
+        ),
+    ),
+    Provider(key=CONTENT_TYPE_SNIFFER, build=lambda _container: PuremagicContentTypeSniffer()),
+)
+
+ResourceUow = Annotated[ResourceUnitOfWork, Depends(unit_of_work(ResourceUnitOfWork))]
+ReadResourceUow = Annotated[ResourceUnitOfWork, Depends(read_unit_of_work(ResourceUnitOfWork))]
 
 
 async def get_create_resource(
-    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> CreateResource:
     return CreateResource(uow, policy, container.clock)
 
 
-async def get_get_resource(uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep) -> GetResource:
+async def get_get_resource(uow: ReadResourceUow, policy: AccessPolicyDep) -> GetResource:
     return GetResource(uow, policy)
 
 
-async def get_list_resources(uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep) -> ListResources:
+async def get_list_resources(uow: ReadResourceUow, policy: AccessPolicyDep) -> ListResources:
     return ListResources(uow, policy)
 
 
 async def get_update_resource(
-    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> UpdateResource:
     return UpdateResource(uow, policy, container.clock)
 
 
 async def get_delete_resource(
-    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> DeleteResource:
-    return DeleteResource(uow, policy, container.file_storage, container.clock)
+    return DeleteResource(uow, policy, container.get(FILE_STORAGE), container.clock)
 
 
 async def get_upload_file(
-    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> UploadFile:
     return UploadFile(
         uow,
         policy,
-        container.file_storage,
-        container.content_type_sniffer,
+        container.get(FILE_STORAGE),
+        container.get(CONTENT_TYPE_SNIFFER),
         container.clock,
         max_bytes=container.settings.max_upload_bytes,
     )
 
 
-async def get_list_files(uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep) -> ListFiles:
+async def get_list_files(uow: ReadResourceUow, policy: AccessPolicyDep) -> ListFiles:
     return ListFiles(uow, policy)
 
 
 async def get_download_file(
-    uow: ReadOnlyUnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+    uow: ReadResourceUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> DownloadFile:
-    return DownloadFile(uow, policy, container.file_storage)
+    return DownloadFile(uow, policy, container.get(FILE_STORAGE))
 
 
 async def get_delete_file(
-    uow: UnitOfWorkDep, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> DeleteFile:
-    return DeleteFile(uow, policy, container.file_storage, container.clock)
+    return DeleteFile(uow, policy, container.get(FILE_STORAGE), container.clock)
 
 
 CreateResourceDep = Annotated[CreateResource, Depends(get_create_resource)]

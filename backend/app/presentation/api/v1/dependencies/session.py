@@ -2,31 +2,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Depends
+
+from app.application.interfaces.session import SessionUnitOfWork
 from app.application.use_cases.session.list_sessions import ListSessions
 from app.application.use_cases.session.log_out import LogOut
 from app.application.use_cases.session.refresh_session import RefreshSession
 from app.application.use_cases.session.revoke_session import RevokeSession
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
-    ReadOnlyUnitOfWorkDep,
-    UnitOfWorkDep,
+    read_unit_of_work,
+    unit_of_work,
 )
-from fastapi import Depends
+
+SessionUow = Annotated[SessionUnitOfWork, Depends(unit_of_work(SessionUnitOfWork))]
+ReadSessionUow = Annotated[SessionUnitOfWork, Depends(read_unit_of_work(SessionUnitOfWork))]
 
 
-async def get_refresh_session(uow: UnitOfWorkDep, container: ContainerDep) -> RefreshSession:
+async def get_refresh_session(uow: SessionUow, container: ContainerDep) -> RefreshSession:
     return RefreshSession(uow, container.session_tokens, container.clock)
 
 
-async def get_log_out(uow: UnitOfWorkDep, container: ContainerDep) -> LogOut:
+async def get_log_out(uow: SessionUow, container: ContainerDep) -> LogOut:
     return LogOut(uow, container.token_deny_list, container.clock)
 
 
-async def get_list_sessions(uow: ReadOnlyUnitOfWorkDep, container: ContainerDep) -> ListSessions:
+async def get_list_sessions(uow: ReadSessionUow, container: ContainerDep) -> ListSessions:
     return ListSessions(uow, container.clock)
 
 
-async def get_revoke_session(uow: UnitOfWorkDep, container: ContainerDep) -> RevokeSession:
+async def get_revoke_session(uow: SessionUow, container: ContainerDep) -> RevokeSession:
     return RevokeSession(uow, container.clock)
 
 

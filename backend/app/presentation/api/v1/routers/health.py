@@ -22,6 +22,7 @@ from app.domain.errors import AuthenticationError, PermissionDeniedError
 from app.presentation.api.client_ip import client_ip
 from app.presentation.api.problem import problem_response, problem_responses
 from app.presentation.api.v1.dependencies.common import ContainerDep
+from app.presentation.api.v1.dependencies.health import READINESS
 
 router = APIRouter(tags=["platform"])
 
@@ -49,7 +50,7 @@ async def live() -> Liveness:
     summary="200 when every dependency answers; 503 naming those that do not",
 )
 async def ready(container: ContainerDep, request: Request) -> Readiness | Response:
-    results = await container.readiness.run()
+    results = await container.get(READINESS).run()
     failing = [result.name for result in results if not result.ok]
     if failing:
         return problem_response(

@@ -1,21 +1,20 @@
+"""Sessions (API.md "Identity"): log in, refresh, log out, the caller's session list."""
+
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request, Response, status
+from fastapi import APIRouter, Form, status
 
 from app.application.use_cases.session.log_in import MfaChallenge
-from app.application.use_cases.user.register_user import Registration
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CallerDep, LogInDep
 from app.presentation.api.v1.dependencies.common import RequestContextDep
-from app.presentation.api.v1.dependencies.credentials import SendEmailVerificationDep
 from app.presentation.api.v1.dependencies.rate_limit import (
     LimitLoginAccount,
     LimitLoginIp,
-    LimitRegisterIp,
 )
 from app.presentation.api.v1.dependencies.session import (
     ListSessionsDep,
@@ -23,7 +22,6 @@ from app.presentation.api.v1.dependencies.session import (
     RefreshSessionDep,
     RevokeSessionDep,
 )
-from app.presentation.api.v1.dependencies.user import RegisterUserDep
 from app.presentation.api.v1.schemas.session import (
     MfaRequiredOut,
     RefreshIn,
@@ -31,33 +29,8 @@ from app.presentation.api.v1.schemas.session import (
     SessionOut,
     TokenPairOut,
 )
-from app.presentation.api.v1.schemas.user import UserOut, UserRegister
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["identity"])
-
-
-@router.post(
-    "/register",
-    status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 422, 429, 503),
-    dependencies=[LimitRegisterIp],
-    summary="Create an account (always with the `user` role)",
-)
-async def register(
-    body: UserRegister,
-    register: RegisterUserDep,
-    send_verification: SendEmailVerificationDep,
-    background: BackgroundTasks,
-    request: Request,
-    response: Response,
-) -> UserOut:
-    user = await register.execute(
-        Registration(email=body.email, password=body.password, full_name=body.full_name)
-    )
-    # The verification mail goes out after the answer: a slow mail server delays nobody.
-    background.add_task(send_verification.execute, user)
-    response.headers["Location"] = str(request.url_for("read_me").path)
-    return UserOut.of(user)
+router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["session"])
 
 
 @router.post(

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -138,3 +139,12 @@ class PaymentOut(BaseModel):
 
 class WebhookReceived(BaseModel):
     received: bool = True
+
+
+# The payment feature's part of the GDPR export (see features/payment.py).
+PERSONAL_DATA_SECTIONS = {"payments": list[PaymentOut]}
+
+
+def personal_data_of(sections: Mapping[str, object]) -> dict[str, object]:
+    payments = cast(list[Payment], sections["payments"])
+    return {"payments": [PaymentOut.of(payment) for payment in payments]}

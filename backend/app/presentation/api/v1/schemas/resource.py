@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictStr
@@ -81,3 +82,25 @@ class FileOut(BaseModel):
 
 class FileList(BaseModel):
     items: list[FileOut]
+
+
+class ExportedResource(ResourceOut):
+    files: list[FileOut]
+
+
+# The resource feature's part of the GDPR export (see features/resource.py).
+PERSONAL_DATA_SECTIONS = {"resources": list[ExportedResource]}
+
+
+def personal_data_of(sections: Mapping[str, object]) -> dict[str, object]:
+    resources = cast(list[Resource], sections["resources"])
+    files = cast(list[StoredFile], sections["files"])
+    return {
+        "resources": [
+            ExportedResource(
+                **ResourceOut.of(resource).model_dump(),
+                files=[FileOut.of(f) for f in files if f.resource_id == resource.id],
+            )
+            for resource in resources
+        ]
+    }

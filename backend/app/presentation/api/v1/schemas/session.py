@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictStr
@@ -59,3 +60,27 @@ class SessionOut(BaseModel):
 
 class SessionList(BaseModel):
     items: list[SessionOut]
+
+
+class ExportedSession(BaseModel):
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+
+    @classmethod
+    def of(cls, session: Session) -> ExportedSession:
+        return cls.model_validate(
+            session.model_dump(exclude={"refresh_token_hash", "spent_token_hashes", "user_id"})
+        )
+
+
+# The session feature's part of the GDPR export (see features/session.py).
+PERSONAL_DATA_SECTIONS = {"sessions": list[ExportedSession]}
+
+
+def personal_data_of(sections: Mapping[str, object]) -> dict[str, object]:
+    sessions = cast(list[Session], sections["sessions"])
+    return {"sessions": [ExportedSession.of(session) for session in sessions]}

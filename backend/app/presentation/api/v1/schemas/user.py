@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
@@ -72,3 +73,11 @@ class ProfileUpdate(PatchBody):
 class UserAccessUpdate(PatchBody):
     role: Role | None = None
     is_active: StrictBool | None = None
+
+
+# The user's part of the GDPR export (see features/user.py).
+PERSONAL_DATA_SECTIONS = {"profile": UserOut}
+
+
+def personal_data_of(sections: Mapping[str, object]) -> dict[str, object]:
+    return {"profile": UserOut.of(cast(User, sections["profile"]))}

@@ -1,0 +1,37 @@
+"""The resource feature: user-owned resources and their files, encrypted at rest."""
+
+from app.application.interfaces.resource import (
+    RESOURCE_OBJECT_TYPES,
+    RESOURCE_POLICY_RULES,
+    ResourceUnitOfWork,
+)
+from app.application.use_cases.resource.personal_data import ResourcePersonalData
+from app.infrastructure.repositories.resource import (
+    SqlAlchemyResourceFileRepository,
+    SqlAlchemyResourceRepository,
+)
+from app.presentation.api.messages import resource as messages
+from app.presentation.api.v1.dependencies import resource as dependencies
+from app.presentation.api.v1.routers import resource as routers
+from app.presentation.api.v1.schemas import resource as schemas
+from app.presentation.features.feature import Feature, PersonalDataPart
+
+FEATURE = Feature(
+    key="resource",
+    messages=messages.MESSAGES,
+    routers=(routers.router,),
+    upload_paths=(r"^/api/v1/resources/[^/]+/files/?$",),
+    repositories={
+        "resources": SqlAlchemyResourceRepository,
+        "resource_files": SqlAlchemyResourceFileRepository,
+    },
+    units_of_work=(ResourceUnitOfWork,),
+    object_types=RESOURCE_OBJECT_TYPES,
+    policy_rules=RESOURCE_POLICY_RULES,
+    providers=dependencies.PROVIDERS,
+    personal_data=PersonalDataPart(
+        holder=lambda container: ResourcePersonalData(container.get(dependencies.FILE_STORAGE)),
+        sections=schemas.PERSONAL_DATA_SECTIONS,
+        present=schemas.personal_data_of,
+    ),
+)
