@@ -29,7 +29,7 @@ WEBHOOK_PAYMENTS = 16
 # tolerance): the events are signed just before each run, so a run must end within it.
 WEBHOOK_TOLERANCE_S = 300
 
-# The catalog read cache (CATALOG_CACHE_TTL_SECONDS), set explicitly on every server so that the
+# The catalog read cache (PRODUCT_CACHE_TTL_SECONDS), set explicitly on every server so that the
 # report can state it: the application's default for the main pass, off for the second pass, where
 # every catalog read reaches the database.
 CATALOG_CACHE_TTL_S = 5

@@ -65,7 +65,7 @@ def main_pass(
     log(f"[{report.name}] migrate")
     app.strata("migrate")
     seed(app, PRODUCTS, 1)
-    log(f"[{report.name}] catalog cache on (CATALOG_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S})")
+    log(f"[{report.name}] catalog cache on (PRODUCT_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S})")
     with app.serve(f"{report.key}.log", catalog_cache_ttl_s=CATALOG_CACHE_TTL_S) as server:
         idle = proc_status_kib(server.pid, "VmRSS")
         load = _load(app, server, config, wrk)
@@ -82,7 +82,7 @@ def uncached_pass(
     app: App, config: Config, wrk: str, ceiling_rps: float, report: DatabaseReport
 ) -> None:
     """The catalog reads again on a restarted server with the cache off (same data, same ids)."""
-    log(f"[{report.name}] catalog cache off (CATALOG_CACHE_TTL_SECONDS={CATALOG_CACHE_OFF})")
+    log(f"[{report.name}] catalog cache off (PRODUCT_CACHE_TTL_SECONDS={CATALOG_CACHE_OFF})")
     log_name = f"{report.key}-uncached.log"
     with app.serve(log_name, catalog_cache_ttl_s=CATALOG_CACHE_OFF) as server:
         load = _load(app, server, config, wrk)

@@ -117,10 +117,10 @@ class DatabaseReport:
             "endpoints": [row.to_json() for row in self.rows],
             "login_under_load": [row.to_json() for row in self.under_login],
             "memory": self.memory.to_json() if self.memory else None,
-            "catalog_cache_ttl_seconds": CATALOG_CACHE_TTL_S,
+            "product_cache_ttl_seconds": CATALOG_CACHE_TTL_S,
             "catalog_cache_lookups": _json_or_none(self.cache_lookups),
             "catalog_cache_off": {
-                "catalog_cache_ttl_seconds": CATALOG_CACHE_OFF,
+                "product_cache_ttl_seconds": CATALOG_CACHE_OFF,
                 "targets_informational": True,
                 "endpoints": [row.to_json() for row in self.uncached],
                 "catalog_cache_lookups": _json_or_none(self.uncached_cache_lookups),

@@ -72,8 +72,8 @@ class Run:
                 "health_connections": HEALTH_CONNECTIONS,
                 "password_hash_memory_kib": setting_default("password_hash_memory_kib"),
                 "password_hash_iterations": setting_default("password_hash_iterations"),
-                "catalog_cache_ttl_seconds": CATALOG_CACHE_TTL_S,
-                "uncached_pass_catalog_cache_ttl_seconds": CATALOG_CACHE_OFF,
+                "product_cache_ttl_seconds": CATALOG_CACHE_TTL_S,
+                "uncached_pass_product_cache_ttl_seconds": CATALOG_CACHE_OFF,
                 "payment_intent_body": PAYMENT_INTENT_BODY,
                 "webhook_payments": WEBHOOK_PAYMENTS,
             },
@@ -152,11 +152,11 @@ def render_markdown(run: Run) -> str:
 
 
 def _render_cache_setting() -> str:
-    is_default = setting_default("catalog_cache_ttl_seconds") == CATALOG_CACHE_TTL_S
+    is_default = setting_default("product_cache_ttl_seconds") == CATALOG_CACHE_TTL_S
     return (
-        f"- Catalog read cache: `CATALOG_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S}`"
+        f"- Catalog read cache: `PRODUCT_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S}`"
         f'{" (the default)" if is_default else ""} for every table except "Catalog cache off", '
-        f"which ran on a restarted server with `CATALOG_CACHE_TTL_SECONDS={CATALOG_CACHE_OFF}`. "
+        f"which ran on a restarted server with `PRODUCT_CACHE_TTL_SECONDS={CATALOG_CACHE_OFF}`. "
         "The wrk scripts repeat the same few requests, so with the cache on the catalog reads "
         "mostly measure cache hits; with it off, every read goes to the database."
     )
@@ -188,7 +188,7 @@ def _render_database(report: DatabaseReport, ceiling: WrkResult | None) -> list[
     lines = [
         f"## {report.name}",
         "",
-        f"Catalog cache on (`CATALOG_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S}`):",
+        f"Catalog cache on (`PRODUCT_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S}`):",
         "",
         *_TABLE_HEADER,
     ]
@@ -214,7 +214,7 @@ def _render_database(report: DatabaseReport, ceiling: WrkResult | None) -> list[
             "",
             "### Catalog cache off (every read goes to the database)",
             "",
-            f"`CATALOG_CACHE_TTL_SECONDS={CATALOG_CACHE_OFF}`, the same data on a restarted "
+            f"`PRODUCT_CACHE_TTL_SECONDS={CATALOG_CACHE_OFF}`, the same data on a restarted "
             "server. The targets are shown for comparison only: they apply to the default "
             "configuration, so these rows are not in the targets summary.",
             "",
@@ -227,7 +227,7 @@ def _render_database(report: DatabaseReport, ceiling: WrkResult | None) -> list[
             "",
             f"Recommendations over {BIG_PRODUCTS:,} products ({BIG_PRODUCTS - PRODUCTS:,} more "
             "seeded, server restarted; catalog cache on, "
-            f"`CATALOG_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S}`):",
+            f"`PRODUCT_CACHE_TTL_SECONDS={CATALOG_CACHE_TTL_S}`):",
             "",
             *_TABLE_HEADER,
             _render_row(report.big),

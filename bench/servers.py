@@ -155,7 +155,7 @@ class App:
         env = {
             **self.env,
             "PORT": str(port),
-            "CATALOG_CACHE_TTL_SECONDS": str(catalog_cache_ttl_s),
+            "PRODUCT_CACHE_TTL_SECONDS": str(catalog_cache_ttl_s),
         }
         command = [str(_strata_executable()), "serve", "--workers", "1"]
         return running_server(command, env, port, "/health/ready", self.workdir / log_name)

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Self
 
 from limits import parse_many
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.core.files import write_private_file
@@ -66,13 +73,25 @@ class Settings(BaseSettings):
     max_header_count: int = Field(default=100, ge=16, le=10_000)
     log_level: str = "INFO"
     seed_demo: bool = True
-    catalog_categories: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_CATEGORIES)
+    # The product feature's settings. CATALOG_* are their names before features had one key
+    # everywhere, still read so that an existing deployment keeps its configuration.
+    product_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_CATEGORIES),
+        validation_alias=AliasChoices("product_categories", "catalog_categories"),
     )
-    # Catalog reads are cached in each process for this long; a write empties the cache of the
+    # Product reads are cached in each process for this long; a write empties the cache of the
     # process that made it at once, other processes' within this time. 0 turns the cache off.
-    catalog_cache_ttl_seconds: float = Field(default=5.0, ge=0, le=3_600)
-    catalog_cache_max_entries: int = Field(default=10_000, ge=1)
+    product_cache_ttl_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3_600,
+        validation_alias=AliasChoices("product_cache_ttl_seconds", "catalog_cache_ttl_seconds"),
+    )
+    product_cache_max_entries: int = Field(
+        default=10_000,
+        ge=1,
+        validation_alias=AliasChoices("product_cache_max_entries", "catalog_cache_max_entries"),
+    )
     # Where development keeps what it generates for itself (secret key, first-admin password, SQLite).
     var_dir: Path = Path("./var")
     # Argon2id cost: OWASP's minimum is 19 MiB and 2 passes; raise, never lower, in production.
@@ -133,17 +152,17 @@ class Settings(BaseSettings):
     stripe_breaker_failure_threshold: int = Field(default=5, ge=1, le=1_000)
     stripe_breaker_cooldown_seconds: float = Field(default=30.0, gt=0, le=3_600)
 
-    @field_validator("cors_origins", "catalog_categories", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "product_categories", "trusted_proxies", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _comma_separated(value)
 
-    @field_validator("catalog_categories")
+    @field_validator("product_categories")
     @classmethod
     def _normalise_categories(cls, value: list[str]) -> list[str]:
         categories = list(dict.fromkeys(item.strip().lower() for item in value if item.strip()))
         if not categories:
-            raise ValueError("CATALOG_CATEGORIES needs at least one category")
+            raise ValueError("PRODUCT_CATEGORIES needs at least one category")
         return categories
 
     @field_validator("stripe_default_currency")

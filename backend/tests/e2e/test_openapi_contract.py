@@ -82,7 +82,7 @@ def _token(client: Any, email: str, password: str) -> str:
 @pytest.fixture
 def contract(database_url: str, stripe_fake: StripeFake) -> Iterator[dict[str, Any]]:
     # No catalog cache: the stateful test empties the tables under the app between sequences.
-    app = create_app(payment_settings(database_url, stripe_fake, catalog_cache_ttl_seconds=0))
+    app = create_app(payment_settings(database_url, stripe_fake, product_cache_ttl_seconds=0))
     config = schemathesis.Config.from_dict(
         {
             "generation": {

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.domain.entities.product import Product, ProductChanges
 from app.domain.entities.user import Role
@@ -26,7 +26,7 @@ from tests.builders import make_product, make_user
 from tests.databases import fresh_database, sql_unit_of_work
 from tests.fakes import DEFAULT_NOW
 
-CATALOG = CatalogSettings(categories=("books", "electronics", "clothing"))
+CATALOG = ProductSettings(categories=("books", "electronics", "clothing"))
 CONCURRENT_WRITERS = 20
 # Far below the 15 s busy timeout: a reader that had to wait for the writer would miss it.
 NO_WAITING_SECONDS = 2.0

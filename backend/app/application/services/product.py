@@ -1,4 +1,4 @@
-"""What every catalog use case is configured with."""
+"""What every product use case is configured with."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class CatalogSettings:
+class ProductSettings:
     """The configured categories, in their configured order (the order of vector components)."""
 
     categories: tuple[str, ...]

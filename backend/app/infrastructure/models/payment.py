@@ -1,4 +1,4 @@
-"""The tables of payments: our payments, the webhook inbox, and idempotency keys."""
+"""The tables of payments: our payments and the webhook inbox."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    PrimaryKeyConstraint,
     String,
     Text,
     Uuid,
@@ -74,20 +73,3 @@ class WebhookEventModel(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     payload: Mapped[str] = mapped_column(Text)
-
-
-class IdempotencyKeyModel(Base):
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (
-        PrimaryKeyConstraint("user_id", "key"),
-        Index(None, "expires_at"),
-    )
-
-    user_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(255))
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    reserved_id: Mapped[UUID] = mapped_column(Uuid)
-    locked_until: Mapped[datetime] = mapped_column(UtcDateTime)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    sealed_result: Mapped[str | None] = mapped_column(Text, nullable=True)

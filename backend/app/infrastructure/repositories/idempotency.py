@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.application.interfaces.idempotency import IdempotencyRecord
 from app.infrastructure.database.upsert import insert_if_absent
-from app.infrastructure.models.payment import IdempotencyKeyModel
+from app.infrastructure.models.idempotency import IdempotencyKeyModel
 
 _keys = cast(Table, IdempotencyKeyModel.__table__)
 _k = _keys.c

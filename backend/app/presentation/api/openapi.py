@@ -55,7 +55,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
-            app.openapi_schema = describe_server(schema, categories=settings.catalog_categories)
+            app.openapi_schema = describe_server(schema, categories=settings.product_categories)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,7 +6,7 @@ import pytest
 
 from app.application.interfaces.product import ProductFilter
 from app.application.pagination import encode_cursor
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.application.use_cases.product.create_product import CreateProduct, NewProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
@@ -21,7 +21,7 @@ from app.domain.services.recommendation import Preference
 from tests.builders import make_product, make_user
 from tests.fakes import CATEGORIES, FakeAccessPolicy, FakeClock, FakeReadCache, FakeUnitOfWork
 
-CATALOG = CatalogSettings(categories=CATEGORIES)
+CATALOG = ProductSettings(categories=CATEGORIES)
 POLICY = FakeAccessPolicy()  # the default policy: administrators change the catalog
 ADMIN = make_user(email="admin@example.com", role=Role.ADMIN)
 LAMP = NewProduct(name="Lamp", category="electronics", price_range=PriceRange.LOW, price_cents=1)

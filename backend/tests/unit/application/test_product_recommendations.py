@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.application.use_cases.product.recommend_products import (
     MAX_RECOMMENDATIONS,
     RecommendProducts,
@@ -24,7 +24,7 @@ from app.domain.value_objects.identifiers import new_id
 from tests.builders import make_product
 from tests.fakes import CATEGORIES, FakeUnitOfWork
 
-CATALOG = CatalogSettings(categories=CATEGORIES)
+CATALOG = ProductSettings(categories=CATEGORIES)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from app.application.interfaces.access import PolicyRule
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.application.use_cases.product.create_product import CreateProduct, NewProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
@@ -35,7 +35,7 @@ from tests.fakes import (
     FakeUnitOfWork,
 )
 
-CATALOG = CatalogSettings(categories=CATEGORIES)
+CATALOG = ProductSettings(categories=CATEGORIES)
 POLICY = FakeAccessPolicy()  # the default policy: administrators change the catalog
 ADMIN = make_user(email="admin@example.com", role=Role.ADMIN)
 NON_ADMINS = [

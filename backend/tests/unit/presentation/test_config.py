@@ -180,26 +180,38 @@ def test_cors_origins_default_to_none() -> None:
     assert settings().cors_origins == []
 
 
-def test_catalog_categories_are_trimmed_lower_cased_and_deduplicated(
+def test_product_categories_are_trimmed_lower_cased_and_deduplicated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("CATALOG_CATEGORIES", " Books, ELECTRONICS ,books,, garden ")
+    monkeypatch.setenv("PRODUCT_CATEGORIES", " Books, ELECTRONICS ,books,, garden ")
 
-    assert settings().catalog_categories == ["books", "electronics", "garden"]
-
-
-def test_catalog_categories_accept_a_list() -> None:
-    assert settings(catalog_categories=["Toys", " toys "]).catalog_categories == ["toys"]
+    assert settings().product_categories == ["books", "electronics", "garden"]
 
 
-def test_catalog_categories_default_to_the_demo_catalog() -> None:
-    assert settings().catalog_categories == ["electronics", "books", "clothing"]
+def test_the_catalog_names_of_the_product_settings_are_still_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CATALOG_CATEGORIES", "toys")
+    monkeypatch.setenv("CATALOG_CACHE_TTL_SECONDS", "0")
+    monkeypatch.setenv("CATALOG_CACHE_MAX_ENTRIES", "7")
+    loaded = settings()
+    assert loaded.product_categories == ["toys"]
+    assert loaded.product_cache_ttl_seconds == 0
+    assert loaded.product_cache_max_entries == 7
+
+
+def test_product_categories_accept_a_list() -> None:
+    assert settings(product_categories=["Toys", " toys "]).product_categories == ["toys"]
+
+
+def test_product_categories_default_to_the_demo_catalog() -> None:
+    assert settings().product_categories == ["electronics", "books", "clothing"]
 
 
 @pytest.mark.parametrize("value", ["", " , ,", []])
-def test_catalog_categories_refuse_an_empty_list(value: object) -> None:
-    with pytest.raises(ValidationError, match="CATALOG_CATEGORIES needs at least one category"):
-        settings(catalog_categories=value)
+def test_product_categories_refuse_an_empty_list(value: object) -> None:
+    with pytest.raises(ValidationError, match="PRODUCT_CATEGORIES needs at least one category"):
+        settings(product_categories=value)
 
 
 # ---------------------------------------------------------------- other knobs

@@ -75,7 +75,7 @@ def test_patch_fields_are_optional_but_not_nullable(schema: dict[str, Any], mode
 
 
 def test_the_categories_are_the_configured_ones_per_app() -> None:
-    schema = published(catalog_categories="maps,tea")
+    schema = published(product_categories="maps,tea")
     components = schema["components"]["schemas"]
     assert components["ProductCreate"]["properties"]["category"]["enum"] == ["maps", "tea"]
     items = components["RecommendationRequest"]["properties"]["categories"]["items"]

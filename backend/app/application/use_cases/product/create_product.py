@@ -6,7 +6,7 @@ from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.product import PRODUCT, ProductUnitOfWork
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.user import AdminRequiredError, User
 
@@ -31,13 +31,13 @@ class CreateProduct:
         uow: ProductUnitOfWork,
         policy: AccessPolicy,
         clock: Clock,
-        catalog: CatalogSettings,
+        settings: ProductSettings,
         cache: ReadCache | None = None,
     ) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock
-        self._catalog = catalog
+        self._settings = settings
         self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(self, actor: User, new: NewProduct) -> Product:
@@ -45,7 +45,7 @@ class CreateProduct:
             raise AdminRequiredError()
         product = Product.create(
             now=self._clock.now(),
-            categories=self._catalog.category_set,
+            categories=self._settings.category_set,
             name=new.name,
             category=new.category,
             price_range=new.price_range,

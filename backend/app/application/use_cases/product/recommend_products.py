@@ -5,7 +5,7 @@ from uuid import UUID
 
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.product import ProductUnitOfWork
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.domain.entities.product import Product
 from app.domain.errors import InvalidValueError
 from app.domain.services.recommendation import Preference, ScoreTier, rank_classes
@@ -23,21 +23,21 @@ class RecommendProducts:
     """Anyone asks for the products closest to a preference (categories, price range)."""
 
     def __init__(
-        self, uow: ProductUnitOfWork, catalog: CatalogSettings, cache: ReadCache | None = None
+        self, uow: ProductUnitOfWork, settings: ProductSettings, cache: ReadCache | None = None
     ) -> None:
         self._uow = uow
-        self._catalog = catalog
+        self._settings = settings
         self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(self, preference: Preference, *, limit: int) -> list[Recommendation]:
         return await recommend(
-            self._uow, self._catalog, self._cache, preference, limit=limit, exclude=None
+            self._uow, self._settings, self._cache, preference, limit=limit, exclude=None
         )
 
 
 async def recommend(
     uow: ProductUnitOfWork,
-    catalog: CatalogSettings,
+    settings: ProductSettings,
     cache: ReadCache,
     preference: Preference,
     *,
@@ -46,7 +46,7 @@ async def recommend(
 ) -> list[Recommendation]:
     if not 1 <= limit <= MAX_RECOMMENDATIONS:
         raise InvalidValueError(field="limit", reason=f"must be from 1 to {MAX_RECOMMENDATIONS}")
-    tiers = rank_classes(preference, catalog.categories)
+    tiers = rank_classes(preference, settings.categories)
     found = await cache.get_or_load(
         ("recommendations", preference, limit, exclude),
         lambda: _fill_tiers(uow, tiers, limit=limit, exclude=exclude),

@@ -7,7 +7,7 @@ from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.product import PRODUCT, ProductUnitOfWork
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.domain.entities.product import (
     Product,
     ProductChanges,
@@ -19,21 +19,21 @@ from app.domain.entities.user import AdminRequiredError, User
 
 class UpdateProduct:
     """A caller the policy lets (by default, an administrator) changes a product; given
-    `expected_versions` (from `If-Match`), only if the stored version is one of them, so a
-    client never overwrites a change it has not seen."""
+    `expected_versions` (the versions the caller read), only if the stored version is one of
+    them, so a client never overwrites a change it has not seen."""
 
     def __init__(
         self,
         uow: ProductUnitOfWork,
         policy: AccessPolicy,
         clock: Clock,
-        catalog: CatalogSettings,
+        settings: ProductSettings,
         cache: ReadCache | None = None,
     ) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock
-        self._catalog = catalog
+        self._settings = settings
         self._cache = cache if cache is not None else NoReadCache()
 
     async def execute(
@@ -56,7 +56,7 @@ class UpdateProduct:
             if not changes.as_fields():
                 return current
             updated = current.apply(
-                changes, now=self._clock.now(), categories=self._catalog.category_set
+                changes, now=self._clock.now(), categories=self._settings.category_set
             )
             # The conditional write catches a concurrent update between our read and our write.
             if not await uow.products.replace(updated, expected_version=current.version):

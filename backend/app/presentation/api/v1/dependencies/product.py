@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.application.interfaces.product import ProductUnitOfWork
-from app.application.services.product import CatalogSettings
+from app.application.services.product import ProductSettings
 from app.application.use_cases.product.create_product import CreateProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
@@ -25,21 +25,21 @@ from app.presentation.api.v1.dependencies.common import (
 )
 from app.presentation.container import Container, Provider, ProviderKey
 
-PRODUCT_SETTINGS = ProviderKey[CatalogSettings]("product.settings")
+PRODUCT_SETTINGS = ProviderKey[ProductSettings]("product.settings")
 PRODUCT_CACHE = ProviderKey[InProcessReadCache]("product.cache")
 
 PROVIDERS = (
     Provider(
         key=PRODUCT_SETTINGS,
-        build=lambda container: CatalogSettings(
-            categories=tuple(container.settings.catalog_categories)
+        build=lambda container: ProductSettings(
+            categories=tuple(container.settings.product_categories)
         ),
     ),
     Provider(
         key=PRODUCT_CACHE,
         build=lambda container: InProcessReadCache(
-            ttl_seconds=container.settings.catalog_cache_ttl_seconds,
-            max_entries=container.settings.catalog_cache_max_entries,
+            ttl_seconds=container.settings.product_cache_ttl_seconds,
+            max_entries=container.settings.product_cache_max_entries,
         ),
     ),
 )

@@ -33,7 +33,7 @@ from app.presentation.api.v1.schemas.credentials import (
 )
 from app.presentation.api.v1.schemas.session import TokenPairOut
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["identity"])
+router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["credentials"])
 
 
 @router.post(

@@ -24,7 +24,7 @@ from app.presentation.api.problem import problem_response, problem_responses
 from app.presentation.api.v1.dependencies.common import ContainerDep
 from app.presentation.api.v1.dependencies.health import READINESS
 
-router = APIRouter(tags=["platform"])
+router = APIRouter(tags=["health"])
 
 READINESS_RETRY_AFTER_SECONDS = "5"
 

@@ -27,10 +27,10 @@ from app.presentation.api.v1.schemas.payment import (
 )
 
 PREFIX = f"{API_V1_PREFIX}/payments"
-router = APIRouter(prefix=PREFIX, tags=["payments"])
+router = APIRouter(prefix=PREFIX, tags=["payment"])
 # Stripe's webhook: public and not rate limited per client address (Stripe sends from a few
 # addresses, in bursts when it replays a backlog); the signature check refuses anything else.
-webhook_router = APIRouter(prefix=PREFIX, tags=["payments"])
+webhook_router = APIRouter(prefix=PREFIX, tags=["payment"])
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -37,7 +37,7 @@ from app.presentation.api.v1.schemas.product import (
     RecommendationRequest,
 )
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/products", tags=["catalog"])
+router = APIRouter(prefix=f"{API_V1_PREFIX}/products", tags=["product"])
 _ADMIN_ERRORS = (401, 403)
 
 

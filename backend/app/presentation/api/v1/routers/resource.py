@@ -37,7 +37,7 @@ from app.presentation.api.v1.schemas.resource import (
 )
 from app.presentation.api.v1.uploads import stream_file_part
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/resources", tags=["resources"])
+router = APIRouter(prefix=f"{API_V1_PREFIX}/resources", tags=["resource"])
 UPLOAD_PATH = "/{resource_id}/files"
 
 
