@@ -1,4 +1,4 @@
-"""Port of idempotency keys: the first result of each (caller, Idempotency-Key), kept 24 hours."""
+"""Port of idempotency keys: the first result of each (caller, idempotency key), kept 24 hours."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class IdempotencyRepository(Protocol):
 
 
 class IdempotencyUnitOfWork(UnitOfWork, Protocol):
-    """What claiming and settling an Idempotency-Key touches."""
+    """What claiming and settling an idempotency key touches."""
 
     @property
     def idempotency_keys(self) -> IdempotencyRepository: ...

@@ -45,8 +45,8 @@ class ChangePassword:
         context: RequestContext,
     ) -> None:
         # The new password's strength is judged first and the new hash is made whatever the
-        # current password: neither the answer (422 or 403) nor its timing may tell a right
-        # password from a wrong one while the code is still owed.
+        # current password: neither the answer (a weak password or a refusal) nor its timing may
+        # tell a right password from a wrong one while the code is still owed.
         await self._policy.ensure_strong(
             new_password, email=user.email, full_name=user.full_name, field="new_password"
         )

@@ -36,7 +36,8 @@ class DisableMfa:
             current = await uow.users.get(user.id)
             if current is None:
                 raise UserNotFoundError()
-            # MFA off: a wrong password is told as such (there is no code to protect), else 409.
+            # MFA off: a wrong password is told as such (there is no code to protect), a right one
+            # that MFA is not on.
             confirmed = await self._second_factor.confirm(
                 uow, current, password_ok=password_ok, code=code
             )

@@ -1,9 +1,9 @@
-"""Create a payment intent with the provider, at most once per Idempotency-Key (API.md Payments).
+"""Create a payment intent with the provider, at most once per idempotency key (API.md Payments).
 
 With `product_id`, the price is the product's, read on the server; a client-sent amount or
 currency that disagrees is refused. The provider is called outside any transaction of ours (it
 may take seconds), with an idempotency key derived from our payment id, so neither our retries
-nor the client's (with its Idempotency-Key) can create a second intent.
+nor the client's (under its idempotency key) can create a second intent.
 """
 
 from __future__ import annotations

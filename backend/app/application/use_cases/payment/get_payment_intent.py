@@ -49,7 +49,8 @@ _CANNOT_REFRESH = (
 async def authorized_payment(
     uow: PaymentUnitOfWork, policy: AccessPolicy, actor: User, payment_id: UUID
 ) -> Payment:
-    """The payment if `actor` may read it; the same 404 whether it is absent or someone else's."""
+    """The payment if `actor` may read it; the same not-found whether it is absent or someone
+    else's."""
     async with uow:
         payment = await uow.payments.get(payment_id)
     if payment is None or not await policy.allows(actor, "read", PAYMENT, owner_id=payment.user_id):

@@ -1,6 +1,6 @@
 """Who may act on a resource and on its files. Owners act on their own; admins on all; to
-anybody else a resource does not exist (404), so its existence is never revealed; whoever may not
-see the resource gets 404 for its files too.
+anybody else a resource does not exist (not found), so its existence is never revealed; whoever
+may not see the resource finds none of its files either.
 
 The access policy is always asked while no transaction of ours is open: an adapter may read the
 database itself (Casbin checks its policy version), and on SQLite a write transaction we held
@@ -23,8 +23,8 @@ RESOURCE = "resource"
 async def authorized_resource(
     uow: ResourceUnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
 ) -> Resource:
-    """The resource, if `actor` may do `action` on it; the same 404 whether absent or not theirs.
-    Read in a unit of work of its own, decided after it has ended."""
+    """The resource, if `actor` may do `action` on it; the same not-found whether absent or not
+    theirs. Read in a unit of work of its own, decided after it has ended."""
     async with uow:
         resource = await uow.resources.get(resource_id)
     if resource is None or not await policy.allows(
@@ -48,7 +48,7 @@ FILE = "file"
 async def authorized_for_files(
     uow: ResourceUnitOfWork, policy: AccessPolicy, actor: User, resource_id: UUID, action: str
 ) -> Resource:
-    """The resource, if `actor` may see it and do `action` on its files; else 404."""
+    """The resource, if `actor` may see it and do `action` on its files; else not found."""
     resource = await authorized_resource(uow, policy, actor, resource_id, "read")
     if not await policy.allows(actor, action, FILE, owner_id=resource.owner_id):
         raise ResourceNotFoundError()

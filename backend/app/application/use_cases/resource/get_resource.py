@@ -10,7 +10,7 @@ from app.domain.entities.user import User
 
 
 class GetResource:
-    """One resource, if the caller may read it (else 404)."""
+    """One resource, if the caller may read it (else not found)."""
 
     def __init__(self, uow: ResourceUnitOfWork, policy: AccessPolicy) -> None:
         self._uow = uow

@@ -108,7 +108,7 @@ async def _chain(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes
 
 async def _utf8_without_nul(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """Plain text is UTF-8 without NUL bytes all through, not only in the part that was sniffed;
-    anything else stops the upload (415) before it is stored."""
+    anything else stops the upload, as a type we do not take, before it is stored."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         async for chunk in chunks:

@@ -14,10 +14,11 @@ class RefreshSession:
     """Spend a refresh token for a new token pair of the same session.
 
     A spent token presented again revokes the session, so whichever of the owner or a thief comes
-    second, both are logged out (reuse detection); the answer is the same 401 as for any unknown
-    token. Two requests racing with the same token: one wins, the other is reuse. A secret that
-    was never this session's (or was spent beyond the remembered history) is only a 401: the
-    session id is public (it is in every access token), so it must not be enough to revoke.
+    second, both are logged out (reuse detection); the answer is the same invalid-token refusal as
+    for any unknown token. Two requests racing with the same token: one wins, the other is reuse.
+    A secret that was never this session's (or was spent beyond the remembered history) is only
+    refused as invalid: the session id is public (it is in every access token), so it must not be
+    enough to revoke.
     """
 
     def __init__(self, uow: SessionUnitOfWork, sessions: SessionTokens, clock: Clock) -> None:

@@ -34,8 +34,8 @@ class ChangeUserAccess:
 
     Either change revokes every session of that user: what they could do is decided at login,
     so they log in again under the new rules. Nobody changes their own access, so the last
-    administrator cannot demote or deactivate themselves and lock everybody out. Given `expected_versions` (from
-    `If-Match`), only if the stored account is one of those versions.
+    administrator cannot demote or deactivate themselves and lock everybody out. Given
+    `expected_versions` (the versions the caller read), only if the stored account is one of them.
     """
 
     def __init__(

@@ -16,7 +16,7 @@ class UpdateProfile:
     """A user changes their own profile: the full name, nothing that grants anything.
 
     `full_name=None` leaves it as it is; an empty (or blank) one clears it. Given
-    `expected_versions` (from `If-Match`), only if the stored account is one of those versions.
+    `expected_versions` (the versions the caller read), only if the stored account is one of them.
     """
 
     def __init__(self, uow: UserUnitOfWork, clock: Clock) -> None:
