@@ -79,30 +79,44 @@ class IdempotencyKeys:
             expires_at=now + KEY_LIFETIME,
         )
         async with uow:
-            if self._next_sweep_at is None or now >= self._next_sweep_at:
-                self._next_sweep_at = now + SWEEP_INTERVAL
-                await uow.idempotency_keys.delete_expired(now)
+            await self._sweep_when_due(uow, now)
             if await uow.idempotency_keys.add_if_absent(record):
                 await uow.commit()
                 return Claim(user_id, key, record.reserved_id)
-            existing = await uow.idempotency_keys.get(user_id, key)
-            if existing is None:  # deleted between the two statements: it was expiring
-                raise IdempotentRequestInProgressError()
-            if existing.expires_at <= now:  # a new request under an old key: it starts afresh
-                if not await uow.idempotency_keys.replace_expired(record, now=now):
-                    raise IdempotentRequestInProgressError()
-                await uow.commit()
-                return Claim(user_id, key, record.reserved_id)
-            if existing.fingerprint != request_fingerprint:
-                raise IdempotencyKeyReusedError()
-            if existing.sealed_result is not None:
-                return Replay(self._secret_box.open(existing.sealed_result))
-            if existing.locked_until > now or not await uow.idempotency_keys.relock(
-                user_id, key, previous_lock=existing.locked_until, locked_until=record.locked_until
-            ):
+            return await self._claim_recorded(uow, record, now)
+
+    async def _sweep_when_due(self, uow: IdempotencyUnitOfWork, now: datetime) -> None:
+        if self._next_sweep_at is None or now >= self._next_sweep_at:
+            self._next_sweep_at = now + SWEEP_INTERVAL
+            await uow.idempotency_keys.delete_expired(now)
+
+    async def _claim_recorded(
+        self, uow: IdempotencyUnitOfWork, record: IdempotencyRecord, now: datetime
+    ) -> Claim | Replay:
+        """The key was on record already (inside `claim`'s transaction): an expired key or one
+        whose request died is taken over, a completed one replayed, any other refused."""
+        keys = uow.idempotency_keys
+        existing = await keys.get(record.user_id, record.key)
+        if existing is None:  # deleted between the two statements: it was expiring
+            raise IdempotentRequestInProgressError()
+        if existing.expires_at <= now:  # a new request under an old key: it starts afresh
+            if not await keys.replace_expired(record, now=now):
                 raise IdempotentRequestInProgressError()
             await uow.commit()
-            return Claim(user_id, key, existing.reserved_id)
+            return Claim(record.user_id, record.key, record.reserved_id)
+        if existing.fingerprint != record.fingerprint:
+            raise IdempotencyKeyReusedError()
+        if existing.sealed_result is not None:
+            return Replay(self._secret_box.open(existing.sealed_result))
+        if existing.locked_until > now or not await keys.relock(
+            record.user_id,
+            record.key,
+            previous_lock=existing.locked_until,
+            locked_until=record.locked_until,
+        ):
+            raise IdempotentRequestInProgressError()
+        await uow.commit()
+        return Claim(record.user_id, record.key, existing.reserved_id)
 
     async def complete(self, uow: IdempotencyUnitOfWork, claim: Claim, result: str) -> None:
         """Store the result, inside the caller's transaction (the one that stores the effect)."""

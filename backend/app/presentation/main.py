@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, features: FeatureSet | None = N
         error_statuses=merged_error_statuses(feature.error_statuses for feature in features),
         translator=Translator(features.message_catalogs),
     )
-    install_openapi(app, settings)
+    install_openapi(app, settings, features)
     install_http_methods(app)  # HEAD wherever GET is; every 405 lists all allowed methods
 
     _include_routers(app, features)

@@ -83,6 +83,9 @@ async def test_its_default_rules_are_policy_an_administrator_can_change(
         {k: rule[k] for k in ("role", "object_type", "action", "scope")} for rule in policy
     ]
 
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert "note" in schema["PolicyRuleBody"]["properties"]["object_type"]["enum"]
+
     removed = await client.request(
         "DELETE",
         "/api/v1/admin/policies",

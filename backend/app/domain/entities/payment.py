@@ -185,28 +185,33 @@ class Payment(BaseModel):
         final_news = observation.failure is None and observation.status.is_final
         if observed_at < self.status_observed_at and not final_news:
             return None
-        observed_at = max(observed_at, self.status_observed_at)
-        if observation.failure is not None:
-            changes: dict[str, object] = {
-                "status": PaymentStatus.REQUIRES_PAYMENT_METHOD,
-                "failure_code": observation.failure.code,
-                "failure_message": (observation.failure.message or "")[:FAILURE_MESSAGE_MAX_LENGTH]
-                or None,
-            }
-        elif observation.status.rank > self.status.rank:
-            changes = {"status": observation.status}
-        else:
+        changes = self._changes_of(observation)
+        if changes is None:
             return None
         return validated(
             type(self),
             {
                 **self.model_dump(),
                 **changes,
-                "status_observed_at": observed_at,
+                "status_observed_at": max(observed_at, self.status_observed_at),
                 "version": self.version + 1,
                 "updated_at": now,
             },
         )
+
+    def _changes_of(self, observation: StatusObservation) -> dict[str, object] | None:
+        """The fields a timely observation changes: a failed attempt's, or a status further
+        along than this one; None if it brings nothing new."""
+        if observation.failure is not None:
+            return {
+                "status": PaymentStatus.REQUIRES_PAYMENT_METHOD,
+                "failure_code": observation.failure.code,
+                "failure_message": (observation.failure.message or "")[:FAILURE_MESSAGE_MAX_LENGTH]
+                or None,
+            }
+        if observation.status.rank > self.status.rank:
+            return {"status": observation.status}
+        return None
 
 
 # Errors of the payment feature

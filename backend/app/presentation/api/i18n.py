@@ -12,17 +12,7 @@ from typing import Any, Final
 
 from starlette.types import Scope
 
-from app.presentation.api.messages import (
-    access,
-    credentials,
-    idempotency,
-    payment,
-    platform,
-    product,
-    resource,
-    session,
-    user,
-)
+from app.presentation.api.messages import platform
 
 DEFAULT_LANGUAGE: Final = "en"
 SUPPORTED_LANGUAGES: Final = frozenset({"en", "fr", "de"})
@@ -31,19 +21,6 @@ FALLBACK_CODE: Final = "http_error"
 
 # language -> error code -> message template
 MessageCatalog = Mapping[str, Mapping[str, str]]
-
-# Every catalog there is, until the features declare theirs.
-ALL_CATALOGS: Final[tuple[MessageCatalog, ...]] = (
-    platform.MESSAGES,
-    product.MESSAGES,
-    user.MESSAGES,
-    session.MESSAGES,
-    credentials.MESSAGES,
-    access.MESSAGES,
-    resource.MESSAGES,
-    payment.MESSAGES,
-    idempotency.MESSAGES,
-)
 
 
 class Translator:

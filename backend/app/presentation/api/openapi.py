@@ -7,8 +7,9 @@ FastAPI's generated schema is post-processed once per app, from that app's setti
   (400 malformed body and 413 too large on every body-taking operation, 422 on every operation
   with an input, 401 on every authenticated one, 429 on every rate-limited one, 503 when the
   database is unavailable); FastAPI's default `HTTPValidationError` 422 is gone;
-- a schema node marked `x-strata-categories` gets the `enum` of the configured catalog categories;
-- a file download lists the media types that can be sent;
+- a schema node marked `x-strata-enum: <name>` gets the values a feature gives that name (the
+  configured product categories, the registered policy object types): see `fill_enum`;
+- each feature describes what only it knows (`Feature.describe_openapi`: a download's media types);
 - the headers the server always sends are documented: `Location` on every 201,
   `WWW-Authenticate` on every 401, `Retry-After` on every 429, `Content-Language` on every problem.
 
@@ -18,19 +19,21 @@ PATCH bodies say "optional but not null" in the models themselves (see schemas.c
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.core.config import Settings
-from app.infrastructure.adapters.content_type import STORABLE_MEDIA_TYPES
 from app.presentation.api.problem import PROBLEM_MEDIA_TYPE
 
-CATEGORIES_MARKER = "x-strata-categories"
-DOWNLOAD_OPERATION = ("get", "/api/v1/resources/{resource_id}/files/{file_id}")
-_NOT_RATE_LIMITED = ("/health/", "/metrics", "/api/v1/payments/webhook")
-_NO_DATABASE = ("/health/live", "/metrics")
+if TYPE_CHECKING:
+    from app.presentation.features.registry import FeatureSet
+
+ENUM_MARKER = "x-strata-enum"
+# On an operation (`openapi_extra=`): it answers without the database, so never a 503.
+NO_DATABASE = {"x-strata-no-database": True}
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _FRAMEWORK_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _STRING = {"type": "string"}
@@ -44,7 +47,7 @@ _PROBLEM_HEADERS = {
 }
 
 
-def install_openapi(app: FastAPI, settings: Settings) -> None:
+def install_openapi(app: FastAPI, settings: Settings, features: FeatureSet) -> None:
     """Serve the post-processed schema at /openapi.json (built once, on first request)."""
 
     def openapi() -> dict[str, Any]:
@@ -55,29 +58,59 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
-            app.openapi_schema = describe_server(schema, categories=settings.product_categories)
+            app.openapi_schema = describe_server(schema, settings, features)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def describe_server(schema: dict[str, Any], *, categories: list[str]) -> dict[str, Any]:
+def describe_server(
+    schema: dict[str, Any], settings: Settings, features: FeatureSet
+) -> dict[str, Any]:
+    # Routers outside the per-client rate limit (probes, signed webhooks) never answer 429.
+    unlimited = {
+        route.path
+        for feature in features
+        for router in feature.unlimited_routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    }
     for path, item in schema.get("paths", {}).items():
-        for method, operation in item.items():
-            _document_problems(path, operation)
-            if (method, path) == DOWNLOAD_OPERATION:
-                operation["responses"]["200"]["content"] = {
-                    media_type: {"schema": {"type": "string", "format": "binary"}}
-                    for media_type in sorted(STORABLE_MEDIA_TYPES)
-                }
+        for operation in item.values():
+            rate_limited = path.startswith("/api/") and path not in unlimited
+            _document_problems(operation, rate_limited=rate_limited)
     components = schema.setdefault("components", {}).get("schemas", {})
     for name in _FRAMEWORK_SCHEMAS:
         components.pop(name, None)
-    _mark_categories(schema, sorted(categories))
+    for feature in features:
+        if feature.describe_openapi is not None:
+            feature.describe_openapi(schema, settings, features)
     return schema
 
 
-def _document_problems(path: str, operation: dict[str, Any]) -> None:
+def enum_marker(name: str) -> dict[str, Any]:
+    """`json_schema_extra` for a field whose allowed values each app knows only when it is built
+    (the configured categories): `fill_enum` then lists them under `enum`."""
+    return {ENUM_MARKER: name}
+
+
+def fill_enum(node: Any, name: str, values: list[str]) -> None:
+    """Every schema node marked `enum_marker(name)` gets `values` as its `enum` (and no longer
+    the length and pattern constraints the values make redundant)."""
+    if isinstance(node, dict):
+        if node.get(ENUM_MARKER) == name:
+            del node[ENUM_MARKER]
+            node["enum"] = values
+            for constraint in ("minLength", "maxLength", "pattern"):
+                node.pop(constraint, None)
+        for value in node.values():
+            fill_enum(value, name, values)
+    elif isinstance(node, list):
+        for value in node:
+            fill_enum(value, name, values)
+
+
+def _document_problems(operation: dict[str, Any], *, rate_limited: bool) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     body = operation.get("requestBody")
     statuses: set[int] = {int(status) for status in responses if status.isdigit()}
@@ -87,9 +120,9 @@ def _document_problems(path: str, operation: dict[str, Any]) -> None:
         statuses.add(422)
     if operation.get("security"):
         statuses.add(401)
-    if path.startswith("/api/") and not path.startswith(_NOT_RATE_LIMITED):
+    if rate_limited:
         statuses.add(429)
-    if not path.startswith(_NO_DATABASE):
+    if not operation.pop(next(iter(NO_DATABASE)), False):
         statuses.add(503)
     for status in sorted(statuses):
         if status < 400:
@@ -109,16 +142,3 @@ def _document_problems(path: str, operation: dict[str, Any]) -> None:
 def _headers(headers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Fresh copies (every response gets its own), each with a string schema."""
     return {name: {**header, "schema": dict(_STRING)} for name, header in headers.items()}
-
-
-def _mark_categories(node: Any, categories: list[str]) -> None:
-    if isinstance(node, dict):
-        if node.pop(CATEGORIES_MARKER, False):
-            node["enum"] = categories
-            for constraint in ("minLength", "maxLength", "pattern"):
-                node.pop(constraint, None)
-        for value in node.values():
-            _mark_categories(value, categories)
-    elif isinstance(node, list):
-        for value in node:
-            _mark_categories(value, categories)

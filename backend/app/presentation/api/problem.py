@@ -45,7 +45,7 @@ from app.domain.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
 )
-from app.presentation.api.i18n import ALL_CATALOGS, Translator, negotiate_language, translator_of
+from app.presentation.api.i18n import Translator, negotiate_language, translator_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 DEPENDENCY_RETRY_AFTER_SECONDS = "5"
@@ -281,8 +281,8 @@ def install_problem_handlers(
 ) -> None:
     """Answer every error as a problem: coded errors by the family table `error_statuses` (build it
     with `merged_error_statuses`), in the messages of `translator` (kept on `app.state.translator`
-    for every problem the app sends; by default every catalog there is)."""
-    app.state.translator = translator or Translator(ALL_CATALOGS)
+    for every problem the app sends; by default the platform's codes only)."""
+    app.state.translator = translator or Translator(())
     handlers: dict[type[Exception], Any] = {
         CodedError: _coded_error_handler(error_statuses),
         RequestValidationError: _validation_error,

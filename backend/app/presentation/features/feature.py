@@ -17,6 +17,7 @@ from fastapi import APIRouter
 
 from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.privacy import PersonalDataHolder
+from app.core.config import Settings
 from app.infrastructure.repositories.unit_of_work import RepositoryFactory
 from app.presentation.container import Container, Provider
 
@@ -73,5 +74,7 @@ class Feature:
     # Run at every start-up, once the database is migrated (the first admin, demo data).
     bootstrap: Callable[[Container], Awaitable[None]] | None = None
     personal_data: PersonalDataPart | None = None
+    # What the published OpenAPI schema can only learn from the feature (values of its enums).
+    describe_openapi: Callable[[dict[str, Any], Settings, FeatureSet], None] | None = None
     # An Alembic version location of the feature's own (a branch depending on the main tree).
     migrations: Path | None = None

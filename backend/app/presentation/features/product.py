@@ -6,16 +6,21 @@ At start-up in development (SEED_DEMO), an empty catalog gets generated demo pro
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from app.application.interfaces.product import PRODUCT_OBJECT_TYPES, ProductUnitOfWork
+from app.core.config import Settings
 from app.infrastructure.repositories.product import SqlAlchemyProductRepository
 from app.infrastructure.seed.demo_catalog import generate_products
 from app.presentation.api.messages import product as messages
 from app.presentation.api.metrics import HttpMetrics
+from app.presentation.api.openapi import fill_enum
 from app.presentation.api.v1.dependencies import product as dependencies
 from app.presentation.api.v1.routers import product as routers
+from app.presentation.api.v1.schemas import product as schemas
 from app.presentation.container import Container
 from app.presentation.features.feature import Feature
+from app.presentation.features.registry import FeatureSet
 
 logger = logging.getLogger("strata.bootstrap")
 DEMO_PRODUCT_COUNT = 60
@@ -42,6 +47,10 @@ def _track_cache(container: Container, metrics: HttpMetrics) -> None:
     metrics.track_cache("product", container.get(dependencies.PRODUCT_CACHE))
 
 
+def _describe_openapi(schema: dict[str, Any], settings: Settings, _features: FeatureSet) -> None:
+    fill_enum(schema, schemas.CATEGORIES_ENUM, sorted(settings.product_categories))
+
+
 FEATURE = Feature(
     key="product",
     messages=messages.MESSAGES,
@@ -52,4 +61,5 @@ FEATURE = Feature(
     providers=dependencies.PROVIDERS,
     metrics=_track_cache,
     bootstrap=seed_demo_products,
+    describe_openapi=_describe_openapi,
 )

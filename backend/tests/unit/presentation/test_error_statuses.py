@@ -11,10 +11,11 @@ from app.presentation.api.problem import (
     merged_error_statuses,
     status_for,
 )
+from tests.databases import registered_features
 from tests.error_classes import every_error_class
 
-# What the app answers with: the shared families and every feature's own (none declares one yet).
-APP_ERROR_STATUSES = merged_error_statuses([])
+# What the app answers with: the shared families and every registered feature's own.
+APP_ERROR_STATUSES = merged_error_statuses(f.error_statuses for f in registered_features())
 
 
 def bare(error_class: type[CodedError]) -> CodedError:

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from app.domain.entities.user import WeakPasswordError
 from app.presentation.api.i18n import (
-    ALL_CATALOGS,
     PLATFORM_TRANSLATOR,
     SUPPORTED_LANGUAGES,
     Translator,
@@ -17,8 +16,9 @@ from app.presentation.api.i18n import (
     translator_of,
 )
 from app.presentation.api.messages import platform, product
+from tests.databases import registered_features
 
-TRANSLATOR = Translator(ALL_CATALOGS)
+TRANSLATOR = Translator(registered_features().message_catalogs)
 MESSAGES = TRANSLATOR.messages
 translate = TRANSLATOR.translate
 

@@ -11,11 +11,13 @@ from string import Formatter
 import pytest
 
 import app.presentation
-from app.presentation.api.i18n import ALL_CATALOGS, SUPPORTED_LANGUAGES, MessageCatalog, Translator
+from app.presentation.api.i18n import SUPPORTED_LANGUAGES, MessageCatalog, Translator
+from app.presentation.api.messages import platform
 from app.presentation.api.problem import _CODE_BY_STATUS
+from tests.databases import registered_features
 from tests.error_classes import every_error_class
 
-MESSAGES = Translator(ALL_CATALOGS).messages
+MESSAGES = Translator(registered_features().message_catalogs).messages
 
 
 def codes_the_presentation_emits() -> set[str]:
@@ -54,7 +56,11 @@ def test_the_emitted_codes_include_the_middlewares() -> None:
     assert {"internal_error", "request_too_large", "service_unavailable"} <= set(EMITTED_CODES)
 
 
-@pytest.mark.parametrize("catalog", ALL_CATALOGS)
+@pytest.mark.parametrize(
+    "catalog",
+    [platform.MESSAGES, *registered_features().message_catalogs],
+    ids=["platform", *(f.key for f in registered_features() if f.messages)],
+)
 def test_a_catalog_has_the_same_codes_in_every_language(catalog: MessageCatalog) -> None:
     assert catalog.keys() == SUPPORTED_LANGUAGES
     english = catalog["en"].keys()
@@ -73,7 +79,7 @@ def test_a_code_defined_in_two_catalogs_is_refused() -> None:
     feature = {language: {"product.not_found": "again"} for language in SUPPORTED_LANGUAGES}
 
     with pytest.raises(ValueError, match=r"product\.not_found"):
-        Translator([*ALL_CATALOGS, feature])
+        Translator([*registered_features().message_catalogs, feature])
 
 
 def test_an_unsupported_language_is_refused() -> None:

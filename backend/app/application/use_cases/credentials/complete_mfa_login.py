@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from uuid import UUID
+
 from app.application.interfaces.attempts import CredentialAttempts
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import CredentialsUnitOfWork
@@ -60,12 +62,17 @@ class CompleteMfaLogin:
                 await self._spent_tokens.deny(claims.token_id, until=claims.expires_at)
                 await uow.commit()
                 return pair
+        await self._record_failed_code(user.id, context)
+        raise InvalidMfaCodeError()
+
+    async def _record_failed_code(self, user_id: UUID, context: RequestContext) -> None:
+        """The failed second step, in a transaction of its own (the login's was rolled back)."""
         async with self._uow as uow:
             # A login that failed at its second step (the success is `auth.login` too).
             await uow.audit_events.add(
                 account_event(
                     "auth.login",
-                    user.id,
+                    user_id,
                     context,
                     self._clock.now(),
                     AuditOutcome.FAILURE,
@@ -73,4 +80,3 @@ class CompleteMfaLogin:
                 )
             )
             await uow.commit()
-        raise InvalidMfaCodeError()

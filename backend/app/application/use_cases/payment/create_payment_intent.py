@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from app.application.idempotency import Claim, IdempotencyKeys, Replay, fingerprint
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.payment import IntentRequest, PaymentGateway, PaymentUnitOfWork
+from app.application.interfaces.payment import (
+    IntentRequest,
+    PaymentGateway,
+    PaymentUnitOfWork,
+    ProviderIntent,
+)
 from app.application.interfaces.security import SecretBox
 from app.application.request_context import RequestContext
 from app.domain.entities.audit import AuditEvent
@@ -132,19 +138,25 @@ class CreatePaymentIntent:
         except ValueError as exc:
             raise InvalidValueError(field="metadata", reason=str(exc)) from exc
         if request.product_id is None:
-            if request.amount_cents is None:
-                raise InvalidValueError(
-                    field="amount_cents", reason="is required without a product_id"
-                )
-            if not MIN_AMOUNT_CENTS <= request.amount_cents <= MAX_AMOUNT_CENTS:
-                raise InvalidValueError(
-                    field="amount_cents",
-                    reason=f"must be from {MIN_AMOUNT_CENTS} to {MAX_AMOUNT_CENTS}",
-                )
-            currency = request.currency or self._default_currency
-            return _Price(request.amount_cents, _currency(currency))
+            return self._requested_price(request)
+        return await self._product_price(request, request.product_id)
+
+    def _requested_price(self, request: NewPaymentIntent) -> _Price:
+        """The amount the client sent, in its currency or else the default one."""
+        if request.amount_cents is None:
+            raise InvalidValueError(field="amount_cents", reason="is required without a product_id")
+        if not MIN_AMOUNT_CENTS <= request.amount_cents <= MAX_AMOUNT_CENTS:
+            raise InvalidValueError(
+                field="amount_cents",
+                reason=f"must be from {MIN_AMOUNT_CENTS} to {MAX_AMOUNT_CENTS}",
+            )
+        currency = request.currency or self._default_currency
+        return _Price(request.amount_cents, _currency(currency))
+
+    async def _product_price(self, request: NewPaymentIntent, product_id: UUID) -> _Price:
+        """The product's price, read here; an amount or currency the client sent must agree."""
         async with self._uow as uow:
-            product = await uow.products.get(request.product_id)
+            product = await uow.products.get(product_id)
         if product is None:
             raise InvalidValueError(field="product_id", reason="does not name a product")
         if request.amount_cents is not None and request.amount_cents != product.price_cents:
@@ -180,7 +192,27 @@ class CreatePaymentIntent:
             )
         )
         now = self._clock.now()
-        payment = Payment.record(
+        payment = self._payment_of(intent, payment_id, actor, request, price, now)
+        created = CreatedPaymentIntent(payment, intent.client_secret)
+        async with self._uow as uow:
+            await uow.payments.add(payment)
+            if claim is not None:
+                await self._keys.complete(uow, claim, created.to_json())
+            await uow.audit_events.add(_creation_event(payment, actor, context, now))
+            await uow.commit()
+        return created
+
+    def _payment_of(
+        self,
+        intent: ProviderIntent,
+        payment_id: UUID,
+        actor: User,
+        request: NewPaymentIntent,
+        price: _Price,
+        now: datetime,
+    ) -> Payment:
+        """Our record of the intent the provider has just created, its client secret sealed."""
+        return Payment.record(
             payment_id=payment_id,
             user_id=actor.id,
             provider_id=intent.provider_id,
@@ -195,28 +227,21 @@ class CreatePaymentIntent:
             ),
             now=now,
         )
-        created = CreatedPaymentIntent(payment, intent.client_secret)
-        async with self._uow as uow:
-            await uow.payments.add(payment)
-            if claim is not None:
-                await self._keys.complete(uow, claim, created.to_json())
-            await uow.audit_events.add(
-                AuditEvent.record(
-                    action="payment.create",
-                    now=now,
-                    actor_id=actor.id,
-                    target_type=PAYMENT,
-                    target_id=payment.id,
-                    ip=context.ip,
-                    request_id=context.request_id,
-                    details={
-                        "amount_cents": str(payment.amount_cents),
-                        "currency": payment.currency,
-                    },
-                )
-            )
-            await uow.commit()
-        return created
+
+
+def _creation_event(
+    payment: Payment, actor: User, context: RequestContext, now: datetime
+) -> AuditEvent:
+    return AuditEvent.record(
+        action="payment.create",
+        now=now,
+        actor_id=actor.id,
+        target_type=PAYMENT,
+        target_id=payment.id,
+        ip=context.ip,
+        request_id=context.request_id,
+        details={"amount_cents": str(payment.amount_cents), "currency": payment.currency},
+    )
 
 
 def _currency(code: str) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import AsyncIterator
+from datetime import datetime
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
@@ -10,12 +11,13 @@ from app.application.interfaces.resource import (
     ContentTypeSniffer,
     FileStorage,
     ResourceUnitOfWork,
+    SealedBlob,
     UnsupportedFileTypeError,
 )
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.audit_events import audit
 from app.application.use_cases.resource.authorization import FILE, authorized_for_files, still_there
-from app.domain.entities.resource import TEXT_PLAIN, StoredFile, sanitize_filename
+from app.domain.entities.resource import TEXT_PLAIN, Resource, StoredFile, sanitize_filename
 from app.domain.entities.user import User
 from app.domain.value_objects.identifiers import new_id
 
@@ -52,29 +54,11 @@ class UploadFile:
         context: RequestContext,
     ) -> StoredFile:
         resource = await authorized_for_files(self._uow, self._policy, actor, resource_id, "create")
-        head, rest = await _peek(chunks, SNIFF_BYTES)
-        content_type = self._sniffer.sniff(head)
-        if content_type is None:
-            raise UnsupportedFileTypeError()
+        content_type, content = await self._typed_content(chunks)
         file_id = new_id()
-        content = _chain(head, rest)
-        if content_type == TEXT_PLAIN:
-            content = _utf8_without_nul(content)
         blob = await self._storage.save(file_id, content, max_bytes=self._max_bytes)
         now = self._clock.now()
-        stored = StoredFile(
-            id=file_id,
-            resource_id=resource_id,
-            owner_id=resource.owner_id,  # an admin's upload still belongs to the owner
-            filename=sanitize_filename(filename),
-            content_type=content_type,
-            size=blob.size,
-            sha256=blob.sha256,
-            key_id=blob.key_id,
-            wrapped_key=blob.wrapped_key,
-            storage_key=blob.storage_key,
-            created_at=now,
-        )
+        stored = _stored_file(file_id, resource, filename, content_type, blob, now)
         try:
             async with self._uow as uow:
                 await still_there(uow, resource_id)  # it may have gone while the bytes came in
@@ -85,6 +69,42 @@ class UploadFile:
             await self._storage.delete_all([blob.storage_key])  # no row, so no ciphertext
             raise
         return stored
+
+    async def _typed_content(
+        self, chunks: AsyncIterator[bytes]
+    ) -> tuple[str, AsyncIterator[bytes]]:
+        """The type the first bytes show, and the whole content (plain text checked all through)."""
+        head, rest = await _peek(chunks, SNIFF_BYTES)
+        content_type = self._sniffer.sniff(head)
+        if content_type is None:
+            raise UnsupportedFileTypeError()
+        content = _chain(head, rest)
+        if content_type == TEXT_PLAIN:
+            content = _utf8_without_nul(content)
+        return content_type, content
+
+
+def _stored_file(
+    file_id: UUID,
+    resource: Resource,
+    filename: str | None,
+    content_type: str,
+    blob: SealedBlob,
+    now: datetime,
+) -> StoredFile:
+    return StoredFile(
+        id=file_id,
+        resource_id=resource.id,
+        owner_id=resource.owner_id,  # an admin's upload still belongs to the owner
+        filename=sanitize_filename(filename),
+        content_type=content_type,
+        size=blob.size,
+        sha256=blob.sha256,
+        key_id=blob.key_id,
+        wrapped_key=blob.wrapped_key,
+        storage_key=blob.storage_key,
+        created_at=now,
+    )
 
 
 async def _peek(chunks: AsyncIterator[bytes], size: int) -> tuple[bytes, AsyncIterator[bytes]]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
@@ -24,8 +25,16 @@ from app.domain.entities.user import (
 
 @dataclass(frozen=True, slots=True)
 class AccessChange:
+    """A new role, a new active flag, or both (None: left as it is)."""
+
     role: Role | None = None
     is_active: bool | None = None
+
+    def applied_to(self, user: User) -> tuple[Role, bool]:
+        """The role and active flag `user` has once this change is made."""
+        role = self.role if self.role is not None else user.role
+        is_active = self.is_active if self.is_active is not None else user.is_active
+        return role, is_active
 
 
 class ChangeUserAccess:
@@ -69,8 +78,7 @@ class ChangeUserAccess:
                 raise UserNotFoundError()
             if expected_versions is not None and user.version not in expected_versions:
                 raise UserVersionMismatchError()
-            role = change.role if change.role is not None else user.role
-            is_active = change.is_active if change.is_active is not None else user.is_active
+            role, is_active = change.applied_to(user)
             if (role, is_active) == (user.role, user.is_active):
                 return user
             if user.id == actor.id:
@@ -80,21 +88,25 @@ class ChangeUserAccess:
             if not await uow.users.update(changed, expected_version=user.version):
                 raise UserChangedConcurrentlyError()
             revoked = await self._sessions.revoke_all(uow, user.id, now=now)
-            await uow.audit_events.add(
-                AuditEvent.record(
-                    action="user.update",
-                    now=now,
-                    actor_id=actor.id,
-                    target_type="user",
-                    target_id=user.id,
-                    ip=context.ip,
-                    request_id=context.request_id,
-                    details={
-                        "role": role.value,
-                        "is_active": str(is_active).lower(),
-                        "sessions_revoked": str(revoked),
-                    },
-                )
-            )
+            await uow.audit_events.add(_access_event(actor, changed, revoked, context, now))
             await uow.commit()
         return changed
+
+
+def _access_event(
+    actor: User, changed: User, sessions_revoked: int, context: RequestContext, now: datetime
+) -> AuditEvent:
+    return AuditEvent.record(
+        action="user.update",
+        now=now,
+        actor_id=actor.id,
+        target_type="user",
+        target_id=changed.id,
+        ip=context.ip,
+        request_id=context.request_id,
+        details={
+            "role": changed.role.value,
+            "is_active": str(changed.is_active).lower(),
+            "sessions_revoked": str(sessions_revoked),
+        },
+    )

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from app.domain.entities.session import InvalidTokenError
 from app.domain.errors import AuthenticationError, PermissionDeniedError
 from app.presentation.api.client_ip import client_ip
+from app.presentation.api.openapi import NO_DATABASE
 from app.presentation.api.problem import problem_response, problem_responses
 from app.presentation.api.v1.dependencies.common import ContainerDep
 from app.presentation.api.v1.dependencies.health import READINESS
@@ -38,7 +39,7 @@ class Readiness(BaseModel):
     checks: dict[str, str]
 
 
-@router.get("/health/live", summary="200 while the process runs")
+@router.get("/health/live", summary="200 while the process runs", openapi_extra=NO_DATABASE)
 async def live() -> Liveness:
     return Liveness()
 
@@ -71,6 +72,7 @@ async def ready(container: ContainerDep, request: Request) -> Readiness | Respon
 @router.get(
     "/metrics",
     summary="Prometheus metrics: Bearer METRICS_TOKEN, or without one a loopback client",
+    openapi_extra=NO_DATABASE,
     response_class=Response,
     responses=problem_responses(401, 403),
 )

@@ -5,30 +5,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictStr
 
 from app.application.interfaces.access import (
-    ACCESS_OBJECT_TYPES,
     ACTIONS,
-    ANY,
     ROLES,
     PolicyRule,
 )
-from app.application.interfaces.audit import AUDIT_OBJECT_TYPES
-from app.application.interfaces.payment import PAYMENT_OBJECT_TYPES
-from app.application.interfaces.product import PRODUCT_OBJECT_TYPES
-from app.application.interfaces.resource import RESOURCE_OBJECT_TYPES
-from app.application.interfaces.user import USER_OBJECT_TYPES
+from app.presentation.api.openapi import enum_marker
 from app.presentation.api.v1.schemas.common import RequestBody
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=50)]
-# What the schema documents; `ChangePolicy` checks a rule against the registered features' types.
-DOCUMENTED_OBJECT_TYPES = (
-    ANY,
-    *RESOURCE_OBJECT_TYPES,
-    *ACCESS_OBJECT_TYPES,
-    *AUDIT_OBJECT_TYPES,
-    *USER_OBJECT_TYPES,
-    *PRODUCT_OBJECT_TYPES,
-    *PAYMENT_OBJECT_TYPES,
-)
+# The schema of each app lists its registered policy object types (`features/access.py`).
+OBJECT_TYPES_ENUM = "access.object_types"
 
 
 class PolicyRuleBody(RequestBody):
@@ -36,7 +22,7 @@ class PolicyRuleBody(RequestBody):
     object_type: Name = Field(
         examples=["resource"],
         description="an object type, or `*`",
-        json_schema_extra={"enum": list(DOCUMENTED_OBJECT_TYPES)},
+        json_schema_extra=enum_marker(OBJECT_TYPES_ENUM),
     )
     action: Name = Field(
         examples=["read"],

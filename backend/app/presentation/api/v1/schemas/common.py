@@ -73,8 +73,6 @@ IsoCurrency = Field(
     json_schema_extra={"pattern": CURRENCY_PATTERN},
     description="An ISO 4217 code, any case, trimmed; answered in upper case.",
 )
-# A catalog category: the schema of each app lists its configured categories (api.openapi).
-CATEGORY_SCHEMA_MARKER = {"x-strata-categories": True}
 
 
 def _optional_not_null(schema: dict[str, Any]) -> None:

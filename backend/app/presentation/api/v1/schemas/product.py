@@ -16,8 +16,8 @@ from app.domain.entities.product import (
     Product,
     ProductChanges,
 )
+from app.presentation.api.openapi import enum_marker
 from app.presentation.api.v1.schemas.common import (
-    CATEGORY_SCHEMA_MARKER,
     AsSent,
     IsoCurrency,
     MultiLine,
@@ -33,6 +33,8 @@ Name = Annotated[
     NonBlankLine,
     AsSent(NAME_MAX_LENGTH),
 ]
+# The schema of each app lists its configured categories (`features/product.py`).
+CATEGORIES_ENUM = "product.categories"
 Category = Annotated[
     StrictStr,
     Field(
@@ -40,7 +42,7 @@ Category = Annotated[
         max_length=64,
         examples=["books"],
         description="One of the configured categories, any case, trimmed.",
-        json_schema_extra=CATEGORY_SCHEMA_MARKER,
+        json_schema_extra=enum_marker(CATEGORIES_ENUM),
     ),
     AsSent(64),
 ]
