@@ -16,7 +16,7 @@ from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from tests.builders import make_product
 from tests.conftest import empty_all_tables
-from tests.databases import sql_unit_of_work
+from tests.databases import registered_features, sql_unit_of_work
 
 
 class CheckoutFailedError(Exception):
@@ -164,3 +164,47 @@ async def test_sqlite_writers_of_one_process_queue_at_the_write_gate(tmp_path: P
         assert not database.write_gate.locked()
     finally:
         await database.dispose()
+
+
+async def test_a_snapshot_unit_of_work_reads_one_picture_of_the_database(
+    committing_database: Database,
+) -> None:
+    """What the GDPR export relies on: a write committed between two of its reads is seen by
+    neither, where the plain read-only unit of work (each statement its own snapshot) sees it."""
+    await add_and_commit(sql_unit_of_work(committing_database.engine))
+
+    async with sql_unit_of_work(committing_database.read_engine, snapshot=True) as snapshot:
+        async with sql_unit_of_work(committing_database.read_engine) as per_statement:
+            before = await snapshot.products.count()
+            assert await per_statement.products.count() == before
+            await add_and_commit(sql_unit_of_work(committing_database.engine))
+
+            assert await snapshot.products.count() == before
+            assert await per_statement.products.count() == before + 1
+
+
+async def test_a_snapshot_refuses_writes_and_hands_its_connection_back_clean(
+    committing_database: Database,
+) -> None:
+    with pytest.raises(DBAPIError):
+        async with sql_unit_of_work(committing_database.read_engine, snapshot=True) as uow:
+            await uow.products.add(make_product())
+    # The pooled connection is not left inside the snapshot: a later reader sees new rows.
+    await add_and_commit(sql_unit_of_work(committing_database.engine))
+    async with sql_unit_of_work(committing_database.read_engine) as uow:
+        assert await uow.products.count() == 1
+
+
+async def test_a_unit_of_work_exposes_only_the_repositories_it_is_given(
+    committing_database: Database,
+) -> None:
+    uow = SqlAlchemyUnitOfWork(
+        committing_database.read_engine,
+        {"products": registered_features().repositories["products"]},
+    )
+    with pytest.raises(RuntimeError, match="outside `async with`"):
+        _ = uow.products
+    async with uow:
+        assert await uow.products.count() == 0
+        with pytest.raises(AttributeError, match="'users'"):
+            _ = uow.users
