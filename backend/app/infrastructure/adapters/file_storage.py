@@ -64,27 +64,12 @@ class LocalEncryptedFileStorage:
         temporary = final_path.with_name(f".{file_id.hex}.partial")
         await asyncio.to_thread(_make_private_dir, final_path.parent)
         data_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-        cipher = AESGCM(data_key)
-        digest = hashlib.sha256()
-        size = 0
-        index = 0
-        pending = bytearray()
         handle = await asyncio.to_thread(_open_private, temporary)
         try:
             await asyncio.to_thread(handle.write, MAGIC)
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FileTooLargeError(limit=max_bytes)
-                digest.update(chunk)
-                pending.extend(chunk)
-                # Keep one full chunk back: only at the end is it known which chunk is the last.
-                while len(pending) > self._chunk_size:
-                    piece = bytes(pending[: self._chunk_size])
-                    del pending[: self._chunk_size]
-                    await self._write_record(handle, cipher, file_id, index, piece, last=False)
-                    index += 1
-            await self._write_record(handle, cipher, file_id, index, bytes(pending), last=True)
+            size, digest = await self._write_sealed(
+                handle, AESGCM(data_key), file_id, chunks, max_bytes=max_bytes
+            )
             await asyncio.to_thread(_flush_and_close, handle)
             await asyncio.to_thread(os.replace, temporary, final_path)
         except BaseException:
@@ -94,21 +79,14 @@ class LocalEncryptedFileStorage:
         wrapped = self._key_ring.wrap(data_key, context=file_id.bytes)
         return SealedBlob(
             size=size,
-            sha256=digest.hexdigest(),
+            sha256=digest,
             key_id=wrapped.key_id,
             wrapped_key=wrapped.wrapped,
             storage_key=storage_key,
         )
 
     async def open(self, stored_file: StoredFile) -> AsyncIterator[bytes]:
-        try:
-            data_key = self._key_ring.unwrap(
-                WrappedKey(stored_file.key_id, stored_file.wrapped_key),
-                context=stored_file.id.bytes,
-            )
-        except DecryptionError as exc:
-            raise _corrupt(stored_file, "data key") from exc
-        cipher = AESGCM(data_key)
+        cipher = self._cipher_of(stored_file)
         path = self._path(stored_file.storage_key)
         try:
             handle = await asyncio.to_thread(path.open, "rb")
@@ -146,6 +124,46 @@ class LocalEncryptedFileStorage:
                     "stored file not removed",
                     extra={"storage_key": storage_key, "error": type(exc).__name__},
                 )
+
+    async def _write_sealed(
+        self,
+        handle: BinaryIO,
+        cipher: AESGCM,
+        file_id: UUID,
+        chunks: AsyncIterator[bytes],
+        *,
+        max_bytes: int,
+    ) -> tuple[int, str]:
+        """Write `chunks` as sealed records; their plaintext's size and SHA-256 (hex)."""
+        digest = hashlib.sha256()
+        size = 0
+        index = 0
+        pending = bytearray()
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise FileTooLargeError(limit=max_bytes)
+            digest.update(chunk)
+            pending.extend(chunk)
+            # Keep one full chunk back: only at the end is it known which chunk is the last.
+            while len(pending) > self._chunk_size:
+                piece = bytes(pending[: self._chunk_size])
+                del pending[: self._chunk_size]
+                await self._write_record(handle, cipher, file_id, index, piece, last=False)
+                index += 1
+        await self._write_record(handle, cipher, file_id, index, bytes(pending), last=True)
+        return size, digest.hexdigest()
+
+    def _cipher_of(self, stored_file: StoredFile) -> AESGCM:
+        """The file's data key, unwrapped by the master key it was wrapped with."""
+        try:
+            data_key = self._key_ring.unwrap(
+                WrappedKey(stored_file.key_id, stored_file.wrapped_key),
+                context=stored_file.id.bytes,
+            )
+        except DecryptionError as exc:
+            raise _corrupt(stored_file, "data key") from exc
+        return AESGCM(data_key)
 
     async def _write_record(
         self,

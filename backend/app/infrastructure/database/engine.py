@@ -38,14 +38,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             prepare_sqlite_file(url)  # owner-only, before SQLite makes it (and its WAL) 644
-        pool = {
-            # Errors and logs never carry bound values (e-mails, password hashes) into the logs.
-            "hide_parameters": True,
-            "pool_size": pool_size,
-            "max_overflow": max_overflow,
-            "pool_timeout": pool_timeout,
-            "pool_recycle": POOL_RECYCLE_SECONDS,
-        }
+        pool = _pool_options(pool_size, max_overflow, pool_timeout)
         self.engine: AsyncEngine = create_async_engine(url, **pool, **self._driver_options())
         self.read_engine: AsyncEngine = create_async_engine(
             url,
@@ -82,6 +75,18 @@ class Database:
     async def dispose(self) -> None:
         await self.read_engine.dispose()
         await self.engine.dispose()
+
+
+def _pool_options(pool_size: int, max_overflow: int, pool_timeout: float) -> dict[str, Any]:
+    """What both engines share: pool sizes and timeouts, and errors without bound values."""
+    return {
+        # Errors and logs never carry bound values (e-mails, password hashes) into the logs.
+        "hide_parameters": True,
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout,
+        "pool_recycle": POOL_RECYCLE_SECONDS,
+    }
 
 
 def _checked_out(engine: AsyncEngine) -> int:
