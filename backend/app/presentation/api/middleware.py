@@ -33,50 +33,66 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id")
-        request_id = incoming if incoming and _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = _request_id(scope)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
-        response_started = False
-
-        async def send_with_context(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                headers = message.setdefault("headers", [])
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.append((b"x-content-type-options", b"nosniff"))
-            await send(message)
-
+        response = _WatchedResponse(send, request_id)
         try:
-            await self.app(scope, receive, send_with_context)
+            await self.app(scope, receive, response.send)
         except Exception:
             # Rendered here rather than by Starlette's outermost handler, so the 500 still
             # carries the request id. Nothing of the exception reaches the client.
             error_logger.exception("unhandled error", extra={"route": _route_template(scope)})
-            if response_started:
+            if response.started:
                 raise
-            response = problem_response(
+            problem = problem_response(
                 scope, status=500, code="internal_error", instance=scope["path"]
             )
-            await response(scope, receive, send_with_context)
+            await problem(scope, receive, response.send)
         finally:
-            elapsed = time.perf_counter() - started
-            route = _route_template(scope)
-            self.metrics.observe(scope["method"], route, status, elapsed)
-            access_logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "latency_ms": round(elapsed * 1000, 2),
-                },
-            )
+            self._record(scope, request_id, response.status, time.perf_counter() - started)
             request_id_var.reset(token)
+
+    def _record(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
+        """The request's metrics and its access-log line."""
+        route = _route_template(scope)
+        self.metrics.observe(scope["method"], route, status, elapsed)
+        access_logger.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "latency_ms": round(elapsed * 1000, 2),
+            },
+        )
+
+
+class _WatchedResponse:
+    """Sends the app's response on, with the request id and security headers, and remembers its
+    status (500 until the response starts: an app that fails first has answered nothing)."""
+
+    def __init__(self, send: Send, request_id: str) -> None:
+        self._send = send
+        self._request_id = request_id
+        self.status = 500
+        self.started = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.started = True
+            headers = message.setdefault("headers", [])
+            headers.append((b"x-request-id", self._request_id.encode()))
+            headers.append((b"x-content-type-options", b"nosniff"))
+        await self._send(message)
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID if it is sane, else a new one."""
+    incoming = Headers(scope=scope).get("x-request-id")
+    return incoming if incoming and _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
 def _route_template(scope: Scope) -> str:
@@ -111,9 +127,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
-        max_bytes = self.default_max_bytes
-        if self.large_body_paths is not None and self.large_body_paths.match(scope["path"]):
-            max_bytes = self.large_max_bytes
+        max_bytes = self._limit_for(scope["path"])
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
@@ -139,3 +153,8 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+    def _limit_for(self, path: str) -> int:
+        if self.large_body_paths is not None and self.large_body_paths.match(path):
+            return self.large_max_bytes
+        return self.default_max_bytes

@@ -36,6 +36,8 @@ _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?
 
 @dataclass
 class _PartState:
+    """What the parser has read of the body so far; its `on_*` methods are the parser's callbacks."""
+
     headers: dict[bytes, bytes] = field(default_factory=dict)
     header_field: bytearray = field(default_factory=bytearray)
     header_value: bytearray = field(default_factory=bytearray)
@@ -44,6 +46,48 @@ class _PartState:
     ended: bool = False  # the closing delimiter was read
     filename: str | None = None
     ready: list[bytes] = field(default_factory=list)
+
+    def on_part_begin(self) -> None:
+        self.headers = {}
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field.extend(data[start:end])
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value.extend(data[start:end])
+
+    def on_header_end(self) -> None:
+        self.headers[bytes(self.header_field).lower()] = bytes(self.header_value)
+        self.header_field.clear()
+        self.header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        # RFC 7578 §4.2: every part has a `Content-Disposition: form-data` with a name.
+        disposition = self.headers.get(b"content-disposition")
+        if disposition is None:
+            raise MalformedRequestError()
+        kind, options = parse_options_header(disposition)
+        name = options.get(b"name")
+        if kind != b"form-data" or not name:
+            raise MalformedRequestError()
+        is_file = name == FILE_FIELD.encode()
+        if is_file and self.seen_file:
+            raise MalformedRequestError()  # which of two files would be the upload?
+        self.in_file = is_file
+        if is_file:
+            self.seen_file = True
+            raw = options.get(b"filename")
+            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.in_file and end > start:
+            self.ready.append(bytes(data[start:end]))
+
+    def on_part_end(self) -> None:
+        self.in_file = False
+
+    def on_end(self) -> None:
+        self.ended = True
 
 
 @dataclass
@@ -115,58 +159,16 @@ def _require_end(state: _PartState) -> None:
 
 
 def _callbacks(state: _PartState) -> MultipartCallbacks:
-    def on_part_begin() -> None:
-        state.headers = {}
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state.header_field.extend(data[start:end])
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state.header_value.extend(data[start:end])
-
-    def on_header_end() -> None:
-        state.headers[bytes(state.header_field).lower()] = bytes(state.header_value)
-        state.header_field.clear()
-        state.header_value.clear()
-
-    def on_headers_finished() -> None:
-        # RFC 7578 §4.2: every part has a `Content-Disposition: form-data` with a name.
-        disposition = state.headers.get(b"content-disposition")
-        if disposition is None:
-            raise MalformedRequestError()
-        kind, options = parse_options_header(disposition)
-        name = options.get(b"name")
-        if kind != b"form-data" or not name:
-            raise MalformedRequestError()
-        is_file = name == FILE_FIELD.encode()
-        if is_file and state.seen_file:
-            raise MalformedRequestError()  # which of two files would be the upload?
-        state.in_file = is_file
-        if is_file:
-            state.seen_file = True
-            raw = options.get(b"filename")
-            state.filename = raw.decode("utf-8", "replace") if raw is not None else None
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state.in_file and end > start:
-            state.ready.append(bytes(data[start:end]))
-
-    def on_part_end() -> None:
-        state.in_file = False
-
-    def on_end() -> None:
-        state.ended = True
-
     return cast(
         "MultipartCallbacks",
         {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-            "on_end": on_end,
+            "on_part_begin": state.on_part_begin,
+            "on_header_field": state.on_header_field,
+            "on_header_value": state.on_header_value,
+            "on_header_end": state.on_header_end,
+            "on_headers_finished": state.on_headers_finished,
+            "on_part_data": state.on_part_data,
+            "on_part_end": state.on_part_end,
+            "on_end": state.on_end,
         },
     )

@@ -39,6 +39,24 @@ from app.presentation.api.v1.schemas.product import (
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/products", tags=["product"])
 _ADMIN_ERRORS = (401, 403)
+CategoryQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Any case, trimmed; a category that is not configured matches nothing",
+        json_schema_extra={"pattern": UNTRIMMED_LINE_PATTERN},
+    ),
+    PlainText,
+]
+NameQuery = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Name contains, case-insensitive; trimmed",
+        json_schema_extra={"pattern": UNTRIMMED_LINE_PATTERN},
+    ),
+    PlainText,
+]
 
 
 @router.post(
@@ -63,25 +81,9 @@ async def create_product(
 @router.get("", responses=problem_responses(400, 422), summary="Browse the catalog")
 async def list_products(
     list_products: ListProductsDep,
-    category: Annotated[
-        str | None,
-        Query(
-            max_length=64,
-            description="Any case, trimmed; a category that is not configured matches nothing",
-            json_schema_extra={"pattern": UNTRIMMED_LINE_PATTERN},
-        ),
-        PlainText,
-    ] = None,
+    category: CategoryQuery = None,
     price_range: PriceRange | None = None,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="Name contains, case-insensitive; trimmed",
-            json_schema_extra={"pattern": UNTRIMMED_LINE_PATTERN},
-        ),
-        PlainText,
-    ] = None,
+    q: NameQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
 ) -> CursorPage[ProductOut]:
