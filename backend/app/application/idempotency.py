@@ -132,13 +132,13 @@ class IdempotencyKeys:
 
 # Errors of idempotency keys
 class IdempotencyKeyReusedError(InvalidValueError):
-    """The idempotency key was used before with a different request body."""
+    """The idempotency key was used before with a different request body. `field` names the
+    input the key came in (presentation gives the name clients know it by)."""
 
     code = "idempotency.key_reused"
 
-    def __init__(self) -> None:
-        # The field is the input's public name: clients send the key as `Idempotency-Key`.
-        super().__init__(field="Idempotency-Key", reason="was used with a different request")
+    def __init__(self, field: str = "idempotency_key") -> None:
+        super().__init__(field=field, reason="was used with a different request")
 
 
 class IdempotentRequestInProgressError(ConflictError):

@@ -260,7 +260,9 @@ async def test_returns_422_for_the_same_key_with_another_body(
 
     reused = await post_intent(pay_client, alice, "order-42", amount_cents=2000)
 
-    assert_problem(reused, 422, "idempotency.key_reused")
+    problem = assert_problem(reused, 422, "idempotency.key_reused")
+    # The key is named as clients send it: by its header.
+    assert [error["field"] for error in problem["errors"]] == ["Idempotency-Key"]
     assert len(stripe_fake.creates()) == 1
     assert len(await payments_of(pay_client, alice)) == 1
 

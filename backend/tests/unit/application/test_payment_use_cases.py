@@ -390,9 +390,10 @@ async def test_the_same_key_with_a_different_body_is_refused(
 ) -> None:
     await pay(create, alice, NewPaymentIntent(amount_cents=1_999), key=KEY)
 
-    with pytest.raises(IdempotencyKeyReusedError):
+    with pytest.raises(IdempotencyKeyReusedError) as refused:
         await pay(create, alice, NewPaymentIntent(amount_cents=2_000), key=KEY)
 
+    assert refused.value.field == "idempotency_key"  # how it travels is presentation's business
     assert len(gateway.requests) == 1
     assert len(uow.fake_payments.committed) == 1
 

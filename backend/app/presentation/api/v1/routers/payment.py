@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
+from app.application.idempotency import IdempotencyKeyReusedError
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
@@ -31,10 +32,11 @@ router = APIRouter(prefix=PREFIX, tags=["payment"])
 # Stripe's webhook: public and not rate limited per client address (Stripe sends from a few
 # addresses, in bursts when it replays a backlog); the signature check refuses anything else.
 webhook_router = APIRouter(prefix=PREFIX, tags=["payment"])
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
+        alias=IDEMPOTENCY_KEY_HEADER,
         min_length=1,
         max_length=255,
         pattern=r"^[\x21-\x7e]+$",  # visible ASCII: a header value that logs and compares safely
@@ -68,9 +70,13 @@ async def create_payment_intent(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> PaymentIntentOut:
-    created = await create.execute(
-        user, body.to_request(), idempotency_key=idempotency_key, context=context
-    )
+    try:
+        created = await create.execute(
+            user, body.to_request(), idempotency_key=idempotency_key, context=context
+        )
+    except IdempotencyKeyReusedError as exc:
+        # The problem names the key as clients send it: by its header.
+        raise IdempotencyKeyReusedError(field=IDEMPOTENCY_KEY_HEADER) from exc
     response.headers["Location"] = f"{PREFIX}/intents/{created.payment.id}"
     return PaymentIntentOut.of(created)
 
