@@ -127,7 +127,7 @@ def parse_refresh_token(token: str) -> tuple[UUID, str]:
 
 
 def _kept_user_agent(user_agent: str | None) -> str | None:
-    """What is stored of a User-Agent header: no control character (the one text rule, see
+    """What is stored of the client's user agent: no control character (the one text rule, see
     value_objects/text.py), at most USER_AGENT_MAX_LENGTH characters, None if nothing is left."""
     kept = without_control_characters(user_agent or "")[:USER_AGENT_MAX_LENGTH]
     return kept or None

@@ -61,7 +61,7 @@ def reject_control_characters(value: str, *, allow_layout: bool = False) -> str:
 
 def without_control_characters(value: str) -> str:
     """`value` with every control character and surrogate dropped: for text a client's software
-    writes rather than a person types (a User-Agent header), which is kept but never refused."""
+    writes rather than a person types (its user agent), which is kept but never refused."""
     return "".join(
         character
         for character in value
