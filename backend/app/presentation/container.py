@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from redis.asyncio import Redis
 
+from app.application.idempotency import IdempotencyKeys
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.security import PasswordHasher, SecretBox
 from app.application.interfaces.session import TokenDenyList
@@ -81,6 +82,7 @@ class Container:
     rate_limiter: LimitsRateLimiter
     access_policy: CasbinAccessPolicy
     event_publisher: InProcessEventPublisher
+    idempotency_keys: IdempotencyKeys
     _provided: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -148,6 +150,7 @@ class Container:
             ),
             access_policy=CasbinAccessPolicy(database.read_engine),
             event_publisher=InProcessEventPublisher(),
+            idempotency_keys=IdempotencyKeys(secret_box),
         )
 
     def _provide(self, provider: Provider[Any]) -> None:

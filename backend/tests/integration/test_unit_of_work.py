@@ -173,14 +173,15 @@ async def test_a_snapshot_unit_of_work_reads_one_picture_of_the_database(
     neither, where the plain read-only unit of work (each statement its own snapshot) sees it."""
     await add_and_commit(sql_unit_of_work(committing_database.engine))
 
-    async with sql_unit_of_work(committing_database.read_engine, snapshot=True) as snapshot:
-        async with sql_unit_of_work(committing_database.read_engine) as per_statement:
-            before = await snapshot.products.count()
-            assert await per_statement.products.count() == before
-            await add_and_commit(sql_unit_of_work(committing_database.engine))
+    snapshot_uow = sql_unit_of_work(committing_database.read_engine, snapshot=True)
+    per_statement_uow = sql_unit_of_work(committing_database.read_engine)
+    async with snapshot_uow as snapshot, per_statement_uow as per_statement:
+        before = await snapshot.products.count()
+        assert await per_statement.products.count() == before
+        await add_and_commit(sql_unit_of_work(committing_database.engine))
 
-            assert await snapshot.products.count() == before
-            assert await per_statement.products.count() == before + 1
+        assert await snapshot.products.count() == before
+        assert await per_statement.products.count() == before + 1
 
 
 async def test_a_snapshot_refuses_writes_and_hands_its_connection_back_clean(

@@ -21,9 +21,9 @@ from app.domain.entities.user import User
 from app.domain.errors import NotFoundError, PermissionDeniedError
 from app.domain.value_objects.identifiers import new_id
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import (
+    AccessPolicyDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,

@@ -20,4 +20,5 @@ FEATURE = Feature(
     },
     units_of_work=(CredentialsUnitOfWork,),
     providers=dependencies.PROVIDERS,
+    on_start=dependencies.mail_verification_links,
 )

@@ -4,7 +4,6 @@ from app.application.interfaces.idempotency import IdempotencyUnitOfWork
 from app.application.use_cases.idempotency.personal_data import IdempotencyPersonalData
 from app.infrastructure.repositories.idempotency import SqlAlchemyIdempotencyRepository
 from app.presentation.api.messages import idempotency as messages
-from app.presentation.api.v1.dependencies import idempotency as dependencies
 from app.presentation.features.feature import Feature, PersonalDataPart
 
 FEATURE = Feature(
@@ -12,7 +11,6 @@ FEATURE = Feature(
     messages=messages.MESSAGES,
     repositories={"idempotency_keys": SqlAlchemyIdempotencyRepository},
     units_of_work=(IdempotencyUnitOfWork,),
-    providers=dependencies.PROVIDERS,
     # Nothing to export (a stored result repeats what other sections hold); deleted on erasure.
     personal_data=PersonalDataPart(holder=lambda _container: IdempotencyPersonalData()),
 )

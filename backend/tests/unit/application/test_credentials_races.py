@@ -143,7 +143,9 @@ async def test_verifying_an_email_of_an_account_changed_meanwhile(
     error: type[DomainError],
 ) -> None:
     mail = RecordingMail()
-    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(alice)
+    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(
+        alice.id, alice.email
+    )
     token = link_token(mail.sent[0])
 
     await raises_after_meddling(
@@ -159,7 +161,9 @@ async def test_a_verification_link_spent_by_a_twin_request(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
     mail = RecordingMail()
-    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(alice)
+    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(
+        alice.id, alice.email
+    )
     token = link_token(mail.sent[0])
     [stored] = uow.fake_one_time_tokens.committed
 

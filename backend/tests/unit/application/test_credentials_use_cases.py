@@ -132,7 +132,7 @@ async def test_verification_mail_and_token(
 ) -> None:
     mail = RecordingMail()
     await SendEmailVerification(uow, mail, clock, verify_url="https://x/verify?token=").execute(
-        alice
+        alice.id, alice.email
     )
     token = link_token(mail.sent[0])
 
@@ -147,7 +147,9 @@ async def test_a_verification_token_expires(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
     mail = RecordingMail()
-    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(alice)
+    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(
+        alice.id, alice.email
+    )
     clock.advance(timedelta(minutes=30))
 
     with pytest.raises(InvalidOneTimeTokenError):
@@ -159,7 +161,7 @@ async def test_a_mail_failure_is_swallowed(
 ) -> None:
     await SendEmailVerification(
         uow, RecordingMail(fail=True), clock, verify_url="v?token="
-    ).execute(alice)
+    ).execute(alice.id, alice.email)
     await RequestPasswordReset(uow, RecordingMail(fail=True), clock, reset_url="r?token=").execute(
         alice.email
     )

@@ -9,9 +9,11 @@ from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.application.use_cases.user.register_user import RegisterUser, Registration
 from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User, WeakPasswordError
 from app.domain.errors import InvalidValueError
+from app.domain.events.user import UserRegistered
 from tests.builders import make_user
 from tests.fakes import (
     FakeClock,
+    FakeEventPublisher,
     FakePasswordHasher,
     FakePasswordStrengthChecker,
     FakeUnitOfWork,
@@ -200,3 +202,32 @@ async def test_ensure_admin_refuses_a_weak_password(
 async def test_ensure_admin_refuses_a_malformed_email(ensure_admin: EnsureAdmin) -> None:
     with pytest.raises(InvalidValueError):
         await ensure_admin.execute("root", PASSWORD)
+
+
+async def test_registration_tells_the_other_features_once_the_account_is_stored(
+    uow: FakeUnitOfWork, hasher: FakePasswordHasher
+) -> None:
+    events = FakeEventPublisher(uow)
+    policy = PasswordPolicy(FakePasswordStrengthChecker())
+    user = await RegisterUser(uow, hasher, policy, FakeClock(), events).execute(
+        Registration(email="new@example.com", password=PASSWORD)
+    )
+
+    assert events.published == [
+        UserRegistered(occurred_at=user.created_at, user_id=user.id, email="new@example.com")
+    ]
+    assert events.commits_at_publish == [1]
+    assert not events.published_inside_transaction
+
+
+async def test_a_refused_registration_tells_nobody(
+    uow: FakeUnitOfWork, hasher: FakePasswordHasher
+) -> None:
+    uow.fake_users.seed(make_user(email="taken@example.com"))
+    events = FakeEventPublisher(uow)
+    policy = PasswordPolicy(FakePasswordStrengthChecker())
+    with pytest.raises(EmailAlreadyRegisteredError):
+        await RegisterUser(uow, hasher, policy, FakeClock(), events).execute(
+            Registration(email="taken@example.com", password=PASSWORD)
+        )
+    assert events.published == []

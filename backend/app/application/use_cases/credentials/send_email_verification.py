@@ -1,4 +1,8 @@
+"""Mail a new account its e-mail verification link (on `UserRegistered`)."""
+
 from __future__ import annotations
+
+from uuid import UUID
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import CredentialsUnitOfWork, MailMessage, MailSender
@@ -6,7 +10,6 @@ from app.application.services.credentials.one_time_links import send_quietly, st
 from app.domain.entities.credentials import (
     TokenPurpose,
 )
-from app.domain.entities.user import User
 
 
 class SendEmailVerification:
@@ -20,14 +23,14 @@ class SendEmailVerification:
         self._clock = clock
         self._verify_url = verify_url
 
-    async def execute(self, user: User) -> None:
+    async def execute(self, user_id: UUID, email: str) -> None:
         async with self._uow as uow:
             link_token = await store_link_token(
-                uow, user.id, TokenPurpose.EMAIL_VERIFICATION, self._clock.now()
+                uow, user_id, TokenPurpose.EMAIL_VERIFICATION, self._clock.now()
             )
             await uow.commit()
         message = MailMessage(
-            to=user.email,
+            to=email,
             subject="Confirm your e-mail address for Strata",
             text=(
                 "Welcome to Strata.\n\nOpen this link within 30 minutes to confirm your address:\n"

@@ -3,10 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventPublisher
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.user import UserUnitOfWork
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.domain.entities.user import EmailAlreadyRegisteredError, Role, User
+from app.domain.events.user import UserRegistered
 from app.domain.value_objects.email import normalize_email
 
 
@@ -18,15 +20,25 @@ class Registration:
 
 
 class RegisterUser:
-    """Anyone signs up. The account always gets the `user` role, whatever the request says."""
+    """Anyone signs up. The account always gets the `user` role, whatever the request says.
+
+    Once the account is stored, `UserRegistered` tells the other features (credentials mails the
+    verification link); without `events` (an administrator made at start-up) nobody is told.
+    """
 
     def __init__(
-        self, uow: UserUnitOfWork, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
+        self,
+        uow: UserUnitOfWork,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        clock: Clock,
+        events: EventPublisher | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
         self._clock = clock
+        self._events = events
 
     async def execute(self, registration: Registration, *, role: Role = Role.USER) -> User:
         email = normalize_email(registration.email)
@@ -48,4 +60,9 @@ class RegisterUser:
         async with self._uow as uow:
             await uow.users.add(user)  # the unique constraint settles a race with a twin request
             await uow.commit()
+        if self._events is not None:
+            registered = UserRegistered(
+                occurred_at=user.created_at, user_id=user.id, email=user.email
+            )
+            await self._events.publish([registered])
         return user

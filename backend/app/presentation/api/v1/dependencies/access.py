@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.application.interfaces.access import AccessPolicy, AccessUnitOfWork
+from app.application.interfaces.access import AccessUnitOfWork
 from app.application.use_cases.access.change_policy import ChangePolicy
 from app.application.use_cases.access.list_policy_rules import ListPolicyRules
 from app.presentation.api.v1.dependencies.common import (
+    AccessPolicyDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
@@ -15,13 +16,6 @@ from app.presentation.api.v1.dependencies.common import (
 
 AccessUow = Annotated[AccessUnitOfWork, Depends(unit_of_work(AccessUnitOfWork))]
 ReadAccessUow = Annotated[AccessUnitOfWork, Depends(read_unit_of_work(AccessUnitOfWork))]
-
-
-async def get_access_policy(container: ContainerDep) -> AccessPolicy:
-    return container.access_policy
-
-
-AccessPolicyDep = Annotated[AccessPolicy, Depends(get_access_policy)]
 
 
 async def get_list_policy_rules(policy: AccessPolicyDep, uow: ReadAccessUow) -> ListPolicyRules:

@@ -8,8 +8,7 @@ from fastapi import Depends
 
 from app.application.interfaces.audit import AuditUnitOfWork
 from app.application.use_cases.audit.list_audit_events import ListAuditEvents
-from app.presentation.api.v1.dependencies.access import AccessPolicyDep
-from app.presentation.api.v1.dependencies.common import read_unit_of_work
+from app.presentation.api.v1.dependencies.common import AccessPolicyDep, read_unit_of_work
 
 ReadAuditUow = Annotated[AuditUnitOfWork, Depends(read_unit_of_work(AuditUnitOfWork))]
 

@@ -6,13 +6,16 @@ in a worker thread, and that hop costs more than the work of building a use case
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, cast
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 
+from app.application.interfaces.access import AccessPolicy
+from app.application.interfaces.events import EventPublisher
 from app.application.request_context import RequestContext
 from app.core.logging import request_id_var
+from app.domain.events import DomainEvent
 from app.presentation.api.client_ip import client_ip
 from app.presentation.container import Container
 
@@ -62,3 +65,32 @@ async def get_request_context(request: Request, container: ContainerDep) -> Requ
 
 # Who is calling from where, for the audit trail and the session list.
 RequestContextDep = Annotated[RequestContext, Depends(get_request_context)]
+
+
+async def get_access_policy(container: ContainerDep) -> AccessPolicy:
+    return container.access_policy
+
+
+# The one authorization path: use cases ask it (routers never decide).
+AccessPolicyDep = Annotated[AccessPolicy, Depends(get_access_policy)]
+
+
+class AfterResponsePublisher:
+    """Publishes a request's events once its response is sent: what handlers do (mail a link)
+    delays nobody, and runs only if the request succeeded."""
+
+    def __init__(self, background: BackgroundTasks, publisher: EventPublisher) -> None:
+        self._background = background
+        self._publisher = publisher
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        self._background.add_task(self._publisher.publish, list(events))
+
+
+async def get_after_response_events(
+    background: BackgroundTasks, container: ContainerDep
+) -> EventPublisher:
+    return AfterResponsePublisher(background, container.event_publisher)
+
+
+AfterResponseEventsDep = Annotated[EventPublisher, Depends(get_after_response_events)]

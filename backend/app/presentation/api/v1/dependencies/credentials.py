@@ -14,8 +14,9 @@ from app.application.use_cases.credentials.reset_password import ResetPassword
 from app.application.use_cases.credentials.send_email_verification import SendEmailVerification
 from app.application.use_cases.credentials.set_up_mfa import SetUpMfa
 from app.application.use_cases.credentials.verify_email import VerifyEmail
+from app.domain.events import DomainEvent
+from app.domain.events.user import UserRegistered
 from app.infrastructure.adapters.mail import FileMailSender, SmtpMailSender
-from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import (
     ContainerDep,
     unit_of_work,
@@ -51,16 +52,6 @@ RESET_PATH = "/reset-password?token="
 VERIFY_PATH = "/verify-email?token="
 
 
-async def limit_password_check(user: CurrentUser, container: ContainerDep) -> None:
-    """Routes that check the caller's password or a code count against that account's login
-    budget: a stolen access token must not buy an unlimited run of guesses."""
-    await credential_attempts(container).password_or_code(user.email)
-
-
-# For `dependencies=[...]`: after authentication, before the body is checked.
-LimitPasswordCheck = Depends(limit_password_check)
-
-
 async def get_change_password(uow: CredentialsUow, container: ContainerDep) -> ChangePassword:
     return ChangePassword(
         uow,
@@ -93,15 +84,23 @@ async def get_reset_password(uow: CredentialsUow, container: ContainerDep) -> Re
     )
 
 
-async def get_send_email_verification(
-    uow: CredentialsUow, container: ContainerDep
-) -> SendEmailVerification:
+def send_email_verification(container: Container) -> SendEmailVerification:
     return SendEmailVerification(
-        uow,
+        container.unit_of_work(CredentialsUnitOfWork),
         container.get(MAIL_SENDER),
         container.clock,
         verify_url=container.settings.public_base_url.rstrip("/") + VERIFY_PATH,
     )
+
+
+def mail_verification_links(container: Container) -> None:
+    """A new account gets its verification link (the user feature only says it registered)."""
+
+    async def on_registered(event: DomainEvent) -> None:
+        if isinstance(event, UserRegistered):
+            await send_email_verification(container).execute(event.user_id, event.email)
+
+    container.event_publisher.subscribe(UserRegistered, on_registered)
 
 
 async def get_verify_email(uow: CredentialsUow, container: ContainerDep) -> VerifyEmail:
@@ -135,7 +134,6 @@ async def get_complete_mfa_login(uow: CredentialsUow, container: ContainerDep) -
 ChangePasswordDep = Annotated[ChangePassword, Depends(get_change_password)]
 RequestPasswordResetDep = Annotated[RequestPasswordReset, Depends(get_request_password_reset)]
 ResetPasswordDep = Annotated[ResetPassword, Depends(get_reset_password)]
-SendEmailVerificationDep = Annotated[SendEmailVerification, Depends(get_send_email_verification)]
 VerifyEmailDep = Annotated[VerifyEmail, Depends(get_verify_email)]
 SetUpMfaDep = Annotated[SetUpMfa, Depends(get_set_up_mfa)]
 EnableMfaDep = Annotated[EnableMfa, Depends(get_enable_mfa)]

@@ -22,13 +22,12 @@ from app.infrastructure.adapters.stripe_gateway import (
 )
 from app.infrastructure.adapters.stripe_webhooks import StripeWebhookVerifier
 from app.presentation.api.metrics import HttpMetrics
-from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.common import (
+    AccessPolicyDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
 )
-from app.presentation.api.v1.dependencies.idempotency import IDEMPOTENCY_KEYS
 from app.presentation.container import Container, Provider, ProviderKey
 
 # None while payments are not configured (no STRIPE_SECRET_KEY): nothing to break then.
@@ -111,7 +110,7 @@ async def get_create_payment_intent(
         uow,
         policy,
         container.get(PAYMENT_GATEWAY),
-        container.get(IDEMPOTENCY_KEYS),
+        container.idempotency_keys,
         container.secret_box,
         container.clock,
         default_currency=container.settings.stripe_default_currency,

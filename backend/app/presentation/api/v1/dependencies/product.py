@@ -17,8 +17,8 @@ from app.application.use_cases.product.recommend_similar_products import Recomme
 from app.application.use_cases.product.seed_products import SeedCatalog
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.infrastructure.adapters.read_cache import InProcessReadCache
-from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.common import (
+    AccessPolicyDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,

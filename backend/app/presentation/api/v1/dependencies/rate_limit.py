@@ -26,6 +26,7 @@ from app.infrastructure.adapters.rate_limiter import (
     RateLimitedCredentialAttempts,
 )
 from app.presentation.api.client_ip import client_ip
+from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import ContainerDep
 
 # The limit names, as in the settings RATE_LIMIT_<NAME> (the per-account ones, login_account and
@@ -105,3 +106,13 @@ LimitRegisterIp = Depends(_limit_per_ip(REGISTER_IP))
 LimitForgotIp = Depends(_limit_per_ip(FORGOT_IP))
 LimitLoginAccount = Depends(limit_login_account)
 LimitApi = Depends(limit_api)
+
+
+async def limit_password_check(user: CurrentUser, container: ContainerDep) -> None:
+    """Routes that check the caller's password or a code count against that account's login
+    budget: a stolen access token must not buy an unlimited run of guesses."""
+    await credential_attempts(container).password_or_code(user.email)
+
+
+# For `dependencies=[...]`: after authentication, before the body is checked.
+LimitPasswordCheck = Depends(limit_password_check)

@@ -16,8 +16,8 @@ from app.application.use_cases.resource.update_resource import UpdateResource
 from app.application.use_cases.resource.upload_file import UploadFile
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
 from app.infrastructure.adapters.file_storage import LocalEncryptedFileStorage
-from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.common import (
+    AccessPolicyDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,

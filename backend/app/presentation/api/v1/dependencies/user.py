@@ -13,8 +13,9 @@ from app.application.use_cases.user.ensure_admin import EnsureAdmin
 from app.application.use_cases.user.list_users import ListUsers
 from app.application.use_cases.user.register_user import RegisterUser
 from app.application.use_cases.user.update_profile import UpdateProfile
-from app.presentation.api.v1.dependencies.access import AccessPolicyDep
 from app.presentation.api.v1.dependencies.common import (
+    AccessPolicyDep,
+    AfterResponseEventsDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
@@ -27,8 +28,12 @@ ReadUserUow = Annotated[UserUnitOfWork, Depends(read_unit_of_work(UserUnitOfWork
 UserAndSessionsUow = Annotated[SessionUnitOfWork, Depends(unit_of_work(SessionUnitOfWork))]
 
 
-async def get_register_user(uow: UserUow, container: ContainerDep) -> RegisterUser:
-    return RegisterUser(uow, container.password_hasher, container.password_policy, container.clock)
+async def get_register_user(
+    uow: UserUow, container: ContainerDep, events: AfterResponseEventsDep
+) -> RegisterUser:
+    return RegisterUser(
+        uow, container.password_hasher, container.password_policy, container.clock, events
+    )
 
 
 async def get_update_profile(uow: UserUow, container: ContainerDep) -> UpdateProfile:

@@ -13,13 +13,13 @@ from app.presentation.api.v1.dependencies.credentials import (
     CompleteMfaLoginDep,
     DisableMfaDep,
     EnableMfaDep,
-    LimitPasswordCheck,
     RequestPasswordResetDep,
     ResetPasswordDep,
     SetUpMfaDep,
     VerifyEmailDep,
 )
-from app.presentation.api.v1.dependencies.rate_limit import LimitForgotIp
+from app.presentation.api.v1.dependencies.rate_limit import LimitForgotIp, LimitPasswordCheck
+from app.presentation.api.v1.schemas.common import TokenPairOut
 from app.presentation.api.v1.schemas.credentials import (
     ChangePasswordIn,
     ForgotPasswordIn,
@@ -31,7 +31,6 @@ from app.presentation.api.v1.schemas.credentials import (
     ResetPasswordIn,
     VerifyEmailIn,
 )
-from app.presentation.api.v1.schemas.session import TokenPairOut
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["credentials"])
 

@@ -17,8 +17,8 @@ from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
-from app.presentation.api.v1.dependencies.credentials import LimitPasswordCheck
 from app.presentation.api.v1.dependencies.privacy import EraseMyAccountDep, ExportMyDataDep
+from app.presentation.api.v1.dependencies.rate_limit import LimitPasswordCheck
 from app.presentation.api.v1.schemas.privacy import PERSONAL_DATA_EXPORT_DOC, AccountErasure
 from app.presentation.features.feature import PersonalDataPart
 from app.presentation.features.registry import FeatureSet

@@ -22,12 +22,12 @@ from app.presentation.api.v1.dependencies.session import (
     RefreshSessionDep,
     RevokeSessionDep,
 )
+from app.presentation.api.v1.schemas.common import TokenPairOut
 from app.presentation.api.v1.schemas.session import (
     MfaRequiredOut,
     RefreshIn,
     SessionList,
     SessionOut,
-    TokenPairOut,
 )
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["session"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.application.use_cases.user.change_user_access import AccessChange
@@ -14,7 +14,6 @@ from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
-from app.presentation.api.v1.dependencies.credentials import SendEmailVerificationDep
 from app.presentation.api.v1.dependencies.rate_limit import LimitRegisterIp
 from app.presentation.api.v1.dependencies.user import (
     ChangeUserAccessDep,
@@ -46,16 +45,12 @@ registration_router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["user"])
 async def register(
     body: UserRegister,
     register: RegisterUserDep,
-    send_verification: SendEmailVerificationDep,
-    background: BackgroundTasks,
     request: Request,
     response: Response,
 ) -> UserOut:
     user = await register.execute(
         Registration(email=body.email, password=body.password, full_name=body.full_name)
     )
-    # The verification mail goes out after the answer: a slow mail server delays nobody.
-    background.add_task(send_verification.execute, user)
     response.headers["Location"] = str(request.url_for("read_me").path)
     return UserOut.of(user)
 

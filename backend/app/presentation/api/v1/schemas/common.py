@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -8,10 +8,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictStr,
     model_validator,
 )
 
+from app.application.services.session import TokenPair
 from app.domain.value_objects.currency import ISO_4217_CODES
+from app.domain.value_objects.password import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from app.domain.value_objects.text import (
     MULTI_LINE_PATTERN,
     NON_BLANK_LINE_PATTERN,
@@ -112,3 +115,33 @@ class PatchBody(RequestBody):
 class CursorPage(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+# A new password (registration, change and reset). The domain judges its NFKC form (which may be longer or shorter than what was
+# typed: "ﬃ" is "ffi"), so its length rule is stated in words, not as minLength/maxLength of the
+# string sent; one it refuses is a 422 `user.weak_password` with the reason.
+NewPassword = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=1024,
+        description=f"Exactly as typed (never trimmed); {PASSWORD_MIN_LENGTH} to "
+        f"{PASSWORD_MAX_LENGTH} characters once NFKC-normalized, and hard to guess.",
+    ),
+]
+
+
+# What a finished login answers, with or without a second factor (session and credentials).
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenPairOut:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+        )

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from app.domain.value_objects.email import EMAIL_MAX_LENGTH
-from app.presentation.api.v1.schemas.user import NewPassword
+from app.presentation.api.v1.schemas.common import NewPassword
 
 # Passwords are exactly what was typed: never trimmed (RequestBody would), never truncated.
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]

@@ -7,24 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictStr
 
-from app.application.services.session import TokenPair
 from app.domain.entities.session import Session
 from app.presentation.api.v1.schemas.common import RequestBody
-
-
-class TokenPairOut(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
-    expires_in: int
-
-    @classmethod
-    def of(cls, pair: TokenPair) -> TokenPairOut:
-        return cls(
-            access_token=pair.access_token,
-            refresh_token=pair.refresh_token,
-            expires_in=pair.expires_in,
-        )
 
 
 class MfaRequiredOut(BaseModel):

@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
 from app.domain.value_objects.email import EMAIL_MAX_LENGTH
-from app.domain.value_objects.password import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from app.presentation.api.v1.schemas.common import AsSent, OneLine, PatchBody
+from app.presentation.api.v1.schemas.common import AsSent, NewPassword, OneLine, PatchBody
 
 FullName = Annotated[
     StrictStr, Field(max_length=FULL_NAME_MAX_LENGTH), OneLine, AsSent(FULL_NAME_MAX_LENGTH)
@@ -22,18 +21,6 @@ Email = Annotated[
         max_length=EMAIL_MAX_LENGTH,
         json_schema_extra={"format": "email"},
         description="Trimmed; compared without regard to case.",
-    ),
-]
-# A new password. The domain judges its NFKC form (which may be longer or shorter than what was
-# typed: "ﬃ" is "ffi"), so its length rule is stated in words, not as minLength/maxLength of the
-# string sent; one it refuses is a 422 `user.weak_password` with the reason.
-NewPassword = Annotated[
-    StrictStr,
-    Field(
-        min_length=1,
-        max_length=1024,
-        description=f"Exactly as typed (never trimmed); {PASSWORD_MIN_LENGTH} to "
-        f"{PASSWORD_MAX_LENGTH} characters once NFKC-normalized, and hard to guess.",
     ),
 ]
 
