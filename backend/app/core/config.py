@@ -11,7 +11,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from limits import parse_many
 from pydantic import (
@@ -47,7 +47,11 @@ def _comma_separated(value: object) -> object:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_nested_delimiter="__",
     )
 
     environment: Environment = Environment.DEVELOPMENT
@@ -73,6 +77,9 @@ class Settings(BaseSettings):
     max_header_count: int = Field(default=100, ge=16, le=10_000)
     log_level: str = "INFO"
     seed_demo: bool = True
+    # Settings a feature declares for itself (`Feature.settings`), by feature key:
+    # FEATURES__<KEY>__<NAME>=value. Each feature validates its own part when the app starts.
+    features: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # The product feature's settings. CATALOG_* are their names before features had one key
     # everywhere, still read so that an existing deployment keeps its configuration.
     product_categories: Annotated[list[str], NoDecode] = Field(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 
 from app.application.idempotency import IdempotencyKeys
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
     from app.presentation.features.registry import FeatureSet
 
 T = TypeVar("T")
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+class FeatureSettingsError(ValueError):
+    """A feature's settings (FEATURES__<KEY>__...) are not valid: the app does not start."""
 
 
 class ProviderKey(Generic[T]):
@@ -83,12 +89,16 @@ class Container:
     access_policy: CasbinAccessPolicy
     event_publisher: InProcessEventPublisher
     idempotency_keys: IdempotencyKeys
+    _feature_settings: dict[type[BaseModel], BaseModel] = field(default_factory=dict)
     _provided: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, features: FeatureSet) -> Container:
         container = cls._shared(settings, features)
+        for feature in features:
+            if feature.settings is not None:
+                container._read_settings(feature.key, feature.settings)
         for feature in features:
             for provider in feature.providers:
                 container._provide(provider)
@@ -152,6 +162,18 @@ class Container:
             event_publisher=InProcessEventPublisher(),
             idempotency_keys=IdempotencyKeys(secret_box),
         )
+
+    def _read_settings(self, key: str, model: type[BaseModel]) -> None:
+        try:
+            self._feature_settings[model] = model.model_validate(
+                self.settings.features.get(key, {})
+            )
+        except ValidationError as error:
+            raise FeatureSettingsError(f"FEATURES__{key.upper()}__…: {error}") from None
+
+    def settings_of(self, model: type[SettingsT]) -> SettingsT:
+        """The validated settings of the feature that declared `model`."""
+        return cast(SettingsT, self._feature_settings[model])
 
     def _provide(self, provider: Provider[Any]) -> None:
         if provider.key.name in self._provided:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.infrastructure.database import migrations
 from app.infrastructure.database.engine import Database
+from app.presentation.container import FeatureSettingsError
 from tests.conftest import empty_all_tables
 from tests.databases import fresh_database, registered_features
 from tests.e2e.conftest import (
@@ -71,6 +72,25 @@ async def test_the_feature_is_served_authorized_and_translated(client: AsyncClie
     assert theirs.status_code == 404
     assert theirs.json()["code"] == "note.not_found"
     assert theirs.json()["detail"] == "Cette note n'existe pas."
+
+
+async def test_it_reads_settings_of_its_own(note_database: str) -> None:
+    features = registered_features().with_feature(NOTE_FEATURE)
+    settings = make_settings(note_database, features={"note": {"max_length": 5}})
+    async with running_client(settings, features) as client:
+        alice = await register(client, "alice@example.com")
+        assert (await client.post(NOTES, json={"text": "short"}, headers=alice)).status_code == 201
+        too_long = await client.post(NOTES, json={"text": "longer"}, headers=alice)
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["field"] == "text"
+
+
+async def test_invalid_settings_of_a_feature_stop_the_start_up(note_database: str) -> None:
+    features = registered_features().with_feature(NOTE_FEATURE)
+    settings = make_settings(note_database, features={"note": {"max_length": 0}})
+    with pytest.raises(FeatureSettingsError, match="FEATURES__NOTE__"):
+        async with running_client(settings, features):
+            pass
 
 
 async def test_its_default_rules_are_policy_an_administrator_can_change(

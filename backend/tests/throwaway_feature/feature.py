@@ -18,7 +18,7 @@ from app.application.interfaces.access import AccessPolicy, PolicyRule
 from app.application.interfaces.privacy import AfterErasure
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.user import User
-from app.domain.errors import NotFoundError, PermissionDeniedError
+from app.domain.errors import InvalidValueError, NotFoundError, PermissionDeniedError
 from app.domain.value_objects.identifiers import new_id
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
@@ -36,6 +36,12 @@ NOTE_POLICY_RULES = (
     PolicyRule("user", NOTE, "read", "own"),
 )
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class NoteSettings(BaseModel):
+    """The feature's own settings: FEATURES__NOTE__MAX_LENGTH."""
+
+    max_length: int = Field(default=200, ge=1, le=200)
 
 
 # Domain
@@ -67,12 +73,16 @@ class NoteUnitOfWork(UnitOfWork, Protocol):
 
 
 class WriteNote:
-    def __init__(self, uow: NoteUnitOfWork, policy: AccessPolicy, now: datetime) -> None:
-        self._uow, self._policy, self._now = uow, policy, now
+    def __init__(
+        self, uow: NoteUnitOfWork, policy: AccessPolicy, now: datetime, *, max_length: int
+    ) -> None:
+        self._uow, self._policy, self._now, self._max_length = uow, policy, now, max_length
 
     async def execute(self, actor: User, text: str) -> Note:
         if not await self._policy.allows(actor, "create", NOTE, owner_id=actor.id):
             raise PermissionDeniedError()
+        if len(text) > self._max_length:
+            raise InvalidValueError(field="text", reason=f"is over {self._max_length} characters")
         note = Note(id=new_id(), owner_id=actor.id, text=text, created_at=self._now)
         async with self._uow as uow:
             await uow.notes.add(note)
@@ -162,7 +172,10 @@ router = APIRouter(prefix=f"{API_V1_PREFIX}/notes", tags=[NOTE])
 async def write_note(
     body: NoteIn, user: CurrentUser, uow: NoteUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> NoteOut:
-    note = await WriteNote(uow, policy, container.clock.now()).execute(user, body.text)
+    max_length = container.settings_of(NoteSettings).max_length
+    note = await WriteNote(uow, policy, container.clock.now(), max_length=max_length).execute(
+        user, body.text
+    )
     return NoteOut.model_validate(note.model_dump())
 
 
@@ -196,5 +209,6 @@ FEATURE = Feature(
         sections={"notes": list[NoteOut]},
         present=_present,
     ),
+    settings=NoteSettings,
     migrations=MIGRATIONS,
 )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.privacy import PersonalDataHolder
@@ -76,5 +77,8 @@ class Feature:
     personal_data: PersonalDataPart | None = None
     # What the published OpenAPI schema can only learn from the feature (values of its enums).
     describe_openapi: Callable[[dict[str, Any], Settings, FeatureSet], None] | None = None
+    # The feature's own settings (a Pydantic model), read from FEATURES__<KEY>__<NAME>; the use
+    # cases get them from `container.settings_of(model)`.
+    settings: type[BaseModel] | None = None
     # An Alembic version location of the feature's own (a branch depending on the main tree).
     migrations: Path | None = None

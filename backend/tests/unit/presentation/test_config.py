@@ -234,3 +234,10 @@ def test_defaults_describe_an_embedded_development_setup() -> None:
 def test_refuses_out_of_range_knobs(knob: str, value: int) -> None:
     with pytest.raises(ValidationError, match=knob):
         settings(**{knob: value})
+
+
+def test_a_features_own_settings_come_from_features_key_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FEATURES__NOTE__MAX_LENGTH", "5")
+    assert settings().features == {"note": {"max_length": "5"}}
