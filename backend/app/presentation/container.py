@@ -18,7 +18,13 @@ from redis.asyncio import Redis
 
 from app.application.idempotency import IdempotencyKeys
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.security import PasswordHasher, SecretBox
+from app.application.interfaces.credentials import TotpAuthenticator
+from app.application.interfaces.security import (
+    AccessTokenService,
+    MfaTokenService,
+    PasswordHasher,
+    SecretBox,
+)
 from app.application.interfaces.session import TokenDenyList
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.services.credentials.second_factor import SecondFactor
@@ -76,15 +82,18 @@ class Container:
     redis: Redis | None
     clock: Clock
     password_hasher: PasswordHasher
-    access_tokens: JwtTokenService  # serves both token ports: access and MFA tokens
+    access_tokens: AccessTokenService
+    mfa_tokens: MfaTokenService  # the same JWT service as access_tokens, by its other port
     token_deny_list: TokenDenyList
     session_tokens: SessionTokens
     password_policy: PasswordPolicy
     second_factor: SecondFactor
-    totp: PyotpAuthenticator
+    totp: TotpAuthenticator
     key_ring: MasterKeyRing  # the master keys that wrap every data key (secrets, stored files)
     secret_box: SecretBox
     trusted_proxies: tuple[IPNetwork, ...]
+    # These three are their adapters: start-up warms the policy and subscribes event handlers, and
+    # the HTTP rate-limit dependencies (presentation only) have no port to go through.
     rate_limiter: LimitsRateLimiter
     access_policy: CasbinAccessPolicy
     event_publisher: InProcessEventPublisher
@@ -141,6 +150,7 @@ class Container:
                 concurrency=settings.password_hash_concurrency,
             ),
             access_tokens=tokens,
+            mfa_tokens=tokens,
             # Logouts must reach every API process: in Redis when there is one.
             token_deny_list=(
                 RedisTokenDenyList(redis, clock) if redis else InProcessTokenDenyList(clock)

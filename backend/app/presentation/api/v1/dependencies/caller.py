@@ -38,7 +38,7 @@ async def get_log_in(
         uow,
         container.password_hasher,
         container.session_tokens,
-        container.access_tokens,
+        container.mfa_tokens,
         container.clock,
     )
 

@@ -122,7 +122,7 @@ async def get_disable_mfa(uow: CredentialsUow, container: ContainerDep) -> Disab
 async def get_complete_mfa_login(uow: CredentialsUow, container: ContainerDep) -> CompleteMfaLogin:
     return CompleteMfaLogin(
         uow,
-        container.access_tokens,
+        container.mfa_tokens,
         container.token_deny_list,
         container.second_factor,
         container.session_tokens,
