@@ -22,11 +22,11 @@ from tests.e2e.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     USER_PASSWORD,
-    Headers,
     login,
     make_settings,
     running_client,
 )
+from tests.e2e.payments_helpers import account
 from tests.throwaway_feature.feature import FEATURE as NOTE_FEATURE
 from tests.throwaway_feature.feature import MIGRATIONS, notes_table
 
@@ -48,17 +48,9 @@ async def client(note_database: str) -> AsyncIterator[AsyncClient]:
         yield client
 
 
-async def register(client: AsyncClient, email: str) -> Headers:
-    response = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": USER_PASSWORD}
-    )
-    assert response.status_code == 201, response.text
-    return await login(client, email, USER_PASSWORD)
-
-
 async def test_the_feature_is_served_authorized_and_translated(client: AsyncClient) -> None:
-    alice = await register(client, "alice@example.com")
-    bob = await register(client, "bob@example.com")
+    alice = await account(client, "alice@example.com")
+    bob = await account(client, "bob@example.com")
 
     written = await client.post(NOTES, json={"text": "buy milk"}, headers=alice)
     assert written.status_code == 201, written.text
@@ -78,7 +70,7 @@ async def test_it_reads_settings_of_its_own(note_database: str) -> None:
     features = registered_features().with_feature(NOTE_FEATURE)
     settings = make_settings(note_database, features={"note": {"max_length": 5}})
     async with running_client(settings, features) as client:
-        alice = await register(client, "alice@example.com")
+        alice = await account(client, "alice@example.com")
         assert (await client.post(NOTES, json={"text": "short"}, headers=alice)).status_code == 201
         too_long = await client.post(NOTES, json={"text": "longer"}, headers=alice)
     assert too_long.status_code == 422
@@ -97,7 +89,7 @@ async def test_its_default_rules_are_policy_an_administrator_can_change(
     client: AsyncClient,
 ) -> None:
     admin = await login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
-    alice = await register(client, "alice@example.com")
+    alice = await account(client, "alice@example.com")
     policy = (await client.get("/api/v1/admin/policies", headers=admin)).json()["items"]
     assert {"role": "user", "object_type": "note", "action": "create", "scope": "own"} in [
         {k: rule[k] for k in ("role", "object_type", "action", "scope")} for rule in policy
@@ -121,7 +113,7 @@ async def test_its_default_rules_are_policy_an_administrator_can_change(
 async def test_its_data_is_exported_and_erased_with_the_account(
     client: AsyncClient, note_database: str
 ) -> None:
-    alice = await register(client, "alice@example.com")
+    alice = await account(client, "alice@example.com")
     await client.post(NOTES, json={"text": "buy milk"}, headers=alice)
 
     export = await client.get("/api/v1/users/me/export", headers=alice)

@@ -86,7 +86,7 @@ async def list_sessions(caller: CallerDep, list_sessions: ListSessionsDep) -> Se
     sessions = await list_sessions.execute(caller.user)
     return SessionList(
         items=[
-            SessionOut.of(session, current_session_id=caller.claims.session_id)
+            SessionOut.listed(session, current_session_id=caller.claims.session_id)
             for session in sessions
         ]
     )

@@ -20,33 +20,9 @@ class RefreshIn(RequestBody):
     refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
 
 
-class SessionOut(BaseModel):
-    id: UUID
-    created_at: datetime
-    last_used_at: datetime
-    expires_at: datetime
-    user_agent: str | None
-    ip: str | None
-    current: bool = Field(description="true for the session of the token this list was asked with")
-
-    @classmethod
-    def of(cls, session: Session, *, current_session_id: UUID) -> SessionOut:
-        return cls(
-            id=session.id,
-            created_at=session.created_at,
-            last_used_at=session.last_used_at,
-            expires_at=session.expires_at,
-            user_agent=session.user_agent,
-            ip=session.ip,
-            current=session.id == current_session_id,
-        )
-
-
-class SessionList(BaseModel):
-    items: list[SessionOut]
-
-
 class ExportedSession(BaseModel):
+    """A session as the GDPR export shows it: everything but the secrets and whose it is."""
+
     id: UUID
     created_at: datetime
     last_used_at: datetime
@@ -59,6 +35,20 @@ class ExportedSession(BaseModel):
         return cls.model_validate(
             session.model_dump(exclude={"refresh_token_hash", "spent_token_hashes", "user_id"})
         )
+
+
+class SessionOut(ExportedSession):
+    current: bool = Field(description="true for the session of the token this list was asked with")
+
+    @classmethod
+    def listed(cls, session: Session, *, current_session_id: UUID) -> SessionOut:
+        return cls(
+            **ExportedSession.of(session).model_dump(), current=session.id == current_session_id
+        )
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
 
 
 # The session feature's part of the GDPR export (see features/session.py).
