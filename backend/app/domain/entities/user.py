@@ -83,15 +83,6 @@ class User(BaseModel):
         data["updated_at"] = now
         return validated(type(self), data)
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
-    def require_admin(self) -> None:
-        """Raise unless this user may administer the platform."""
-        if not (self.is_active and self.is_admin):
-            raise AdminRequiredError()
-
 
 # Errors of the user feature
 class EmailAlreadyRegisteredError(ConflictError):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.entities.user import FULL_NAME_MAX_LENGTH, AdminRequiredError, Role, User
+from app.domain.entities.user import FULL_NAME_MAX_LENGTH, Role, User
 from app.domain.errors import InvalidValueError
-from tests.builders import make_user
 from tests.fakes import DEFAULT_NOW
 
 
@@ -52,26 +51,3 @@ def test_register_refuses_a_full_name_that_is_too_long() -> None:
         register(full_name="a" * (FULL_NAME_MAX_LENGTH + 1))
 
     assert caught.value.field == "full_name"
-
-
-def test_an_active_admin_may_administer() -> None:
-    admin = make_user(role=Role.ADMIN)
-
-    admin.require_admin()  # raises if refused
-
-    assert admin.is_admin
-
-
-@pytest.mark.parametrize(
-    "user",
-    [
-        pytest.param(make_user(role=Role.USER), id="user"),
-        pytest.param(make_user(role=Role.ADMIN, is_active=False), id="inactive-admin"),
-        pytest.param(make_user(role=Role.USER, is_active=False), id="inactive-user"),
-    ],
-)
-def test_require_admin_refuses_anyone_but_an_active_admin(user: User) -> None:
-    with pytest.raises(AdminRequiredError) as caught:
-        user.require_admin()
-
-    assert caught.value.code == "auth.admin_required"
