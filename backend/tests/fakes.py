@@ -18,13 +18,11 @@ from uuid import UUID
 
 from app.application.errors import DependencyUnavailableError, RateLimitedError
 from app.application.interfaces.access import (
-    ACCESS_POLICY_RULES,
     PolicyRule,
 )
-from app.application.interfaces.audit import AUDIT_POLICY_RULES, AuditFilter
+from app.application.interfaces.audit import AuditFilter
 from app.application.interfaces.idempotency import IdempotencyRecord
 from app.application.interfaces.payment import (
-    PAYMENT_POLICY_RULES,
     IntentRequest,
     ProviderEvent,
     ProviderIntent,
@@ -32,17 +30,14 @@ from app.application.interfaces.payment import (
 )
 from app.application.interfaces.privacy import PersonalDataHolder
 from app.application.interfaces.product import (
-    PRODUCT_POLICY_RULES,
     ProductFilter,
 )
 from app.application.interfaces.resource import (
-    RESOURCE_POLICY_RULES,
     FileStorage,
     FileTooLargeError,
     SealedBlob,
 )
 from app.application.interfaces.security import AccessToken, AccessTokenClaims, MfaTokenClaims
-from app.application.interfaces.user import USER_POLICY_RULES
 from app.application.use_cases.audit.personal_data import AuditPersonalData
 from app.application.use_cases.idempotency.personal_data import IdempotencyPersonalData
 from app.application.use_cases.payment.personal_data import PaymentPersonalData
@@ -59,18 +54,13 @@ from app.domain.entities.user import EmailAlreadyRegisteredError, User
 from app.domain.errors import CodedError
 from app.domain.events import DomainEvent
 from app.domain.services.recommendation import ProductClass
+from tests.databases import registered_features
 
 DEFAULT_NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 CATEGORIES = ("electronics", "books", "clothing")
 # What a fresh installation allows: the union of every feature's declared default rules.
-DEFAULT_POLICY_RULES = (
-    *ACCESS_POLICY_RULES,
-    *AUDIT_POLICY_RULES,
-    *RESOURCE_POLICY_RULES,
-    *PAYMENT_POLICY_RULES,
-    *PRODUCT_POLICY_RULES,
-    *USER_POLICY_RULES,
-)
+# What a freshly migrated database allows: every registered feature's default rules.
+DEFAULT_POLICY_RULES = registered_features().policy_rules
 DEFAULT_PASSWORD = "a long and unguessable passphrase"
 
 

@@ -14,15 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.application.interfaces.access import (
-    ACCESS_POLICY_RULES,
     PolicyRule,
     PolicyRuleExistsError,
 )
-from app.application.interfaces.audit import AUDIT_POLICY_RULES
-from app.application.interfaces.payment import PAYMENT_POLICY_RULES
-from app.application.interfaces.product import PRODUCT_OBJECT_TYPES, PRODUCT_POLICY_RULES
-from app.application.interfaces.resource import RESOURCE_POLICY_RULES
-from app.application.interfaces.user import USER_POLICY_RULES
+from app.application.interfaces.product import PRODUCT_OBJECT_TYPES
 from app.application.request_context import RequestContext
 from app.application.use_cases.access.change_policy import ChangePolicy
 from app.domain.entities.user import Role
@@ -33,7 +28,7 @@ from app.infrastructure.repositories.access import SqlAlchemyPolicyRuleRepositor
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from tests.builders import make_user
 from tests.conftest import migrated_policy_rules
-from tests.databases import fresh_database, sql_unit_of_work
+from tests.databases import fresh_database, registered_features, sql_unit_of_work
 
 USER_READS_PRODUCTS = PolicyRule("user", "product", "read", "all")
 USER_CREATES_RESOURCES = PolicyRule("user", "resource", "create", "own")
@@ -251,14 +246,7 @@ async def test_concurrent_identical_additions_store_the_rule_once(database: Data
 async def test_a_freshly_migrated_database_holds_every_features_default_rules(
     backend: str, tmp_path: Path
 ) -> None:
-    declared = {
-        *ACCESS_POLICY_RULES,
-        *AUDIT_POLICY_RULES,
-        *RESOURCE_POLICY_RULES,
-        *PAYMENT_POLICY_RULES,
-        *PRODUCT_POLICY_RULES,
-        *USER_POLICY_RULES,
-    }
+    declared = set(registered_features().policy_rules)
     async with fresh_database(backend, tmp_path) as url:
         database = Database(url)
         try:

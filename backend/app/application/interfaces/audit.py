@@ -10,12 +10,10 @@ from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.audit import AuditEvent
 
 if TYPE_CHECKING:  # the access port records its changes here: no import back at run time
-    from app.application.interfaces.access import PolicyRule
+    pass
 
 
 AUDIT_OBJECT_TYPES = ("audit",)
-# Only administrators read the trail (the access feature's rule for them covers it).
-AUDIT_POLICY_RULES: tuple[PolicyRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,12 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.product import PriceRange, Product
 from app.domain.services.recommendation import ProductClass
 
 PRODUCT = "product"
 PRODUCT_OBJECT_TYPES = (PRODUCT,)
-# Anyone reads the catalog, without being asked about; changing it is for administrators (the
-# access feature's rule for them covers it).
-PRODUCT_POLICY_RULES: tuple[PolicyRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,15 +6,11 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.audit import AuditUnitOfWork
 from app.domain.entities.user import User
 
 USER = "user"
 USER_OBJECT_TYPES = (USER,)
-# Listing accounts and changing someone's access is for administrators (the access feature's rule
-# for them covers it); a user's own account is self-service, never asked about.
-USER_POLICY_RULES: tuple[PolicyRule, ...] = ()
 
 
 class UserRepository(Protocol):
