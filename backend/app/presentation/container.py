@@ -76,6 +76,9 @@ class Provider(Generic[T]):
 
 @dataclass(slots=True, kw_only=True)
 class Container:
+    """What every feature shares, typed by its port where the app asks no more of it; each
+    feature's own providers, settings and units of work are asked for by key or Protocol."""
+
     settings: Settings
     features: FeatureSet
     database: Database
@@ -97,7 +100,7 @@ class Container:
     rate_limiter: LimitsRateLimiter
     access_policy: CasbinAccessPolicy
     event_publisher: InProcessEventPublisher
-    idempotency_keys: IdempotencyKeys
+    idempotency_keys: IdempotencyKeys  # for any use case a client may retry with a key
     _feature_settings: dict[type[BaseModel], BaseModel] = field(default_factory=dict)
     _provided: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
