@@ -4,8 +4,8 @@ its lifespan, so importing this module starts nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, FastAPI
@@ -37,6 +37,33 @@ def create_app(settings: Settings | None = None, features: FeatureSet | None = N
     features = features or FeatureSet.load(ENABLED_FEATURES)
     configure_logging(settings.log_level)
 
+    app = FastAPI(
+        title="Strata",
+        version=_version(),
+        summary="A production-grade FastAPI backend built with Onion / Clean Architecture.",
+        lifespan=_lifespan(settings, features),
+    )
+    app.state.settings = settings
+    app.state.metrics = HttpMetrics()
+    install_problem_handlers(
+        app,
+        error_statuses=merged_error_statuses(feature.error_statuses for feature in features),
+        translator=Translator(features.message_catalogs),
+    )
+    install_openapi(app, settings, features)
+    install_http_methods(app)  # HEAD wherever GET is; every 405 lists all allowed methods
+
+    _include_routers(app, features)
+
+    _add_middleware(app, settings, features)
+    return app
+
+
+def _lifespan(
+    settings: Settings, features: FeatureSet
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Build the container, check the schema, warm up and bootstrap; close it all at shutdown."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = Container.build(settings, features)
@@ -53,24 +80,10 @@ def create_app(settings: Settings | None = None, features: FeatureSet | None = N
         finally:
             await container.close()
 
-    app = FastAPI(
-        title="Strata",
-        version=_version(),
-        summary="A production-grade FastAPI backend built with Onion / Clean Architecture.",
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.metrics = HttpMetrics()
-    install_problem_handlers(
-        app,
-        error_statuses=merged_error_statuses(feature.error_statuses for feature in features),
-        translator=Translator(features.message_catalogs),
-    )
-    install_openapi(app, settings, features)
-    install_http_methods(app)  # HEAD wherever GET is; every 405 lists all allowed methods
+    return lifespan
 
-    _include_routers(app, features)
 
+def _add_middleware(app: FastAPI, settings: Settings, features: FeatureSet) -> None:
     # Added innermost first: the request context wraps everything, so even a 413 has a request id.
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -98,7 +111,6 @@ def create_app(settings: Settings | None = None, features: FeatureSet | None = N
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
-    return app
 
 
 def _include_routers(app: FastAPI, features: FeatureSet) -> None:

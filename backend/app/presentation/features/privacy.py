@@ -6,6 +6,6 @@ from app.presentation.features.feature import Feature
 
 FEATURE = Feature(
     key="privacy",
-    routers=(routers.build_router,),
+    routers=(routers.router, routers.build_export_router),
     units_of_work=(PrivacyUnitOfWork,),
 )

@@ -1,6 +1,6 @@
 """GDPR access and erasure (API.md "Identity"): `/users/me/export` and `DELETE /users/me`.
 
-The export's shape is the sum of what the registered features hold about a user, so the router is
+The export's shape is the sum of what the registered features hold about a user, so its router is
 built per app, from its features: a feature that stores personal data adds its section by
 declaring it, and the OpenAPI schema names every section.
 """
@@ -23,15 +23,34 @@ from app.presentation.api.v1.schemas.privacy import PERSONAL_DATA_EXPORT_DOC, Ac
 from app.presentation.features.feature import PersonalDataPart
 from app.presentation.features.registry import FeatureSet
 
+PREFIX = f"{API_V1_PREFIX}/users"
+router = APIRouter(prefix=PREFIX, tags=["privacy"])
 
-def build_router(features: FeatureSet) -> APIRouter:
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 422, 429, 503),
+    dependencies=[LimitPasswordCheck],
+    summary="Erase the caller's account and personal data (GDPR erasure)",
+    description="Needs the password (and a TOTP or recovery code when MFA is on), checked "
+    "against the account's login limit. Sessions, resources and files are deleted; audit "
+    "rows stay, with the caller anonymised.",
+)
+async def erase_me(
+    body: AccountErasure, user: CurrentUser, erase: EraseMyAccountDep, context: RequestContextDep
+) -> None:
+    await erase.execute(user, body.password, body.code, context)
+
+
+def build_export_router(features: FeatureSet) -> APIRouter:
+    """The export route of an app: its response model has a member per registered section."""
     parts = features.personal_data
-    export_model = _export_model(parts)
-    router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["privacy"])
+    export_router = APIRouter(prefix=PREFIX, tags=["privacy"])
 
-    @router.get(
+    @export_router.get(
         "/me/export",
-        response_model=export_model,
+        response_model=_export_model(parts),
         responses=problem_responses(401),
         summary="Everything stored about the caller, as one JSON document (GDPR access)",
     )
@@ -42,25 +61,7 @@ def build_router(features: FeatureSet) -> APIRouter:
             body.update(part.present(data.sections))
         return body
 
-    @router.delete(
-        "/me",
-        status_code=status.HTTP_204_NO_CONTENT,
-        responses=problem_responses(401, 403, 422, 429, 503),
-        dependencies=[LimitPasswordCheck],
-        summary="Erase the caller's account and personal data (GDPR erasure)",
-        description="Needs the password (and a TOTP or recovery code when MFA is on), checked "
-        "against the account's login limit. Sessions, resources and files are deleted; audit "
-        "rows stay, with the caller anonymised.",
-    )
-    async def erase_me(
-        body: AccountErasure,
-        user: CurrentUser,
-        erase: EraseMyAccountDep,
-        context: RequestContextDep,
-    ) -> None:
-        await erase.execute(user, body.password, body.code, context)
-
-    return router
+    return export_router
 
 
 def _export_model(parts: tuple[PersonalDataPart, ...]) -> type[BaseModel]:
