@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +31,11 @@ class FeatureRegistrationError(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class FeatureSet:
     features: tuple[Feature, ...]
+    # What each combination of unit-of-work Protocols opens, worked out once: every unit of work
+    # a request builds asks for it.
+    _opened_by: dict[tuple[type, ...], dict[str, RepositoryFactory]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, features: Iterable[Feature]) -> FeatureSet:
@@ -92,12 +97,16 @@ class FeatureSet:
 
     def repositories_for(self, *units_of_work: type) -> dict[str, RepositoryFactory]:
         """The SQL repositories behind these unit-of-work Protocols, and no other."""
-        available = self.repositories
-        return {
-            name: available[name]
-            for unit_of_work in units_of_work
-            for name in sorted(repository_names(unit_of_work))
-        }
+        opened = self._opened_by.get(units_of_work)
+        if opened is None:
+            available = self.repositories
+            opened = {
+                name: available[name]
+                for unit_of_work in units_of_work
+                for name in sorted(repository_names(unit_of_work))
+            }
+            self._opened_by[units_of_work] = opened
+        return opened
 
     def _check(self) -> None:
         _merged("feature key", ((f.key, {f.key: f}) for f in self))

@@ -13,7 +13,7 @@ from app.application.use_cases.product.get_product import GetProduct
 from app.application.use_cases.product.list_products import ListProducts
 from app.application.use_cases.product.recommend_products import RecommendProducts
 from app.application.use_cases.product.recommend_similar_products import RecommendSimilarProducts
-from app.application.use_cases.product.seed_products import SeedCatalog
+from app.application.use_cases.product.seed_products import SeedProducts
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.domain.entities.product import PriceRange, ProductChanges, ProductVersionMismatchError
 from app.domain.entities.user import AdminRequiredError, Role
@@ -90,7 +90,7 @@ async def test_every_committed_write_empties_the_cache(
     assert cache.invalidations == 2
     await DeleteProduct(uow, POLICY, cache).execute(ADMIN, created.id)
     assert cache.invalidations == 3
-    await SeedCatalog(uow, cache).execute([make_product(), make_product()])
+    await SeedProducts(uow, cache).execute([make_product(), make_product()])
     assert cache.invalidations == 4
 
 

@@ -13,7 +13,7 @@ from app.application.services.product import ProductSettings
 from app.application.use_cases.product.create_product import CreateProduct, NewProduct
 from app.application.use_cases.product.delete_product import DeleteProduct
 from app.application.use_cases.product.get_product import GetProduct
-from app.application.use_cases.product.seed_products import BATCH_SIZE, SeedCatalog
+from app.application.use_cases.product.seed_products import BATCH_SIZE, SeedProducts
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.domain.entities.product import (
     PriceRange,
@@ -259,13 +259,13 @@ async def test_delete_refuses_anyone_but_an_active_admin(
     assert uow.fake_products.committed == [stored]
 
 
-# ---------------------------------------------------------------- SeedCatalog
+# ---------------------------------------------------------------- SeedProducts
 
 
 async def test_seed_stores_every_product_in_committed_batches(uow: FakeUnitOfWork) -> None:
     products = [make_product(name=f"Product {n}") for n in range(2 * BATCH_SIZE + 7)]
     batches: list[int] = []
-    seed = SeedCatalog(uow)
+    seed = SeedProducts(uow)
 
     assert await seed.is_empty()
     total = await seed.execute(iter(products), on_batch=batches.append)
@@ -278,7 +278,7 @@ async def test_seed_stores_every_product_in_committed_batches(uow: FakeUnitOfWor
 
 
 async def test_seed_of_nothing_commits_nothing(uow: FakeUnitOfWork) -> None:
-    assert await SeedCatalog(uow).execute([]) == 0
+    assert await SeedProducts(uow).execute([]) == 0
     assert uow.committed == 0
 
 

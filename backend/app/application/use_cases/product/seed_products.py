@@ -10,7 +10,7 @@ from app.domain.entities.product import Product
 BATCH_SIZE = 1_000
 
 
-class SeedCatalog:
+class SeedProducts:
     """Fills the catalog with generated products, in batches (one transaction each)."""
 
     def __init__(self, uow: ProductUnitOfWork, cache: ReadCache | None = None) -> None:

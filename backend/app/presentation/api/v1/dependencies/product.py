@@ -14,7 +14,7 @@ from app.application.use_cases.product.get_product import GetProduct
 from app.application.use_cases.product.list_products import ListProducts
 from app.application.use_cases.product.recommend_products import RecommendProducts
 from app.application.use_cases.product.recommend_similar_products import RecommendSimilarProducts
-from app.application.use_cases.product.seed_products import SeedCatalog
+from app.application.use_cases.product.seed_products import SeedProducts
 from app.application.use_cases.product.update_product import UpdateProduct
 from app.infrastructure.adapters.read_cache import InProcessReadCache
 from app.presentation.api.v1.dependencies.common import (
@@ -90,9 +90,9 @@ async def get_recommend_similar(
     )
 
 
-def seed_products(container: Container) -> SeedCatalog:
+def seed_products(container: Container) -> SeedProducts:
     """For the start-up demo data and `strata seed-demo`, outside any request."""
-    return SeedCatalog(container.unit_of_work(ProductUnitOfWork), container.get(PRODUCT_CACHE))
+    return SeedProducts(container.unit_of_work(ProductUnitOfWork), container.get(PRODUCT_CACHE))
 
 
 CreateProductDep = Annotated[CreateProduct, Depends(get_create_product)]
