@@ -16,17 +16,11 @@ from app.infrastructure.repositories.credentials import (
     SqlAlchemyOneTimeTokenRepository,
     SqlAlchemyRecoveryCodeRepository,
 )
-from app.infrastructure.repositories.user import SqlAlchemyUserRepository
-from tests.builders import make_one_time_token, make_user
+from tests.builders import make_one_time_token
 from tests.fakes import DEFAULT_NOW
+from tests.integration.stored import stored_user
 
 LATER = DEFAULT_NOW + timedelta(minutes=5)
-
-
-async def stored_user(connection: AsyncConnection, email: str = "alice@example.com") -> User:
-    user = make_user(email=email)
-    await SqlAlchemyUserRepository(connection).add(user)
-    return user
 
 
 def issue(user: User, purpose: TokenPurpose = TokenPurpose.PASSWORD_RESET) -> OneTimeToken:

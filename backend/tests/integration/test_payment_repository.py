@@ -25,20 +25,14 @@ from app.infrastructure.repositories.payment import (
     SqlAlchemyPaymentRepository,
     SqlAlchemyWebhookEventRepository,
 )
-from app.infrastructure.repositories.user import SqlAlchemyUserRepository
-from tests.builders import make_payment, make_user
+from tests.builders import make_payment
 from tests.conftest import empty_all_tables
 from tests.fakes import DEFAULT_NOW
+from tests.integration.stored import stored_user
 
 LATER = DEFAULT_NOW + timedelta(minutes=5)
 # Long enough that a transaction which did not wait would have answered; short for the suite.
 BLOCKED_FOR_SECONDS = 0.3
-
-
-async def stored_user(connection: AsyncConnection, email: str = "alice@example.com") -> User:
-    user = make_user(email=email)
-    await SqlAlchemyUserRepository(connection).add(user)
-    return user
 
 
 def make_event(event_id: str = "evt_1", **overrides: Any) -> WebhookEvent:

@@ -15,15 +15,9 @@ from app.infrastructure.repositories.resource import (
     SqlAlchemyResourceFileRepository,
     SqlAlchemyResourceRepository,
 )
-from app.infrastructure.repositories.user import SqlAlchemyUserRepository
-from tests.builders import make_resource, make_stored_file, make_user
+from tests.builders import make_resource, make_stored_file
 from tests.fakes import DEFAULT_NOW
-
-
-async def stored_user(connection: AsyncConnection, email: str) -> User:
-    user = make_user(email=email)
-    await SqlAlchemyUserRepository(connection).add(user)
-    return user
+from tests.integration.stored import stored_user
 
 
 async def stored_resource(connection: AsyncConnection, owner: User, name: str = "r") -> Resource:

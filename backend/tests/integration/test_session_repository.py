@@ -23,15 +23,10 @@ from tests.builders import make_session, make_user
 from tests.conftest import empty_all_tables
 from tests.databases import fresh_database
 from tests.fakes import DEFAULT_NOW
+from tests.integration.stored import stored_user
 
 LIFETIME = timedelta(days=30)
 OLD_SESSION_ID = UUID("01900000-0000-7000-8000-0000000000aa")
-
-
-async def stored_user(connection: AsyncConnection, email: str = "alice@example.com") -> User:
-    user = make_user(email=email)
-    await SqlAlchemyUserRepository(connection).add(user)
-    return user
 
 
 def new_session(user: User, *, minutes_later: int = 0) -> Session:
