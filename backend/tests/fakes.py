@@ -163,6 +163,70 @@ class _KeyedTransactional(_TransactionalRows[Key, Value]):
         return dict(self._committed)
 
 
+@dataclasses.dataclass(frozen=True)
+class OutboxEntry:
+    event: DomainEvent
+    recorded_at: datetime
+    published_at: datetime | None = None
+
+
+@fake_repository("outbox")
+class FakeEventOutbox(_KeyedTransactional[UUID, OutboxEntry]):
+    """The outbox, by event id, with when each event was recorded and published."""
+
+    async def add(self, events: Sequence[DomainEvent], recorded_at: datetime) -> None:
+        for event in events:
+            self._rows()[event.event_id] = OutboxEntry(event, recorded_at)
+
+    async def unpublished(
+        self, limit: int, *, recorded_before: datetime | None = None
+    ) -> list[DomainEvent]:
+        pending = [
+            entry
+            for entry in self._rows().values()
+            if entry.published_at is None
+            and (recorded_before is None or entry.recorded_at < recorded_before)
+        ]
+        pending.sort(key=lambda entry: (entry.recorded_at, entry.event.event_id))
+        return [entry.event for entry in pending[:limit]]
+
+    async def mark_published(self, event_ids: Sequence[UUID], now: datetime) -> None:
+        rows = self._rows()
+        for event_id in event_ids:
+            if event_id in rows:
+                rows[event_id] = dataclasses.replace(rows[event_id], published_at=now)
+
+    async def delete_published_before(self, cutoff: datetime) -> int:
+        rows = self._rows()
+        old = [k for k, e in rows.items() if e.published_at is not None and e.published_at < cutoff]
+        for event_id in old:
+            del rows[event_id]
+        return len(old)
+
+    @property
+    def committed_events(self) -> list[DomainEvent]:
+        return [entry.event for entry in self._committed.values()]
+
+
+@fake_repository("processed_events")
+class FakeProcessedEvents(_KeyedTransactional[tuple[str, UUID], datetime]):
+    """Which handler has handled which event, and when."""
+
+    async def claim(self, handler: str, event_id: UUID, now: datetime) -> bool:
+        rows = self._rows()
+        if (handler, event_id) in rows:
+            return False
+        rows[(handler, event_id)] = now
+        return True
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        rows = self._rows()
+        old = [key for key, claimed_at in rows.items() if claimed_at < cutoff]
+        for key in old:
+            del rows[key]
+        return len(old)
+
+
 @fake_repository("products")
 class FakeProductRepository(_Transactional[Product]):
     """Same ordering and semantics as SqlAlchemyProductRepository: every list is by id ascending."""
@@ -1049,6 +1113,10 @@ class FakeEventPublisher:
         self.published: list[DomainEvent] = []
         self.commits_at_publish: list[int] = []
         self.published_inside_transaction = False
+
+    async def relay(self, events: Sequence[DomainEvent]) -> None:
+        """As the outbox relay: hands committed events out (recorded here like a publish)."""
+        await self.publish(events)
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         self.published.extend(events)

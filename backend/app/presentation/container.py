@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from app.application.idempotency import IdempotencyKeys
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import TotpAuthenticator
+from app.application.interfaces.events import EventsUnitOfWork
 from app.application.interfaces.security import (
     AccessTokenService,
     MfaTokenService,
@@ -28,6 +29,7 @@ from app.application.interfaces.security import (
 from app.application.interfaces.session import TokenDenyList
 from app.application.services.credentials.password_policy import PasswordPolicy
 from app.application.services.credentials.second_factor import SecondFactor
+from app.application.services.events import OutboxRelay
 from app.application.services.session import SessionPolicy, SessionTokens
 from app.core.config import Settings
 from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
@@ -101,6 +103,8 @@ class Container:
     access_policy: CasbinAccessPolicy
     event_publisher: InProcessEventPublisher
     idempotency_keys: IdempotencyKeys  # for any use case a client may retry with a key
+    # Hands committed events from the outbox to the handlers of `event_publisher`.
+    event_relay: OutboxRelay = field(init=False)
     _feature_settings: dict[type[BaseModel], BaseModel] = field(default_factory=dict)
     _provided: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -108,6 +112,11 @@ class Container:
     @classmethod
     def build(cls, settings: Settings, features: FeatureSet) -> Container:
         container = cls._shared(settings, features)
+        container.event_relay = OutboxRelay(
+            lambda: container.unit_of_work(EventsUnitOfWork),
+            container.event_publisher,
+            container.clock,
+        )
         for feature in features:
             if feature.settings is not None:
                 container._read_settings(feature.key, feature.settings)

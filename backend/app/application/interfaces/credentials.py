@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from app.application.interfaces.events import EventHandlerUnitOfWork
 from app.application.interfaces.session import SessionUnitOfWork
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.application.interfaces.user import UserRepository
@@ -86,3 +87,7 @@ class CredentialsUnitOfWork(SessionUnitOfWork, SecondFactorUnitOfWork, Protocol)
 
     @property
     def one_time_tokens(self) -> OneTimeTokenRepository: ...
+
+
+class VerificationMailUnitOfWork(CredentialsUnitOfWork, EventHandlerUnitOfWork, Protocol):
+    """What mailing a verification link touches: the link's token, once per registration."""

@@ -1,16 +1,80 @@
-"""Port of domain events: how a use case tells the rest of the system what happened."""
+"""Ports of domain events: the outbox a use case records them in, inside its own transaction,
+and the relay that hands them to their handlers once that transaction is committed.
+
+An event exists if and only if the change that made it was committed; a handler may see it more
+than once (a crash between handling and marking it published), so handlers are idempotent: each
+claims the event in `ProcessedEvents`, in the transaction that makes its effect.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
+from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.events import DomainEvent
 
 
 class EventPublisher(Protocol):
-    async def publish(self, events: Sequence[DomainEvent]) -> None:
-        """Hand the events to their handlers, after the transaction that made them committed.
+    """Hands events to their handlers (in this process; later, a stream other processes read)."""
 
-        Never raises: a handler's failure is logged, and cannot undo the committed change."""
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        """Call every handler of each event. Never raises: a handler's failure is logged, and
+        cannot undo the committed change."""
+        ...
+
+
+class EventOutbox(Protocol):
+    async def add(self, events: Sequence[DomainEvent], recorded_at: datetime) -> None:
+        """Record the events in the unit of work's transaction: they leave only if it commits."""
+        ...
+
+    async def unpublished(
+        self, limit: int, *, recorded_before: datetime | None = None
+    ) -> list[DomainEvent]:
+        """Events not yet handed to their handlers, oldest recorded first (and only those
+        recorded before `recorded_before`, when given)."""
+        ...
+
+    async def mark_published(self, event_ids: Sequence[UUID], now: datetime) -> None: ...
+
+    async def delete_published_before(self, cutoff: datetime) -> int:
+        """Forget events handed out before `cutoff`; the number deleted."""
+        ...
+
+
+class ProcessedEvents(Protocol):
+    async def claim(self, handler: str, event_id: UUID, now: datetime) -> bool:
+        """Record that `handler` handles `event_id`; False if it already has (a redelivery)."""
+        ...
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        """Forget claims made before `cutoff` (long after any redelivery); the number deleted."""
+        ...
+
+
+class OutboxUnitOfWork(UnitOfWork, Protocol):
+    """What recording and relaying events touches."""
+
+    @property
+    def outbox(self) -> EventOutbox: ...
+
+
+class EventHandlerUnitOfWork(UnitOfWork, Protocol):
+    """What a handler needs to make its effect once: the record of what it has handled."""
+
+    @property
+    def processed_events(self) -> ProcessedEvents: ...
+
+
+class EventsUnitOfWork(OutboxUnitOfWork, EventHandlerUnitOfWork, Protocol):
+    """What the relay touches: the outbox, and the claims it forgets after their retention."""
+
+
+class EventRelay(Protocol):
+    async def relay(self, events: Sequence[DomainEvent]) -> None:
+        """Hand these committed events to their handlers now (a use case calls it after its
+        commit; what a crash leaves unpublished is handed out at start-up and periodically)."""
         ...

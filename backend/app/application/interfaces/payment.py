@@ -17,6 +17,7 @@ from app.application.errors import (
 )
 from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.audit import AuditUnitOfWork
+from app.application.interfaces.events import EventHandlerUnitOfWork, OutboxUnitOfWork
 from app.application.interfaces.idempotency import IdempotencyUnitOfWork
 from app.application.interfaces.product import ProductRepository
 from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus
@@ -139,7 +140,7 @@ class WebhookEventRepository(Protocol):
     async def get(self, event_id: str) -> WebhookEvent | None: ...
 
 
-class PaymentUnitOfWork(AuditUnitOfWork, IdempotencyUnitOfWork, Protocol):
+class PaymentUnitOfWork(AuditUnitOfWork, IdempotencyUnitOfWork, OutboxUnitOfWork, Protocol):
     """What the payment feature's use cases touch; the products are read for their prices."""
 
     @property
@@ -199,3 +200,7 @@ class InvalidWebhookSignatureError(MalformedRequestError):
 
 class MalformedWebhookError(MalformedRequestError):
     code = "webhook.malformed"
+
+
+class PaymentAuditUnitOfWork(AuditUnitOfWork, EventHandlerUnitOfWork, Protocol):
+    """What recording a payment event in the audit trail touches (once per event)."""

@@ -7,6 +7,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.application.interfaces.audit import AuditUnitOfWork
+from app.application.interfaces.events import OutboxUnitOfWork
 from app.domain.entities.user import User
 
 USER = "user"
@@ -44,7 +45,7 @@ class UserRepository(Protocol):
         ...
 
 
-class UserUnitOfWork(AuditUnitOfWork, Protocol):
+class UserUnitOfWork(AuditUnitOfWork, OutboxUnitOfWork, Protocol):
     """What the user feature's use cases touch."""
 
     @property

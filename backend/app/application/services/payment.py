@@ -1,5 +1,6 @@
 """One way for what the provider says of an intent to reach our payment: through `Payment.observe`
-(forward only), after checking the intent is the payment we recorded."""
+(forward only), after checking the intent is the payment we recorded; the event it means is
+recorded in the outbox with the change."""
 
 from __future__ import annotations
 
@@ -32,4 +33,8 @@ async def apply_observation(
         # writers, PostgreSQL callers lock the row), and the newer state stands.
         logger.info("payment changed concurrently", extra={"payment_id": str(payment.id)})
         return payment, None
-    return changed, event_for(changed, observation)
+    event = event_for(changed, observation)
+    if event is not None:
+        # In the same transaction as the change: the event leaves if and only if it commits.
+        await uow.outbox.add([event], now)
+    return changed, event

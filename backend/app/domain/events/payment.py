@@ -16,6 +16,10 @@ class PaymentEvent(DomainEvent):
     amount_cents: int
     currency: str
 
+    @property
+    def aggregate_id(self) -> UUID | None:
+        return self.payment_id
+
 
 class PaymentSucceeded(PaymentEvent): ...
 

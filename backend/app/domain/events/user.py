@@ -10,5 +10,8 @@ from app.domain.events import DomainEvent
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRegistered(DomainEvent):
-    user_id: UUID
-    email: str
+    user_id: UUID  # only the id: an event carries no personal data, handlers read what they need
+
+    @property
+    def aggregate_id(self) -> UUID | None:
+        return self.user_id

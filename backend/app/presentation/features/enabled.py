@@ -6,6 +6,7 @@ feature that points at another (a session at its user) comes after it.
 
 ENABLED_FEATURES = (
     "health",
+    "event",
     "user",
     "session",
     "credentials",

@@ -38,6 +38,7 @@ from app.domain.entities.credentials import (
 )
 from app.domain.entities.session import InvalidTokenError
 from app.domain.entities.user import User, WeakPasswordError
+from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.totp import PyotpAuthenticator
 from tests.builders import make_session, make_user
@@ -132,7 +133,7 @@ async def test_verification_mail_and_token(
 ) -> None:
     mail = RecordingMail()
     await SendEmailVerification(uow, mail, clock, verify_url="https://x/verify?token=").execute(
-        alice.id, alice.email
+        alice.id
     )
     token = link_token(mail.sent[0])
 
@@ -147,9 +148,7 @@ async def test_a_verification_token_expires(
     uow: FakeUnitOfWork, clock: FakeClock, alice: User
 ) -> None:
     mail = RecordingMail()
-    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(
-        alice.id, alice.email
-    )
+    await SendEmailVerification(uow, mail, clock, verify_url="v?token=").execute(alice.id)
     clock.advance(timedelta(minutes=30))
 
     with pytest.raises(InvalidOneTimeTokenError):
@@ -161,7 +160,7 @@ async def test_a_mail_failure_is_swallowed(
 ) -> None:
     await SendEmailVerification(
         uow, RecordingMail(fail=True), clock, verify_url="v?token="
-    ).execute(alice.id, alice.email)
+    ).execute(alice.id)
     await RequestPasswordReset(uow, RecordingMail(fail=True), clock, reset_url="r?token=").execute(
         alice.email
     )
@@ -540,3 +539,29 @@ async def test_mfa_login_codes_count_per_account_whatever_the_token(
 
     one_try = [("mfa_login_code", str(alice.id)), ("password_or_code", "alice@example.com")]
     assert attempts.counted == one_try * 2
+
+
+async def test_a_registration_delivered_twice_mails_one_link(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User
+) -> None:
+    mail = RecordingMail()
+    verify = SendEmailVerification(uow, mail, clock, verify_url="v?token=")
+    event_id = new_id()
+
+    await verify.execute(alice.id, event_id=event_id)
+    await verify.execute(alice.id, event_id=event_id)
+
+    assert len(mail.sent) == 1
+
+
+async def test_no_link_for_an_account_gone_or_already_verified(
+    uow: FakeUnitOfWork, clock: FakeClock, alice: User
+) -> None:
+    mail = RecordingMail()
+    verify = SendEmailVerification(uow, mail, clock, verify_url="v?token=")
+
+    await verify.execute(new_id(), event_id=new_id())
+    uow.fake_users.seed(alice.model_copy(update={"email_verified": True}))
+    await verify.execute(alice.id, event_id=new_id())
+
+    assert mail.sent == []

@@ -642,6 +642,9 @@ async def test_a_webhook_is_applied_committed_recorded_and_then_published(
     assert publisher.commits_at_publish == [uow.committed]
     assert uow.committed >= 1
     assert publisher.published_inside_transaction is False
+    # The event was recorded in the outbox by the transaction that applied it: one event, one id.
+    assert uow.fake_outbox.committed_events == publisher.published
+    assert uow.fake_outbox.committed_events[0].event_id == publisher.published[0].event_id
     inbox = uow.fake_webhook_events.committed["evt_1"]
     assert (inbox.outcome, inbox.processed_at) == ("applied", clock.now())
     assert (inbox.type, inbox.payload, inbox.received_at) == (
@@ -1216,7 +1219,7 @@ async def test_a_payment_event_goes_into_the_audit_trail_without_an_actor(
         currency="USD",
     )
 
-    await RecordPaymentEvent(uow)(event)
+    await RecordPaymentEvent(uow, clock)(event)
 
     [audit] = uow.fake_audit_events.committed
     assert audit.action == "payment.succeeded"
@@ -1228,6 +1231,24 @@ async def test_a_payment_event_goes_into_the_audit_trail_without_an_actor(
     assert audit.outcome is AuditOutcome.SUCCESS
     assert audit.occurred_at == clock.now()
     assert audit.details == {"amount_cents": "1999", "currency": "USD"}
+
+
+async def test_a_payment_event_delivered_twice_is_audited_once(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    event = PaymentSucceeded(
+        occurred_at=clock.now(),
+        payment_id=make_payment().id,
+        user_id=None,
+        amount_cents=1_999,
+        currency="USD",
+    )
+
+    await RecordPaymentEvent(uow, clock)(event)
+    await RecordPaymentEvent(uow, clock)(event)  # the relay handed it out again
+
+    assert len(uow.fake_audit_events.committed) == 1
+    assert (RecordPaymentEvent.HANDLER, event.event_id) in uow.fake_processed_events.committed
 
 
 async def test_a_failed_payment_is_audited_as_a_failure_with_its_code(
@@ -1242,7 +1263,7 @@ async def test_a_failed_payment_is_audited_as_a_failure_with_its_code(
         failure_code="card_declined",
     )
 
-    await RecordPaymentEvent(uow)(event)
+    await RecordPaymentEvent(uow, clock)(event)
 
     [audit] = uow.fake_audit_events.committed
     assert (audit.action, audit.outcome) == ("payment.failed", AuditOutcome.FAILURE)
@@ -1256,7 +1277,7 @@ async def test_a_failed_payment_is_audited_as_a_failure_with_its_code(
 async def test_an_event_that_is_no_payment_event_is_not_audited(
     uow: FakeUnitOfWork, clock: FakeClock
 ) -> None:
-    await RecordPaymentEvent(uow)(DomainEvent(occurred_at=clock.now()))
+    await RecordPaymentEvent(uow, clock)(DomainEvent(occurred_at=clock.now()))
 
     assert uow.fake_audit_events.committed == []
     assert uow.committed == 0

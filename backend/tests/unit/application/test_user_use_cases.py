@@ -213,9 +213,11 @@ async def test_registration_tells_the_other_features_once_the_account_is_stored(
         Registration(email="new@example.com", password=PASSWORD)
     )
 
-    assert events.published == [
-        UserRegistered(occurred_at=user.created_at, user_id=user.id, email="new@example.com")
-    ]
+    registered = UserRegistered(occurred_at=user.created_at, user_id=user.id)
+    # Recorded in the outbox with the account, in one transaction; handed out after its commit.
+    assert uow.fake_outbox.committed_events == [registered]
+    assert events.published == [registered]
+    assert events.published[0].event_id == uow.fake_outbox.committed_events[0].event_id
     assert events.commits_at_publish == [1]
     assert not events.published_inside_transaction
 
@@ -231,3 +233,11 @@ async def test_a_refused_registration_tells_nobody(
             Registration(email="taken@example.com", password=PASSWORD)
         )
     assert events.published == []
+    assert uow.fake_outbox.committed_events == []
+
+
+async def test_an_administrator_made_at_start_up_records_no_event(
+    uow: FakeUnitOfWork, ensure_admin: EnsureAdmin
+) -> None:
+    await ensure_admin.execute("root@example.com", PASSWORD)
+    assert uow.fake_outbox.committed_events == []

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.events import EventPublisher
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.payment import (
     PaymentGateway,
     PaymentProviderError,
@@ -64,14 +64,14 @@ class GetPaymentIntent:
         uow: PaymentUnitOfWork,
         policy: AccessPolicy,
         gateway: PaymentGateway,
-        publisher: EventPublisher,
+        events: EventRelay,
         secret_box: SecretBox,
         clock: Clock,
     ) -> None:
         self._uow = uow
         self._policy = policy
         self._gateway = gateway
-        self._publisher = publisher
+        self._events = events
         self._secret_box = secret_box
         self._clock = clock
 
@@ -107,7 +107,7 @@ class GetPaymentIntent:
             updated, event = await apply_observation(uow, current, observation, now)
             await uow.commit()
         if event is not None:
-            await self._publisher.publish([event])
+            await self._events.relay([event])
         return updated
 
 

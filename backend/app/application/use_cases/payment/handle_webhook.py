@@ -12,7 +12,7 @@ import logging
 from enum import StrEnum
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.events import EventPublisher
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.payment import (
     PaymentUnitOfWork,
     ProviderEvent,
@@ -52,12 +52,12 @@ class HandleWebhook:
         self,
         uow: PaymentUnitOfWork,
         verifier: WebhookVerifier,
-        publisher: EventPublisher,
+        events: EventRelay,
         clock: Clock,
     ) -> None:
         self._uow = uow
         self._verifier = verifier
-        self._publisher = publisher
+        self._events = events
         self._clock = clock
 
     async def execute(self, payload: bytes, signature_header: str | None) -> WebhookOutcome:
@@ -74,7 +74,7 @@ class HandleWebhook:
             await uow.webhook_events.mark_processed(event.event_id, outcome=outcome, now=now)
             await uow.commit()
         if published is not None:
-            await self._publisher.publish([published])
+            await self._events.relay([published])
         return outcome
 
     async def _apply(

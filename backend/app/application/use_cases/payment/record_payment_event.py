@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from app.application.interfaces.payment import PaymentUnitOfWork
+from app.application.interfaces.clock import Clock
+from app.application.interfaces.payment import PaymentAuditUnitOfWork
 from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.events import DomainEvent
 from app.domain.events.payment import (
@@ -23,10 +24,13 @@ _ACTIONS: dict[type[PaymentEvent], str] = {
 
 class RecordPaymentEvent:
     """Handler of payment events: each status change the provider reports goes into the audit
-    trail, with no actor (the provider acted, not a user)."""
+    trail, with no actor (the provider acted, not a user), once however often it is delivered."""
 
-    def __init__(self, uow: PaymentUnitOfWork) -> None:
+    HANDLER = "payment.audit"
+
+    def __init__(self, uow: PaymentAuditUnitOfWork, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, event: DomainEvent) -> None:
         if not isinstance(event, PaymentEvent):
@@ -35,6 +39,10 @@ class RecordPaymentEvent:
         if isinstance(event, PaymentFailed) and event.failure_code:
             details["failure_code"] = event.failure_code
         async with self._uow as uow:
+            if not await uow.processed_events.claim(
+                self.HANDLER, event.event_id, self._clock.now()
+            ):
+                return  # delivered again: its row is already in the trail
             await uow.audit_events.add(
                 AuditEvent.record(
                     action=_ACTIONS.get(type(event), "payment.changed"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.events import EventPublisher
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.security import PasswordHasher
 from app.application.interfaces.user import UserUnitOfWork
 from app.application.services.credentials.password_policy import PasswordPolicy
@@ -32,7 +32,7 @@ class RegisterUser:
         hasher: PasswordHasher,
         policy: PasswordPolicy,
         clock: Clock,
-        events: EventPublisher | None = None,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -57,12 +57,12 @@ class RegisterUser:
             now=self._clock.now(),
             role=role,
         )
+        registered = UserRegistered(occurred_at=user.created_at, user_id=user.id)
         async with self._uow as uow:
             await uow.users.add(user)  # the unique constraint settles a race with a twin request
+            if self._events is not None:
+                await uow.outbox.add([registered], user.created_at)
             await uow.commit()
         if self._events is not None:
-            registered = UserRegistered(
-                occurred_at=user.created_at, user_id=user.id, email=user.email
-            )
-            await self._events.publish([registered])
+            await self._events.relay([registered])
         return user

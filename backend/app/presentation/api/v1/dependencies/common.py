@@ -12,7 +12,7 @@ from typing import Annotated, Any, cast
 from fastapi import BackgroundTasks, Depends, Request
 
 from app.application.interfaces.access import AccessPolicy
-from app.application.interfaces.events import EventPublisher
+from app.application.interfaces.events import EventRelay
 from app.application.request_context import RequestContext
 from app.core.logging import request_id_var
 from app.domain.events import DomainEvent
@@ -75,22 +75,22 @@ async def get_access_policy(container: ContainerDep) -> AccessPolicy:
 AccessPolicyDep = Annotated[AccessPolicy, Depends(get_access_policy)]
 
 
-class AfterResponsePublisher:
-    """Publishes a request's events once its response is sent: what handlers do (mail a link)
-    delays nobody, and runs only if the request succeeded."""
+class AfterResponseRelay:
+    """Relays a request's committed events once its response is sent: what handlers do (mail a
+    link) delays nobody. They are in the outbox already, so a crash before then loses nothing."""
 
-    def __init__(self, background: BackgroundTasks, publisher: EventPublisher) -> None:
+    def __init__(self, background: BackgroundTasks, relay: EventRelay) -> None:
         self._background = background
-        self._publisher = publisher
+        self._relay = relay
 
-    async def publish(self, events: Sequence[DomainEvent]) -> None:
-        self._background.add_task(self._publisher.publish, list(events))
+    async def relay(self, events: Sequence[DomainEvent]) -> None:
+        self._background.add_task(self._relay.relay, list(events))
 
 
-async def get_after_response_events(
+async def get_after_response_relay(
     background: BackgroundTasks, container: ContainerDep
-) -> EventPublisher:
-    return AfterResponsePublisher(background, container.event_publisher)
+) -> EventRelay:
+    return AfterResponseRelay(background, container.event_relay)
 
 
-AfterResponseEventsDep = Annotated[EventPublisher, Depends(get_after_response_events)]
+AfterResponseRelayDep = Annotated[EventRelay, Depends(get_after_response_relay)]

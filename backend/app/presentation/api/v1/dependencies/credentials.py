@@ -4,7 +4,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.application.interfaces.credentials import CredentialsUnitOfWork, MailSender
+from app.application.interfaces.credentials import (
+    CredentialsUnitOfWork,
+    MailSender,
+    VerificationMailUnitOfWork,
+)
 from app.application.use_cases.credentials.change_password import ChangePassword
 from app.application.use_cases.credentials.complete_mfa_login import CompleteMfaLogin
 from app.application.use_cases.credentials.disable_mfa import DisableMfa
@@ -86,7 +90,7 @@ async def get_reset_password(uow: CredentialsUow, container: ContainerDep) -> Re
 
 def send_email_verification(container: Container) -> SendEmailVerification:
     return SendEmailVerification(
-        container.unit_of_work(CredentialsUnitOfWork),
+        container.unit_of_work(VerificationMailUnitOfWork),
         container.get(MAIL_SENDER),
         container.clock,
         verify_url=container.settings.public_base_url.rstrip("/") + VERIFY_PATH,
@@ -98,7 +102,7 @@ def mail_verification_links(container: Container) -> None:
 
     async def on_registered(event: DomainEvent) -> None:
         if isinstance(event, UserRegistered):
-            await send_email_verification(container).execute(event.user_id, event.email)
+            await send_email_verification(container).execute(event.user_id, event_id=event.event_id)
 
     container.event_publisher.subscribe(UserRegistered, on_registered)
 

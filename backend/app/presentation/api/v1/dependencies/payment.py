@@ -6,7 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.application.interfaces.payment import PaymentUnitOfWork, WebhookVerifier
+from app.application.interfaces.payment import (
+    PaymentAuditUnitOfWork,
+    PaymentUnitOfWork,
+    WebhookVerifier,
+)
 from app.application.use_cases.payment.create_payment_intent import CreatePaymentIntent
 from app.application.use_cases.payment.get_payment_intent import GetPaymentIntent
 from app.application.use_cases.payment.handle_webhook import HandleWebhook
@@ -94,7 +98,9 @@ def record_payment_events(container: Container) -> None:
     concurrent requests must not share one."""
 
     async def record(event: DomainEvent) -> None:
-        await RecordPaymentEvent(container.unit_of_work(PaymentUnitOfWork))(event)
+        await RecordPaymentEvent(container.unit_of_work(PaymentAuditUnitOfWork), container.clock)(
+            event
+        )
 
     container.event_publisher.subscribe(PaymentEvent, record)
 
@@ -124,7 +130,7 @@ async def get_get_payment_intent(
         uow,
         policy,
         container.get(PAYMENT_GATEWAY),
-        container.event_publisher,
+        container.event_relay,
         container.secret_box,
         container.clock,
     )
@@ -136,7 +142,7 @@ async def get_list_payments(uow: ReadPaymentUow) -> ListPayments:
 
 async def get_handle_webhook(uow: PaymentUow, container: ContainerDep) -> HandleWebhook:
     return HandleWebhook(
-        uow, container.get(WEBHOOK_VERIFIER), container.event_publisher, container.clock
+        uow, container.get(WEBHOOK_VERIFIER), container.event_relay, container.clock
     )
 
 

@@ -15,7 +15,7 @@ from app.application.use_cases.user.register_user import RegisterUser
 from app.application.use_cases.user.update_profile import UpdateProfile
 from app.presentation.api.v1.dependencies.common import (
     AccessPolicyDep,
-    AfterResponseEventsDep,
+    AfterResponseRelayDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
@@ -29,7 +29,7 @@ UserAndSessionsUow = Annotated[SessionUnitOfWork, Depends(unit_of_work(SessionUn
 
 
 async def get_register_user(
-    uow: UserUow, container: ContainerDep, events: AfterResponseEventsDep
+    uow: UserUow, container: ContainerDep, events: AfterResponseRelayDep
 ) -> RegisterUser:
     return RegisterUser(
         uow, container.password_hasher, container.password_policy, container.clock, events

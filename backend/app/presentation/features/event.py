@@ -1,0 +1,18 @@
+"""The event feature: the transactional outbox domain events are recorded in, the relay that hands
+them to their handlers, and the claims that make a handler's effect happen once per event."""
+
+from app.application.interfaces.events import EventsUnitOfWork
+from app.infrastructure.repositories.event import SqlAlchemyEventOutbox, SqlAlchemyProcessedEvents
+from app.presentation.api.v1.dependencies import event as dependencies
+from app.presentation.features.feature import Feature
+
+FEATURE = Feature(
+    key="event",
+    repositories={
+        "outbox": SqlAlchemyEventOutbox,
+        "processed_events": SqlAlchemyProcessedEvents,
+    },
+    units_of_work=(EventsUnitOfWork,),
+    providers=dependencies.PROVIDERS,
+    bootstrap=dependencies.relay_leftovers_now,
+)
