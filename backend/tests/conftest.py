@@ -98,3 +98,15 @@ def stripe_fake(stripe_server: StripeFake) -> StripeFake:
     """The Stripe stand-in, emptied and with nothing scripted, for one test."""
     stripe_server.reset()
     return stripe_server
+
+
+@pytest_asyncio.fixture
+async def committing_database(database_url: str) -> AsyncIterator[Database]:
+    """The shared database for tests that commit for real (on connections of their own): every
+    table is emptied afterwards, since no rolled-back outer transaction can undo a commit."""
+    database = Database(database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        await empty_all_tables(database_url)

@@ -3,11 +3,9 @@ commit, handed out at start-up when a crash left them behind, and handled once (
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest_asyncio
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select
 
@@ -21,19 +19,8 @@ from app.infrastructure.repositories.event import SqlAlchemyEventOutbox
 from app.infrastructure.repositories.user import SqlAlchemyUserRepository
 from app.presentation.main import create_app
 from tests.builders import make_user
-from tests.conftest import empty_all_tables
 from tests.e2e.conftest import USER_PASSWORD, make_settings, running_client
 from tests.e2e.test_credentials import mails_to
-
-
-@pytest_asyncio.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-        await empty_all_tables(database_url)
 
 
 async def unpublished_events(database: Database) -> int:
@@ -47,7 +34,7 @@ async def unpublished_events(database: Database) -> int:
 
 
 async def test_a_registration_is_recorded_and_handed_out_after_the_response(
-    database: Database, database_url: str, tmp_path: Path
+    committing_database: Database, database_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(database_url, mail_dir=tmp_path)
     async with running_client(settings) as client:
@@ -57,30 +44,30 @@ async def test_a_registration_is_recorded_and_handed_out_after_the_response(
         assert response.status_code == 201
 
     assert len(mails_to(tmp_path, "ada@example.com")) == 1
-    assert await unpublished_events(database) == 0
+    assert await unpublished_events(committing_database) == 0
 
 
 async def test_an_event_a_crash_left_in_the_outbox_goes_out_at_the_next_start(
-    database: Database, database_url: str, tmp_path: Path
+    committing_database: Database, database_url: str, tmp_path: Path
 ) -> None:
     # The account and its event were committed; the process died before handing the event out.
     user = make_user(email="left@example.com")
-    async with database.engine.begin() as connection:
+    async with committing_database.engine.begin() as connection:
         await SqlAlchemyUserRepository(connection).add(user)
         await SqlAlchemyEventOutbox(connection).add(
             [UserRegistered(occurred_at=user.created_at, user_id=user.id)], datetime.now(UTC)
         )
-    assert await unpublished_events(database) == 1
+    assert await unpublished_events(committing_database) == 1
 
     async with running_client(make_settings(database_url, mail_dir=tmp_path)):
         pass  # start-up relays what the last run left
 
     assert len(mails_to(tmp_path, "left@example.com")) == 1
-    assert await unpublished_events(database) == 0
+    assert await unpublished_events(committing_database) == 0
 
 
 async def test_a_payment_event_handed_out_twice_is_audited_once(
-    database: Database, database_url: str
+    committing_database: Database, database_url: str
 ) -> None:
 
     event = PaymentSucceeded(
@@ -96,7 +83,7 @@ async def test_a_payment_event_handed_out_twice_is_audited_once(
         await relay.relay([event])
         await relay.relay([event])  # a redelivery, as after a crash before marking it published
 
-    async with database.read_engine.connect() as connection:
+    async with committing_database.read_engine.connect() as connection:
         query = (
             select(func.count())
             .select_from(AuditEventModel)

@@ -3,11 +3,9 @@ and empty its tables afterwards, since a rolled-back outer transaction could not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeoutError
 
@@ -15,22 +13,11 @@ from app.domain.entities.product import Product
 from app.infrastructure.database.engine import Database
 from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from tests.builders import make_product
-from tests.conftest import empty_all_tables
 from tests.databases import registered_features, sql_unit_of_work
 
 
 class CheckoutFailedError(Exception):
     """Something a use case might raise halfway through its transaction."""
-
-
-@pytest_asyncio.fixture
-async def committing_database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-        await empty_all_tables(database_url)
 
 
 async def stored(database: Database, product: Product) -> Product | None:
