@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -22,6 +30,7 @@ from app.application.interfaces.access import (
 )
 from app.application.interfaces.audit import AuditFilter
 from app.application.interfaces.idempotency import IdempotencyRecord
+from app.application.interfaces.job import JobFilter
 from app.application.interfaces.payment import (
     IntentRequest,
     ProviderEvent,
@@ -46,6 +55,7 @@ from app.application.use_cases.session.personal_data import SessionPersonalData
 from app.application.use_cases.user.personal_data import UserPersonalData
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.credentials import OneTimeToken, TokenPurpose
+from app.domain.entities.job import Job, JobStatus
 from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus
 from app.domain.entities.product import Product
 from app.domain.entities.resource import Resource, StoredFile
@@ -721,6 +731,108 @@ class FakeWebhookEventRepository(_KeyedTransactional[str, WebhookEvent]):
 
     async def get(self, event_id: str) -> WebhookEvent | None:
         return self._rows().get(event_id)
+
+    async def drop_payloads_received_before(self, cutoff: datetime, *, limit: int) -> int:
+        rows = self._rows()
+        old = sorted(
+            (e for e in rows.values() if e.received_at < cutoff and e.payload),
+            key=lambda e: e.received_at,
+        )[:limit]
+        for event in old:
+            rows[event.event_id] = dataclasses.replace(event, payload="")
+        return len(old)
+
+
+@fake_repository("jobs")
+class FakeJobRepository(_KeyedTransactional[UUID, Job]):
+    """Jobs by id, each stored as a copy (a caller's changes count only once `update`d), with
+    the time each was last sent to the engine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_at: dict[UUID, datetime] = {}
+
+    async def add(self, job: Job) -> None:
+        self._rows()[job.id] = dataclasses.replace(job)
+        self.sent_at[job.id] = job.created_at
+
+    async def add_unless_duplicate(self, job: Job) -> bool:
+        if any(j.dedupe_key == job.dedupe_key for j in self._rows().values()):
+            return False
+        await self.add(job)
+        return True
+
+    async def get(self, job_id: UUID) -> Job | None:
+        job = self._rows().get(job_id)
+        return dataclasses.replace(job) if job is not None else None
+
+    async def update(self, job: Job) -> bool:
+        stored = self._rows().get(job.id)
+        if stored is None or stored.version != job.version:
+            return False
+        job.version += 1
+        self._rows()[job.id] = dataclasses.replace(job)
+        return True
+
+    async def list_page(
+        self, job_filter: JobFilter, *, before: UUID | None, limit: int
+    ) -> list[Job]:
+        jobs = sorted(self._rows().values(), key=lambda j: j.id, reverse=True)
+        return [
+            dataclasses.replace(j)
+            for j in jobs
+            if (job_filter.kind is None or j.kind == job_filter.kind)
+            and (job_filter.status is None or j.status is job_filter.status)
+            and (before is None or j.id < before)
+        ][:limit]
+
+    async def due(self, now: datetime, *, sent_before: datetime, limit: int) -> list[UUID]:
+        def is_due(job: Job) -> bool:
+            if job.status is JobStatus.QUEUED:
+                return self.sent_at[job.id] < sent_before
+            if job.status is JobStatus.FAILED:
+                return job.run_after <= now
+            return (
+                job.status is JobStatus.RUNNING
+                and job.lease_expires_at is not None
+                and job.lease_expires_at <= now
+            )
+
+        due = sorted(
+            (j for j in self._rows().values() if is_due(j)), key=lambda j: (j.run_after, j.id)
+        )
+        return [j.id for j in due[:limit]]
+
+    async def mark_sent(self, job_ids: Sequence[UUID], now: datetime) -> None:
+        for job_id in job_ids:
+            self.sent_at[job_id] = now
+
+    async def running(self, limit: int) -> list[Job]:
+        jobs = sorted(self._rows().values(), key=lambda j: j.id)
+        return [dataclasses.replace(j) for j in jobs if j.status is JobStatus.RUNNING][:limit]
+
+    async def depth_by_kind(self) -> Mapping[tuple[str, JobStatus], int]:
+        depth: dict[tuple[str, JobStatus], int] = {}
+        for job in self._rows().values():
+            if job.status in (
+                JobStatus.QUEUED,
+                JobStatus.RUNNING,
+                JobStatus.FAILED,
+                JobStatus.DEAD,
+            ):
+                depth[job.kind, job.status] = depth.get((job.kind, job.status), 0) + 1
+        return depth
+
+    async def delete_finished_before(self, cutoff: datetime) -> int:
+        rows = self._rows()
+        old = [
+            k
+            for k, j in rows.items()
+            if j.status.is_final and j.finished_at is not None and j.finished_at < cutoff
+        ]
+        for job_id in old:
+            del rows[job_id]
+        return len(old)
 
 
 class FakePasswordStrengthChecker:

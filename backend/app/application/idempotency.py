@@ -24,9 +24,6 @@ KEY_LIFETIME = timedelta(hours=24)
 # How long a claim holds its key: longer than any request may run (the provider's timeouts and
 # retries included), so only a request that died mid-way leaves a key to be taken over.
 DEFAULT_LOCK_DURATION = timedelta(seconds=120)
-# Expired keys of every caller are deleted this often by each process (in a claim's transaction),
-# so no first result, client secret included, outlives its 24 hours by much.
-SWEEP_INTERVAL = timedelta(minutes=10)
 
 
 def fingerprint(request: dict[str, Any]) -> str:
@@ -57,7 +54,6 @@ class IdempotencyKeys:
     ) -> None:
         self._secret_box = secret_box
         self._lock_duration = lock_duration
-        self._next_sweep_at: datetime | None = None
 
     async def claim(
         self,
@@ -79,16 +75,10 @@ class IdempotencyKeys:
             expires_at=now + KEY_LIFETIME,
         )
         async with uow:
-            await self._sweep_when_due(uow, now)
             if await uow.idempotency_keys.add_if_absent(record):
                 await uow.commit()
                 return Claim(user_id, key, record.reserved_id)
             return await self._claim_recorded(uow, record, now)
-
-    async def _sweep_when_due(self, uow: IdempotencyUnitOfWork, now: datetime) -> None:
-        if self._next_sweep_at is None or now >= self._next_sweep_at:
-            self._next_sweep_at = now + SWEEP_INTERVAL
-            await uow.idempotency_keys.delete_expired(now)
 
     async def _claim_recorded(
         self, uow: IdempotencyUnitOfWork, record: IdempotencyRecord, now: datetime

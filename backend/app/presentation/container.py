@@ -35,7 +35,7 @@ from app.core.config import Settings
 from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
-from app.infrastructure.adapters.event_publisher import InProcessEventPublisher
+from app.infrastructure.adapters.event_publisher import EventFanOut, InProcessEventPublisher
 from app.infrastructure.adapters.jwt_tokens import JwtTokenService
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
 from app.infrastructure.adapters.password_strength import ZxcvbnPasswordStrengthChecker
@@ -102,6 +102,9 @@ class Container:
     rate_limiter: LimitsRateLimiter
     access_policy: CasbinAccessPolicy
     event_publisher: InProcessEventPublisher
+    # Handlers that run in the process that relays the event, whatever the mode: sending the id
+    # of a committed job to the job engine.
+    local_event_handlers: InProcessEventPublisher
     idempotency_keys: IdempotencyKeys  # for any use case a client may retry with a key
     # Hands committed events from the outbox to the handlers of `event_publisher`.
     event_relay: OutboxRelay = field(init=False)
@@ -114,7 +117,7 @@ class Container:
         container = cls._shared(settings, features)
         container.event_relay = OutboxRelay(
             lambda: container.unit_of_work(EventsUnitOfWork),
-            container.event_publisher,
+            EventFanOut(container.local_event_handlers, container.event_publisher),
             container.clock,
         )
         for feature in features:
@@ -182,6 +185,7 @@ class Container:
             ),
             access_policy=CasbinAccessPolicy(database.read_engine),
             event_publisher=InProcessEventPublisher(),
+            local_event_handlers=InProcessEventPublisher(),
             idempotency_keys=IdempotencyKeys(secret_box),
         )
 

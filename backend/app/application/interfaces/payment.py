@@ -139,6 +139,11 @@ class WebhookEventRepository(Protocol):
 
     async def get(self, event_id: str) -> WebhookEvent | None: ...
 
+    async def drop_payloads_received_before(self, cutoff: datetime, *, limit: int) -> int:
+        """Empty the payloads of up to `limit` events received before `cutoff` (they may carry
+        billing details); their ids stay, to recognise a redelivery. The number emptied."""
+        ...
+
 
 class PaymentUnitOfWork(AuditUnitOfWork, IdempotencyUnitOfWork, OutboxUnitOfWork, Protocol):
     """What the payment feature's use cases touch; the products are read for their prices."""

@@ -7,8 +7,8 @@
   authentication checks that the token's session still exists.
 
 Revoked sessions are deleted at once. Expired ones are deleted at their user's next login, and by
-a sweep that a login runs at most once per `expired_sweep_interval` in each process: the user agent
-and address of a session are kept no longer than the session (plus that interval) lives.
+the periodic job `session.sweep_expired` (`use_cases/session/sweep_expired_sessions.py`): the user
+agent and address of a session are kept no longer than the session (plus that period) lives.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from app.domain.entities.user import User
 class SessionPolicy:
     refresh_token_lifetime: timedelta
     max_sessions_per_user: int
-    expired_sweep_interval: timedelta = timedelta(minutes=10)
-    expired_sweep_batch: int = 1000  # bounds the extra work of the login that sweeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +45,6 @@ class SessionTokens:
         self._tokens = tokens
         self._clock = clock
         self._policy = policy
-        self._next_sweep_at: datetime | None = None
 
     async def start(self, uow: SessionUnitOfWork, user: User, context: RequestContext) -> TokenPair:
         now = self._clock.now()
@@ -60,7 +57,6 @@ class SessionTokens:
         )
         await uow.sessions.add(session)
         await uow.sessions.prune(user.id, now, keep=self._policy.max_sessions_per_user)
-        await self._sweep_expired(uow, now)
         await uow.audit_events.add(
             AuditEvent.record(
                 action="auth.login",
@@ -73,13 +69,6 @@ class SessionTokens:
             )
         )
         return self.pair_for(session, refresh_token)
-
-    async def _sweep_expired(self, uow: SessionUnitOfWork, now: datetime) -> None:
-        if self._next_sweep_at is not None and now < self._next_sweep_at:
-            return
-        # Set before awaiting: logins running meanwhile do not sweep too.
-        self._next_sweep_at = now + self._policy.expired_sweep_interval
-        await uow.sessions.delete_expired_of_anyone(now, limit=self._policy.expired_sweep_batch)
 
     def pair_for(self, session: Session, refresh_token: str) -> TokenPair:
         access = self._tokens.issue(session.user_id, session.id)

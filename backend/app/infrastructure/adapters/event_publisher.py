@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from app.application.interfaces.events import EventPublisher
 from app.domain.events import DomainEvent
 
 logger = logging.getLogger("strata.events")
@@ -33,3 +34,17 @@ class InProcessEventPublisher:
                 except Exception:
                     # The change is committed; a failing handler must not turn it into an error.
                     logger.exception("event handler failed", extra={"event": event.name})
+
+
+class EventFanOut:
+    """Hands events to several publishers in turn: the handlers that run in the relaying process
+    (sending a job's id to the engine), then those that run wherever handlers run (here, or the
+    stream workers read). A publisher that raises stops the relay, which leaves the events
+    unpublished in the outbox, to go out again later: handlers are idempotent."""
+
+    def __init__(self, *publishers: EventPublisher) -> None:
+        self._publishers = publishers
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        for publisher in self._publishers:
+            await publisher.publish(events)

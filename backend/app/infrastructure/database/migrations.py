@@ -63,7 +63,8 @@ async def ensure_at_head(engine: AsyncEngine, feature_locations: Sequence[Path] 
     A database that does not answer yet is not refused here: readiness reports it (503) until it does.
     """
     config = alembic_config(engine.url.render_as_string(hide_password=False), feature_locations)
-    expected = set(ScriptDirectory.from_config(config).get_heads())
+    script = ScriptDirectory.from_config(config)
+    expected = set(script.get_heads())
     try:
         async with engine.connect() as connection:
             current = set(
@@ -74,7 +75,16 @@ async def ensure_at_head(engine: AsyncEngine, feature_locations: Sequence[Path] 
     except (OperationalError, InterfaceError, OSError) as error:
         logger.warning("database unreachable at start-up", extra={"error": type(error).__name__})
         return
-    if current != expected:
+    # A feature branch that depends on a main-tree head leaves only its own head in the version
+    # table (Alembic folds the dependency in): what is applied is the current heads and all they
+    # stand on, dependencies included.
+    applied = {
+        revision.revision
+        for revision in script.revision_map.iterate_revisions(
+            tuple(current), "base", implicit_base=True, select_for_downgrade=True
+        )
+    } if current else set()
+    if not expected <= applied or not current <= expected:
         raise DatabaseNotMigratedError(
             f"the database is at revision {_named(current)}, this code expects "
             f"{_named(expected)}: run `strata migrate` (or `make migrate`) first"

@@ -151,6 +151,19 @@ class SqlAlchemyWebhookEventRepository:
             outcome=row["outcome"],
         )
 
+    async def drop_payloads_received_before(self, cutoff: datetime, *, limit: int) -> int:
+        batch = (
+            select(_e.event_id)
+            .where(_e.received_at < cutoff, _e.payload != "")
+            .order_by(_e.received_at)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        result = await self._connection.execute(
+            update(_events).where(_e.event_id.in_(batch)).values(payload="")
+        )
+        return int(result.rowcount)
+
 
 def _row(payment: Payment) -> dict[str, object]:
     # Table columns by name: the column is `metadata` (the ORM attribute is only renamed because

@@ -7,6 +7,7 @@ feature that points at another (a session at its user) comes after it.
 ENABLED_FEATURES = (
     "health",
     "event",
+    "job",
     "user",
     "session",
     "credentials",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.application.interfaces.access import PolicyRule
+from app.application.interfaces.job import JobHandler
 from app.application.interfaces.privacy import PersonalDataHolder
 from app.core.config import Settings
+from app.domain.entities.job import RetryPolicy
 from app.infrastructure.repositories.unit_of_work import RepositoryFactory
 from app.presentation.container import Container, Provider
 
@@ -44,6 +47,20 @@ class PersonalDataPart:
     holder: Callable[[Container], PersonalDataHolder[Any]]
     sections: Mapping[str, Any] = field(default_factory=dict)
     present: Callable[[Mapping[str, object]], Mapping[str, object]] = lambda _sections: {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobDefinition:
+    """A kind of background job the feature runs (see `services/jobs.py` `JobKind`). `handler`
+    is built once the container is: it may use any feature's providers."""
+
+    name: str
+    handler: Callable[[Container], JobHandler]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # A worker that has not renewed its hold on a running job for this long is taken for dead.
+    visibility_timeout: timedelta = timedelta(minutes=5)
+    # A periodic job: one per period across every process.
+    every: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,3 +99,5 @@ class Feature:
     settings: type[BaseModel] | None = None
     # An Alembic version location of the feature's own (a branch depending on the main tree).
     migrations: Path | None = None
+    # The kinds of background jobs it declares, periodic ones included.
+    jobs: tuple[JobDefinition, ...] = ()

@@ -1,5 +1,7 @@
 """The payment feature: payment intents through Stripe, verified and de-duplicated webhooks."""
 
+from datetime import timedelta
+
 from app.application.interfaces.payment import (
     PAYMENT_OBJECT_TYPES,
     PAYMENT_POLICY_RULES,
@@ -14,7 +16,7 @@ from app.presentation.api.messages import payment as messages
 from app.presentation.api.v1.dependencies import payment as dependencies
 from app.presentation.api.v1.routers import payment as routers
 from app.presentation.api.v1.schemas import payment as schemas
-from app.presentation.features.feature import Feature, PersonalDataPart
+from app.presentation.features.feature import Feature, JobDefinition, PersonalDataPart
 
 FEATURE = Feature(
     key="payment",
@@ -35,5 +37,13 @@ FEATURE = Feature(
         holder=lambda _container: PaymentPersonalData(),
         sections=schemas.PERSONAL_DATA_SECTIONS,
         present=schemas.personal_data_of,
+    ),
+    settings=dependencies.PaymentSettings,
+    jobs=(
+        JobDefinition(
+            name="payment.forget_webhook_payloads",
+            handler=dependencies.forget_webhook_payloads,
+            every=timedelta(hours=1),
+        ),
     ),
 )

@@ -17,7 +17,12 @@ from typing import TypeVar
 from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.unit_of_work import repository_names
 from app.infrastructure.repositories.unit_of_work import RepositoryFactory
-from app.presentation.features.feature import Feature, MessageCatalog, PersonalDataPart
+from app.presentation.features.feature import (
+    Feature,
+    JobDefinition,
+    MessageCatalog,
+    PersonalDataPart,
+)
 
 FEATURES_PACKAGE = "app.presentation.features"
 K = TypeVar("K")
@@ -90,6 +95,10 @@ class FeatureSet:
     @property
     def personal_data(self) -> tuple[PersonalDataPart, ...]:
         return tuple(f.personal_data for f in self if f.personal_data is not None)
+
+    @property
+    def job_definitions(self) -> tuple[JobDefinition, ...]:
+        return tuple(definition for feature in self.features for definition in feature.jobs)
 
     @property
     def migration_locations(self) -> tuple[Path, ...]:

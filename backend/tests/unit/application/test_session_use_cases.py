@@ -20,12 +20,11 @@ from app.domain.entities.session import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     InvalidTokenError,
-    Session,
     SessionNotFoundError,
 )
 from app.domain.entities.user import User
 from app.domain.value_objects.password import normalize_password
-from tests.builders import make_session, make_user
+from tests.builders import make_user
 from tests.fakes import (
     FakeAccessTokenService,
     FakeClock,
@@ -223,50 +222,6 @@ async def test_log_in_forgets_expired_sessions(
 
     assert [s.id for s in uow.fake_sessions.committed] == [second.session_id]
     assert first.session_id != second.session_id
-
-
-def other_users_session(clock: FakeClock, lifetime: timedelta) -> Session:
-    return make_session(now=clock.now(), lifetime=lifetime, user_agent="gone", ip="198.51.100.1")
-
-
-async def test_a_login_sweeps_expired_sessions_of_anyone_at_most_once_per_interval(
-    uow: FakeUnitOfWork,
-    hasher: FakePasswordHasher,
-    tokens: FakeAccessTokenService,
-    clock: FakeClock,
-) -> None:
-    policy = SessionPolicy(
-        REFRESH_LIFETIME,
-        MAX_SESSIONS,
-        expired_sweep_interval=timedelta(minutes=10),
-        expired_sweep_batch=2,
-    )
-    log_in = LogIn(uow, hasher, SessionTokens(tokens, clock, policy), tokens, clock)
-    short = timedelta(minutes=1)
-    abandoned = [other_users_session(clock, short) for _ in range(3)]
-    alive = other_users_session(clock, REFRESH_LIFETIME)
-    uow.fake_sessions.seed(*abandoned, alive)
-    clock.advance(timedelta(minutes=2))
-
-    first = await logged_in(log_in)  # sweeps a batch of two
-    left_after_first = {s.id for s in uow.fake_sessions.committed}
-    later = [other_users_session(clock, short)]
-    uow.fake_sessions.seed(*uow.fake_sessions.committed, *later)
-    clock.advance(timedelta(minutes=5))
-    second = await logged_in(log_in)  # within the interval: no sweep
-    left_after_second = {s.id for s in uow.fake_sessions.committed}
-    clock.advance(timedelta(minutes=6))
-    third = await logged_in(log_in)  # the interval is over: sweeps again
-
-    assert len(left_after_first & {s.id for s in abandoned}) == 1
-    assert {alive.id, first.session_id} <= left_after_first
-    assert later[0].id in left_after_second
-    assert {s.id for s in uow.fake_sessions.committed} == {
-        alive.id,
-        first.session_id,
-        second.session_id,
-        third.session_id,
-    }
 
 
 # ---------------------------------------------------------------- LogIn: normalized passwords

@@ -1,5 +1,5 @@
 """The task every API process runs: leftovers relayed every few seconds, a failing database
-retried rather than ending the task, old rows swept now and then."""
+retried rather than ending the task; old rows are forgotten by the periodic job."""
 
 from __future__ import annotations
 
@@ -36,16 +36,15 @@ def container_with(relay: RecordingRelay) -> Container:
     return cast(Container, SimpleNamespace(event_relay=relay))
 
 
-async def test_the_task_relays_retries_and_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_task_relays_and_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(event, "LEFTOVERS_EVERY_SECONDS", 0.01)
-    monkeypatch.setattr(event, "RETENTION_SWEEP_EVERY_SECONDS", 0.03)
     relay = RecordingRelay(failures=2)
     task = asyncio.create_task(event.relay_leftovers_periodically(container_with(relay)))
     await asyncio.sleep(0.2)
     await event._stop(task)
 
     assert relay.leftover_runs >= 5  # kept going through the two failures
-    assert relay.sweeps >= 1
+    assert relay.sweeps == 0  # the periodic job `event.forget_old` does that
     assert task.cancelled()
 
 
@@ -65,3 +64,9 @@ def test_the_provider_starts_and_stops_the_task() -> None:
         return task
 
     assert asyncio.run(scenario()).cancelled()
+
+
+async def test_the_periodic_job_forgets_old_events() -> None:
+    relay = RecordingRelay()
+    await event.ForgetOldEvents(cast(Any, relay))(cast(Any, None))
+    assert relay.sweeps == 1

@@ -9,28 +9,24 @@ from datetime import timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from app.application.services.events import OutboxRelay
+from app.domain.entities.job import Job
 from app.presentation.container import Container, Provider, ProviderKey
 
 logger = logging.getLogger("strata.events")
 
 LEFTOVERS_EVERY_SECONDS = 10.0
-RETENTION_SWEEP_EVERY_SECONDS = 3_600.0
 
 LEFTOVER_RELAY = ProviderKey[asyncio.Task[None]]("event.leftover_relay")
 
 
 async def relay_leftovers_periodically(container: Container) -> None:
     """Every few seconds, hand out committed events their request did not (it crashed, or its
-    handlers' process went away); every hour, forget published events past their retention."""
-    since_sweep = 0.0
+    handlers' process went away). (Forgetting old events is the periodic job `event.forget_old`.)"""
     while True:
         await asyncio.sleep(LEFTOVERS_EVERY_SECONDS)
-        since_sweep += LEFTOVERS_EVERY_SECONDS
         try:
             await container.event_relay.relay_leftovers()
-            if since_sweep >= RETENTION_SWEEP_EVERY_SECONDS:
-                since_sweep = 0.0
-                await container.event_relay.forget_old()
         except Exception as exc:  # the database may be away for a while: try again next time
             logger.warning("outbox relay failed; retrying", extra={"error": type(exc).__name__})
 
@@ -62,3 +58,14 @@ async def relay_leftovers_now(container: Container) -> None:
         return
     if relayed:
         logger.info("events left by the last run relayed", extra={"events": relayed})
+
+
+class ForgetOldEvents:
+    """The periodic job `event.forget_old`: published events and handlers' claims past their
+    retention are deleted (they grow with every change)."""
+
+    def __init__(self, relay: OutboxRelay) -> None:
+        self._relay = relay
+
+    async def __call__(self, job: Job) -> None:
+        await self._relay.forget_old()

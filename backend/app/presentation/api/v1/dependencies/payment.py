@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.application.interfaces.payment import (
     PaymentAuditUnitOfWork,
@@ -12,6 +14,7 @@ from app.application.interfaces.payment import (
     WebhookVerifier,
 )
 from app.application.use_cases.payment.create_payment_intent import CreatePaymentIntent
+from app.application.use_cases.payment.forget_webhook_payloads import ForgetWebhookPayloads
 from app.application.use_cases.payment.get_payment_intent import GetPaymentIntent
 from app.application.use_cases.payment.handle_webhook import HandleWebhook
 from app.application.use_cases.payment.list_payments import ListPayments
@@ -150,3 +153,20 @@ CreatePaymentIntentDep = Annotated[CreatePaymentIntent, Depends(get_create_payme
 GetPaymentIntentDep = Annotated[GetPaymentIntent, Depends(get_get_payment_intent)]
 ListPaymentsDep = Annotated[ListPayments, Depends(get_list_payments)]
 HandleWebhookDep = Annotated[HandleWebhook, Depends(get_handle_webhook)]
+
+
+class PaymentSettings(BaseModel):
+    """`FEATURES__PAYMENT__<NAME>` settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Days a webhook's payload (it may carry billing details) is kept; its id stays for good,
+    # to recognise a redelivery.
+    webhook_payload_retention_days: int = Field(default=30, ge=1, le=3_650)
+
+
+def forget_webhook_payloads(container: Container) -> ForgetWebhookPayloads:
+    days = container.settings_of(PaymentSettings).webhook_payload_retention_days
+    return ForgetWebhookPayloads(
+        lambda: container.unit_of_work(PaymentUnitOfWork), container.clock, timedelta(days=days)
+    )

@@ -1,0 +1,215 @@
+"""The `JobEngine` port over taskiq: job ids go to workers through a taskiq broker.
+
+- Embedded (no Redis): taskiq's `InMemoryBroker` runs each job as a task of this event loop.
+- Distributed: taskiq-redis's `RedisStreamBroker` (a stream read by one consumer group); `strata
+  worker` processes consume it with `consume`.
+
+The broker only carries ids; the `jobs` table says what is due, and the sweeper resends anything a
+broker lost. That is how this engine works around what taskiq-redis 1.2.4 does not hold
+(measured in ../shared/notes/taskiq-redis.md), rather than depending on it:
+- redelivery: taskiq's XAUTOCLAIM runs only after a read that fetched something (an orphaned
+  message on an idle stream waits forever) and its 10-minute idle default re-runs long jobs. We
+  acknowledge each message as we take it, so nothing waits in the pending list for XAUTOCLAIM at
+  all; a worker killed mid-job leaves a running row whose lease the sweeper sees expire.
+- the stream is trimmed (`MAXLEN ~`): acknowledged entries would otherwise stay forever; a trimmed
+  unread id is still queued in the table, and resent.
+- a flush (or a Redis restarted empty) makes the blocked read fail with `NOGROUP`/`UNBLOCKED`,
+  which kills taskiq's own worker loop: ours recreates the group and carries on.
+- Python 3.11 with redis-py 8's default `socket_timeout=5` swallows the cancellation SIGTERM
+  needs (CPython gh-86296): our connections have no socket timeout, and reads block 1 s at most.
+- `InMemoryBroker` ignores `max_async_tasks` (taskiq #396): concurrency is our own semaphore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq_redis import RedisStreamBroker
+
+logger = logging.getLogger("strata.jobs")
+
+RUN_JOB_TASK = "strata.run_job"
+JOB_STREAM = "strata:jobs"
+WORKER_GROUP = "strata-workers"
+READ_BLOCK_MS = 1_000
+# Nothing of ours waits in the pending list (we acknowledge on receipt): an idle time this long
+# only keeps taskiq's own XAUTOCLAIM from re-running a job another worker is still running.
+TASKIQ_IDLE_TIMEOUT_MS = 24 * 3_600_000
+RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+RunJob = Callable[[UUID], Awaitable[object]]
+
+
+class TaskiqJobEngine:
+    """Sends job ids through a taskiq broker and, in a process that runs jobs, runs them at most
+    `concurrency` at a time with `run_job` (the application's `JobRunner.run`)."""
+
+    def __init__(self, broker: AsyncBroker, *, concurrency: int) -> None:
+        self._broker = broker
+
+        async def run_job(job_id: str) -> None:
+            # What the in-memory broker's receiver calls, as a task of this loop, for each id.
+            await self._run(UUID(job_id))
+
+        # A plain function: taskiq renames the function it registers, which a method refuses.
+        self._task = broker.register_task(run_job, task_name=RUN_JOB_TASK)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._run_job: RunJob | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._started = False
+
+    @classmethod
+    def in_process(cls, *, concurrency: int) -> TaskiqJobEngine:
+        return cls(InMemoryBroker(), concurrency=concurrency)
+
+    @classmethod
+    def redis_streams(
+        cls, redis_url: str, *, concurrency: int, maxlen: int
+    ) -> RedisStreamJobEngine:
+        broker = RedisStreamBroker(
+            redis_url,
+            queue_name=JOB_STREAM,
+            consumer_group_name=WORKER_GROUP,
+            consumer_id="0",  # a group made after a flush reads what was sent before it
+            xread_block=READ_BLOCK_MS,
+            xread_count=concurrency,  # what one read takes, each acknowledged as it starts
+            maxlen=maxlen,
+            idle_timeout=TASKIQ_IDLE_TIMEOUT_MS,
+            socket_timeout=None,
+        )
+        return RedisStreamJobEngine(broker, concurrency=concurrency)
+
+    @property
+    def runs_jobs(self) -> bool:
+        return self._run_job is not None
+
+    async def start(self, run_job: RunJob | None = None) -> None:
+        """Connect; with `run_job`, this process also runs the jobs it receives."""
+        self._run_job = run_job
+        if not self._started:
+            await self._broker.startup()
+            self._started = True
+
+    async def send(self, job_ids: Sequence[UUID]) -> None:
+        for job_id in job_ids:
+            await self._task.kiq(str(job_id))
+
+    async def _run(self, job_id: UUID) -> None:
+        await self._slots.acquire()
+        await self._run_in_slot(job_id)
+
+    async def _run_in_slot(self, job_id: UUID) -> None:
+        """Run the job in a slot the caller took, and give the slot back."""
+        task = asyncio.current_task()
+        try:
+            if task is not None:
+                self._running.add(task)
+            if self._run_job is not None:
+                await self._run_job(job_id)
+        except Exception:  # the runner records a job's failure: this is the runner's own
+            logger.exception("job runner failed", extra={"job_id": str(job_id)})
+        finally:
+            if task is not None:
+                self._running.discard(task)
+            self._slots.release()
+
+    async def drain(self, bound_seconds: float) -> None:
+        """Stop running jobs: wait up to `bound_seconds` for the running ones, then cancel the
+        rest (the runner hands each back to the queue for another worker)."""
+        self._run_job_after_drain()
+        running = list(self._running)
+        if running:
+            logger.info("draining jobs", extra={"jobs": len(running), "bound": bound_seconds})
+            _done, pending = await asyncio.wait(running, timeout=bound_seconds)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+    def _run_job_after_drain(self) -> None:
+        """Jobs that arrive while draining are left queued (the sweeper resends them)."""
+        run_job = self._run_job
+        if run_job is None:
+            return
+
+        async def refuse(job_id: UUID) -> None:
+            logger.info("job left queued: draining", extra={"job_id": str(job_id)})
+
+        self._run_job = refuse
+
+    async def close(self) -> None:
+        if self._started:
+            await self._broker.shutdown()
+            self._started = False
+
+
+class RedisStreamJobEngine(TaskiqJobEngine):
+    """The distributed engine: `consume` is a `strata worker`'s loop over the job stream."""
+
+    _broker: RedisStreamBroker
+
+    async def consume(self) -> None:
+        """Take ids off the stream and run them, until cancelled. Survives Redis going away or
+        being flushed (the group is recreated)."""
+        failures = 0
+        while True:
+            try:
+                await self._ensure_group()
+                async for message in self._broker.listen():
+                    failures = 0
+                    await _maybe_await(message.ack())
+                    job_id = self._job_id(message.data)
+                    if job_id is None:
+                        continue
+                    await self._take_slot_and_run(job_id)
+            except (RedisConnectionError, RedisTimeoutError, ResponseError, OSError) as error:
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                logger.warning(
+                    "job stream unavailable; reading again soon",
+                    extra={"error": type(error).__name__, "retry_in": delay},
+                )
+                await asyncio.sleep(delay)
+
+    async def _take_slot_and_run(self, job_id: UUID) -> None:
+        # Wait for a free slot before reading on: a worker holds at most `concurrency` ids.
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:
+            # Stopped while holding an acknowledged id: put it back for another worker now.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.send([job_id]))
+            raise
+        task = asyncio.get_running_loop().create_task(self._run_in_slot(job_id))
+        self._running.add(task)  # held here from the start: the loop keeps only weak references
+        task.add_done_callback(self._running.discard)
+
+    def _job_id(self, data: bytes) -> UUID | None:
+        try:
+            message = self._broker.formatter.loads(data)
+            return UUID(str(message.args[0]))
+        except Exception:  # not one of ours (or garbage): acknowledged, and dropped
+            logger.warning("unreadable job message dropped")
+            return None
+
+    async def _ensure_group(self) -> None:
+        async with Redis(connection_pool=self._broker.connection_pool) as redis:
+            try:
+                await redis.xgroup_create(JOB_STREAM, WORKER_GROUP, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+
+async def _maybe_await(value: object) -> None:
+    if isinstance(value, Awaitable):
+        await value
