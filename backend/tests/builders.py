@@ -11,6 +11,7 @@ from typing import Any
 
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.credentials import OneTimeToken, TokenPurpose
+from app.domain.entities.job import Job
 from app.domain.entities.payment import Payment, PaymentStatus, whole_seconds
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.resource import Resource, StoredFile
@@ -152,3 +153,16 @@ def make_payment(*, now: datetime = DEFAULT_NOW, **overrides: Any) -> Payment:
         **overrides,
     }
     return Payment.model_validate(fields)
+
+
+def make_job(**overrides: Any) -> Job:
+    """A queued job of kind "test.echo" with five attempts, made now; `overrides` replace any
+    argument of `Job.create` (kind, payload, now, max_attempts, owner_id, dedupe_key)."""
+    fields: dict[str, Any] = {
+        "kind": "test.echo",
+        "payload": {},
+        "now": DEFAULT_NOW,
+        "max_attempts": 5,
+        **overrides,
+    }
+    return Job.create(**fields)
