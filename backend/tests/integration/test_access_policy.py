@@ -58,7 +58,8 @@ async def change_stored_policy(
 
 @pytest_asyncio.fixture
 async def database(database: Database, database_url: str) -> AsyncIterator[Database]:
-    """These tests commit policy changes; what the migrations stored is back afterwards."""
+    """These tests commit policy changes; what the migrations stored is back afterwards, and the
+    events the changes recorded are gone (the outbox tests count what is in it)."""
     yield database
     async with unit_of_work(database) as uow:
         await uow.policy_rules.claim_change()
@@ -67,6 +68,8 @@ async def database(database: Database, database_url: str) -> AsyncIterator[Datab
         for rule in migrated_policy_rules(database_url):
             await uow.policy_rules.add(rule)
         await uow.commit()
+    async with database.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM outbox WHERE name = 'AccessPolicyChanged'"))
 
 
 @pytest_asyncio.fixture

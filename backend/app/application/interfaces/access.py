@@ -11,6 +11,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.application.interfaces.audit import AuditUnitOfWork
+from app.application.interfaces.events import OutboxUnitOfWork
 from app.domain.entities.user import User
 from app.domain.errors import ConflictError, NotFoundError
 
@@ -74,7 +75,7 @@ class PolicyRuleRepository(Protocol):
         ...
 
 
-class AccessUnitOfWork(AuditUnitOfWork, Protocol):
+class AccessUnitOfWork(AuditUnitOfWork, OutboxUnitOfWork, Protocol):
     """What changing the access policy touches."""
 
     @property

@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 from app.application.interfaces.audit import AuditUnitOfWork
 from app.application.interfaces.credentials import SecondFactorUnitOfWork
+from app.application.interfaces.events import OutboxUnitOfWork
 from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.user import User
 
@@ -45,6 +46,6 @@ class PersonalDataHolder(Protocol[UnitOfWorkT_contra]):
         ...
 
 
-class PrivacyUnitOfWork(SecondFactorUnitOfWork, AuditUnitOfWork, Protocol):
-    """What the privacy use cases touch themselves: the account, its second factor and the audit
-    trail. The unit of work they are given also exposes what every holder's `unit_of_work` names."""
+class PrivacyUnitOfWork(SecondFactorUnitOfWork, AuditUnitOfWork, OutboxUnitOfWork, Protocol):
+    """What the privacy use cases touch themselves: the account, its second factor, the audit
+    trail and the outbox. The unit of work they are given also exposes what every holder's `unit_of_work` names."""

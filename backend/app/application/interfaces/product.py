@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from app.application.interfaces.unit_of_work import UnitOfWork
+from app.application.interfaces.events import OutboxUnitOfWork
 from app.domain.entities.product import PriceRange, Product
 from app.domain.services.recommendation import ProductClass
 
@@ -54,8 +54,9 @@ class ProductRepository(Protocol):
     async def count(self) -> int: ...
 
 
-class ProductUnitOfWork(UnitOfWork, Protocol):
-    """What the product feature's use cases touch."""
+class ProductUnitOfWork(OutboxUnitOfWork, Protocol):
+    """What the product feature's use cases touch: the catalog, and the outbox its changes are
+    told through."""
 
     @property
     def products(self) -> ProductRepository: ...

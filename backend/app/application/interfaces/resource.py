@@ -14,6 +14,7 @@ from app.application.errors import (
 )
 from app.application.interfaces.access import PolicyRule
 from app.application.interfaces.audit import AuditUnitOfWork
+from app.application.interfaces.events import OutboxUnitOfWork
 from app.domain.entities.resource import Resource, StoredFile
 
 RESOURCE_OBJECT_TYPES = ("resource", "file")
@@ -104,7 +105,7 @@ class ContentTypeSniffer(Protocol):
         ...
 
 
-class ResourceUnitOfWork(AuditUnitOfWork, Protocol):
+class ResourceUnitOfWork(AuditUnitOfWork, OutboxUnitOfWork, Protocol):
     """What the resource feature's use cases (resources and their files) touch."""
 
     @property

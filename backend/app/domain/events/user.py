@@ -15,3 +15,15 @@ class UserRegistered(DomainEvent):
     @property
     def aggregate_id(self) -> UUID | None:
         return self.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserErased(DomainEvent):
+    """The account and its personal data are gone (GDPR erasure). The id links to nothing left
+    here; it is what other services need to erase their own copies."""
+
+    user_id: UUID
+
+    @property
+    def aggregate_id(self) -> UUID | None:
+        return self.user_id

@@ -88,9 +88,9 @@ async def test_every_committed_write_empties_the_cache(
         ADMIN, created.id, ProductChanges(name="Brighter lamp")
     )
     assert cache.invalidations == 2
-    await DeleteProduct(uow, POLICY, cache).execute(ADMIN, created.id)
+    await DeleteProduct(uow, POLICY, clock, cache).execute(ADMIN, created.id)
     assert cache.invalidations == 3
-    await SeedProducts(uow, cache).execute([make_product(), make_product()])
+    await SeedProducts(uow, clock, cache).execute([make_product(), make_product()])
     assert cache.invalidations == 4
 
 
@@ -102,7 +102,7 @@ async def test_a_refused_write_leaves_the_cache_alone(
     await GetProduct(uow, cache).execute(product.id)
 
     with pytest.raises(AdminRequiredError):
-        await DeleteProduct(uow, POLICY, cache).execute(make_user(), product.id)
+        await DeleteProduct(uow, POLICY, clock, cache).execute(make_user(), product.id)
     with pytest.raises(ProductVersionMismatchError):
         await UpdateProduct(uow, POLICY, clock, CATALOG, cache).execute(
             ADMIN, product.id, ProductChanges(name="X"), expected_versions={7}

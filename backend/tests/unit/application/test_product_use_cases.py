@@ -232,18 +232,20 @@ async def test_update_refuses_invalid_changes_and_changes_nothing(
 # ---------------------------------------------------------------- DeleteProduct
 
 
-async def test_delete_removes_the_product_and_commits(uow: FakeUnitOfWork, stored: Product) -> None:
-    await DeleteProduct(uow, POLICY).execute(ADMIN, stored.id)
+async def test_delete_removes_the_product_and_commits(
+    uow: FakeUnitOfWork, stored: Product, clock: FakeClock
+) -> None:
+    await DeleteProduct(uow, POLICY, clock).execute(ADMIN, stored.id)
 
     assert uow.fake_products.committed == []
     assert uow.committed == 1
 
 
 async def test_delete_raises_not_found_for_an_unknown_id(
-    uow: FakeUnitOfWork, stored: Product
+    uow: FakeUnitOfWork, stored: Product, clock: FakeClock
 ) -> None:
     with pytest.raises(ProductNotFoundError):
-        await DeleteProduct(uow, POLICY).execute(ADMIN, new_id())
+        await DeleteProduct(uow, POLICY, clock).execute(ADMIN, new_id())
 
     assert uow.fake_products.committed == [stored]
     assert uow.committed == 0
@@ -251,10 +253,10 @@ async def test_delete_raises_not_found_for_an_unknown_id(
 
 @pytest.mark.parametrize("actor", NON_ADMINS)
 async def test_delete_refuses_anyone_but_an_active_admin(
-    uow: FakeUnitOfWork, stored: Product, actor: User
+    uow: FakeUnitOfWork, stored: Product, actor: User, clock: FakeClock
 ) -> None:
     with pytest.raises(AdminRequiredError):
-        await DeleteProduct(uow, POLICY).execute(actor, stored.id)
+        await DeleteProduct(uow, POLICY, clock).execute(actor, stored.id)
 
     assert uow.fake_products.committed == [stored]
 
@@ -262,10 +264,12 @@ async def test_delete_refuses_anyone_but_an_active_admin(
 # ---------------------------------------------------------------- SeedProducts
 
 
-async def test_seed_stores_every_product_in_committed_batches(uow: FakeUnitOfWork) -> None:
+async def test_seed_stores_every_product_in_committed_batches(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
     products = [make_product(name=f"Product {n}") for n in range(2 * BATCH_SIZE + 7)]
     batches: list[int] = []
-    seed = SeedProducts(uow)
+    seed = SeedProducts(uow, clock)
 
     assert await seed.is_empty()
     total = await seed.execute(iter(products), on_batch=batches.append)
@@ -277,8 +281,8 @@ async def test_seed_stores_every_product_in_committed_batches(uow: FakeUnitOfWor
     assert not await seed.is_empty()
 
 
-async def test_seed_of_nothing_commits_nothing(uow: FakeUnitOfWork) -> None:
-    assert await SeedProducts(uow).execute([]) == 0
+async def test_seed_of_nothing_commits_nothing(uow: FakeUnitOfWork, clock: FakeClock) -> None:
+    assert await SeedProducts(uow, clock).execute([]) == 0
     assert uow.committed == 0
 
 
@@ -310,10 +314,10 @@ async def test_update_refuses_even_an_admin_when_the_policy_does(
 
 
 async def test_delete_refuses_even_an_admin_when_the_policy_does(
-    uow: FakeUnitOfWork, stored: Product
+    uow: FakeUnitOfWork, stored: Product, clock: FakeClock
 ) -> None:
     with pytest.raises(AdminRequiredError):
-        await DeleteProduct(uow, NOBODY).execute(ADMIN, stored.id)
+        await DeleteProduct(uow, NOBODY, clock).execute(ADMIN, stored.id)
 
     assert uow.entered == 0
     assert uow.fake_products.committed == [stored]
@@ -328,7 +332,7 @@ async def test_a_user_the_policy_lets_creates_changes_and_deletes_products(
     await UpdateProduct(uow, USERS_CHANGE_PRODUCTS, clock, CATALOG).execute(
         user, created.id, ProductChanges(name="Brighter lamp")
     )
-    await DeleteProduct(uow, USERS_CHANGE_PRODUCTS).execute(user, created.id)
+    await DeleteProduct(uow, USERS_CHANGE_PRODUCTS, clock).execute(user, created.id)
 
     assert uow.committed == 3
     assert uow.fake_products.committed == []

@@ -43,12 +43,18 @@ def test_the_fake_unit_of_work_serves_every_units_of_work_protocol(registered: F
 
 
 def test_a_units_of_work_protocol_names_its_repositories_and_its_bases() -> None:
-    assert repository_names(ProductUnitOfWork) == {"products"}
-    assert repository_names(ResourceUnitOfWork) == {"resources", "resource_files", "audit_events"}
+    assert repository_names(ProductUnitOfWork) == {"products", "outbox"}
+    assert repository_names(ResourceUnitOfWork) == {
+        "resources",
+        "resource_files",
+        "audit_events",
+        "outbox",
+    }
 
 
 def test_the_sql_unit_of_work_opens_only_the_repositories_asked_for() -> None:
-    assert FEATURES.repositories_for(ProductUnitOfWork).keys() == {"products"}
+    # The outbox is the event feature's repository: a unit of work that records events opens it.
+    assert FEATURES.repositories_for(ProductUnitOfWork).keys() == {"products", "outbox"}
 
 
 def test_object_types_and_rules_come_from_the_features_that_declare_them() -> None:

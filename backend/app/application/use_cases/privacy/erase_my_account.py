@@ -14,17 +14,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.privacy import AfterErasure, PersonalDataHolder, PrivacyUnitOfWork
 from app.application.interfaces.security import PasswordHasher
 from app.application.request_context import RequestContext
 from app.application.services.credentials.second_factor import SecondFactor
 from app.domain.entities.audit import AuditEvent
 from app.domain.entities.user import User, UserNotFoundError
+from app.domain.events.user import UserErased
 
 
 class EraseMyAccount:
     """Holders erase in the reverse of their registration order, so the features that point at
-    the account (sessions, resources, payments) go before the account row itself."""
+    the account (sessions, resources, payments) go before the account row itself. `UserErased`
+    is recorded in the erasure's transaction, so other services erase their copies too; `events`
+    hands it out once the stored files are gone."""
 
     def __init__(
         self,
@@ -33,12 +37,14 @@ class EraseMyAccount:
         hasher: PasswordHasher,
         second_factor: SecondFactor,
         clock: Clock,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._holders = holders
         self._hasher = hasher
         self._second_factor = second_factor
         self._clock = clock
+        self._events = events
 
     async def execute(
         self, caller: User, password: str, code: str | None, context: RequestContext
@@ -64,8 +70,12 @@ class EraseMyAccount:
                     request_id=context.request_id,
                 )
             )
+            erased = UserErased(occurred_at=now, user_id=user.id)
+            await uow.outbox.add([erased], now)
             await uow.commit()
         # Stored files go once the rows are gone for good; a crash here leaves unreadable
         # orphans (their data keys were in the deleted rows), never readable personal data.
         for step in after_commit:
             await step()
+        if self._events is not None:
+            await self._events.relay([erased])

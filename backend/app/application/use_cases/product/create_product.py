@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.cache import NoReadCache, ReadCache
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.product import PRODUCT, ProductUnitOfWork
 from app.application.services.product import ProductSettings
 from app.domain.entities.product import PriceRange, Product
 from app.domain.entities.user import AdminRequiredError, User
+from app.domain.events.product import ProductCreated
 
 DEFAULT_CURRENCY = "USD"
 
@@ -24,7 +26,10 @@ class NewProduct:
 
 
 class CreateProduct:
-    """A caller the policy lets (by default, an administrator) adds a product to the catalog."""
+    """A caller the policy lets (by default, an administrator) adds a product to the catalog.
+
+    `ProductCreated` is recorded with the product; `events` hands it out after the commit (without
+    it, the outbox relay's periodic pass does)."""
 
     def __init__(
         self,
@@ -33,12 +38,14 @@ class CreateProduct:
         clock: Clock,
         settings: ProductSettings,
         cache: ReadCache | None = None,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock
         self._settings = settings
         self._cache = cache if cache is not None else NoReadCache()
+        self._events = events
 
     async def execute(self, actor: User, new: NewProduct) -> Product:
         if not await self._policy.allows(actor, "create", PRODUCT):
@@ -53,8 +60,12 @@ class CreateProduct:
             currency=new.currency,
             description=new.description,
         )
+        created = ProductCreated(occurred_at=product.created_at, product_id=product.id)
         async with self._uow as uow:
             await uow.products.add(product)
+            await uow.outbox.add([created], product.created_at)
             await uow.commit()
-        await self._cache.invalidate()
+        await self._cache.invalidate()  # this process at once; the others when they hear the event
+        if self._events is not None:
+            await self._events.relay([created])
         return product

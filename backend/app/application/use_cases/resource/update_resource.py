@@ -5,6 +5,7 @@ from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.resource import ResourceUnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.audit_events import audit
@@ -15,15 +16,24 @@ from app.application.use_cases.resource.authorization import (
 )
 from app.domain.entities.resource import Resource, ResourceChanges, ResourceVersionMismatchError
 from app.domain.entities.user import User
+from app.domain.events.resource import ResourceUpdated
 
 
 class UpdateResource:
-    """Changes a resource the caller may update; given `expected_versions`, only from one of them."""
+    """Changes a resource the caller may update; given `expected_versions`, only from one of them.
+    A stored change records `ResourceUpdated`, handed out by `events` after the commit."""
 
-    def __init__(self, uow: ResourceUnitOfWork, policy: AccessPolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: ResourceUnitOfWork,
+        policy: AccessPolicy,
+        clock: Clock,
+        events: EventRelay | None = None,
+    ) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock
+        self._events = events
 
     async def execute(
         self,
@@ -48,5 +58,19 @@ class UpdateResource:
             await uow.audit_events.add(
                 audit("resource.update", actor, RESOURCE, resource_id, context, now)
             )
+            event = ResourceUpdated(
+                occurred_at=now,
+                resource_id=resource_id,
+                owner_id=updated.owner_id,
+                # Names only: a resource's name and description may be personal.
+                changed_fields=tuple(
+                    name
+                    for name in changes.as_fields()
+                    if getattr(updated, name) != getattr(current, name)
+                ),
+            )
+            await uow.outbox.add([event], now)
             await uow.commit()
+        if self._events is not None:
+            await self._events.relay([event])
         return updated

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.resource import (
     ContentTypeSniffer,
     FileStorage,
@@ -19,6 +20,7 @@ from app.application.use_cases.resource.audit_events import audit
 from app.application.use_cases.resource.authorization import FILE, authorized_for_files, still_there
 from app.domain.entities.resource import TEXT_PLAIN, Resource, StoredFile, sanitize_filename
 from app.domain.entities.user import User
+from app.domain.events.resource import FileUploaded
 from app.domain.value_objects.identifiers import new_id
 
 SNIFF_BYTES = 8192  # enough for every signature the sniffer knows
@@ -26,7 +28,8 @@ SNIFF_BYTES = 8192  # enough for every signature the sniffer knows
 
 class UploadFile:
     """Checks access before a byte is read, sniffs the type from the first bytes, streams the rest
-    into encrypted storage (which stops at `max_bytes`), then records the file."""
+    into encrypted storage (which stops at `max_bytes`), then records the file and, with it,
+    `FileUploaded`, handed out by `events` after the commit."""
 
     def __init__(
         self,
@@ -37,6 +40,7 @@ class UploadFile:
         clock: Clock,
         *,
         max_bytes: int,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._policy = policy
@@ -44,6 +48,7 @@ class UploadFile:
         self._sniffer = sniffer
         self._clock = clock
         self._max_bytes = max_bytes
+        self._events = events
 
     async def execute(
         self,
@@ -59,15 +64,26 @@ class UploadFile:
         blob = await self._storage.save(file_id, content, max_bytes=self._max_bytes)
         now = self._clock.now()
         stored = _stored_file(file_id, resource, filename, content_type, blob, now)
+        uploaded = FileUploaded(
+            occurred_at=now,
+            file_id=file_id,
+            resource_id=resource.id,
+            owner_id=stored.owner_id,
+            content_type=stored.content_type,
+            size=stored.size,
+        )
         try:
             async with self._uow as uow:
                 await still_there(uow, resource_id)  # it may have gone while the bytes came in
                 await uow.resource_files.add(stored)
                 await uow.audit_events.add(audit("file.upload", actor, FILE, file_id, context, now))
+                await uow.outbox.add([uploaded], now)
                 await uow.commit()
         except BaseException:
             await self._storage.delete_all([blob.storage_key])  # no row, so no ciphertext
             raise
+        if self._events is not None:
+            await self._events.relay([uploaded])
         return stored
 
     async def _typed_content(

@@ -7,12 +7,16 @@ from fastapi import Depends
 from app.application.interfaces.access import AccessUnitOfWork
 from app.application.use_cases.access.change_policy import ChangePolicy
 from app.application.use_cases.access.list_policy_rules import ListPolicyRules
+from app.domain.events import DomainEvent
+from app.domain.events.access import AccessPolicyChanged
 from app.presentation.api.v1.dependencies.common import (
     AccessPolicyDep,
+    AfterResponseRelayDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
 )
+from app.presentation.container import Container
 
 AccessUow = Annotated[AccessUnitOfWork, Depends(unit_of_work(AccessUnitOfWork))]
 ReadAccessUow = Annotated[AccessUnitOfWork, Depends(read_unit_of_work(AccessUnitOfWork))]
@@ -23,10 +27,26 @@ async def get_list_policy_rules(policy: AccessPolicyDep, uow: ReadAccessUow) -> 
 
 
 async def get_change_policy(
-    policy: AccessPolicyDep, uow: AccessUow, container: ContainerDep
+    policy: AccessPolicyDep, uow: AccessUow, container: ContainerDep, events: AfterResponseRelayDep
 ) -> ChangePolicy:
-    return ChangePolicy(policy, uow, container.clock, object_types=container.features.object_types)
+    return ChangePolicy(
+        policy,
+        uow,
+        container.clock,
+        object_types=container.features.object_types,
+        events=events,
+    )
 
 
 ListPolicyRulesDep = Annotated[ListPolicyRules, Depends(get_list_policy_rules)]
 ChangePolicyDep = Annotated[ChangePolicy, Depends(get_change_policy)]
+
+
+def reload_policy_on_change(container: Container) -> None:
+    """Distributed: a policy change made through another process is obeyed here as soon as its
+    event arrives. The version check of `CasbinAccessPolicy` stays as the fallback (Redis down)."""
+
+    async def reload(_event: DomainEvent) -> None:
+        await container.access_policy.refresh()
+
+    container.broadcast_handlers.subscribe(AccessPolicyChanged, reload, name="access.policy")

@@ -11,7 +11,7 @@ from fastapi import Depends
 from app.application.interfaces.privacy import PersonalDataHolder, PrivacyUnitOfWork
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
-from app.presentation.api.v1.dependencies.common import ContainerDep
+from app.presentation.api.v1.dependencies.common import AfterResponseRelayDep, ContainerDep
 from app.presentation.container import Container
 
 
@@ -31,7 +31,9 @@ async def get_export_my_data(container: ContainerDep) -> ExportMyData:
     return ExportMyData(uow, holders, container.clock)
 
 
-async def get_erase_my_account(container: ContainerDep) -> EraseMyAccount:
+async def get_erase_my_account(
+    container: ContainerDep, events: AfterResponseRelayDep
+) -> EraseMyAccount:
     holders = personal_data_holders(container)
     return EraseMyAccount(
         container.unit_of_work(*_needs(holders)),
@@ -39,6 +41,7 @@ async def get_erase_my_account(container: ContainerDep) -> EraseMyAccount:
         container.password_hasher,
         container.second_factor,
         container.clock,
+        events,
     )
 
 

@@ -16,9 +16,12 @@ from app.application.use_cases.product.recommend_products import RecommendProduc
 from app.application.use_cases.product.recommend_similar_products import RecommendSimilarProducts
 from app.application.use_cases.product.seed_products import SeedProducts
 from app.application.use_cases.product.update_product import UpdateProduct
+from app.domain.events import DomainEvent
+from app.domain.events.product import ProductEvent, ProductsSeeded
 from app.infrastructure.adapters.read_cache import InProcessReadCache
 from app.presentation.api.v1.dependencies.common import (
     AccessPolicyDep,
+    AfterResponseRelayDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
@@ -49,10 +52,15 @@ ReadProductUow = Annotated[ProductUnitOfWork, Depends(read_unit_of_work(ProductU
 
 
 async def get_create_product(
-    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep, events: AfterResponseRelayDep
 ) -> CreateProduct:
     return CreateProduct(
-        uow, policy, container.clock, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE)
+        uow,
+        policy,
+        container.clock,
+        container.get(PRODUCT_SETTINGS),
+        container.get(PRODUCT_CACHE),
+        events,
     )
 
 
@@ -65,17 +73,22 @@ async def get_list_products(uow: ReadProductUow, container: ContainerDep) -> Lis
 
 
 async def get_update_product(
-    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep, events: AfterResponseRelayDep
 ) -> UpdateProduct:
     return UpdateProduct(
-        uow, policy, container.clock, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE)
+        uow,
+        policy,
+        container.clock,
+        container.get(PRODUCT_SETTINGS),
+        container.get(PRODUCT_CACHE),
+        events,
     )
 
 
 async def get_delete_product(
-    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep, events: AfterResponseRelayDep
 ) -> DeleteProduct:
-    return DeleteProduct(uow, policy, container.get(PRODUCT_CACHE))
+    return DeleteProduct(uow, policy, container.clock, container.get(PRODUCT_CACHE), events)
 
 
 async def get_recommend_products(uow: ReadProductUow, container: ContainerDep) -> RecommendProducts:
@@ -92,7 +105,12 @@ async def get_recommend_similar(
 
 def seed_products(container: Container) -> SeedProducts:
     """For the start-up demo data and `strata seed-demo`, outside any request."""
-    return SeedProducts(container.unit_of_work(ProductUnitOfWork), container.get(PRODUCT_CACHE))
+    return SeedProducts(
+        container.unit_of_work(ProductUnitOfWork),
+        container.clock,
+        container.get(PRODUCT_CACHE),
+        container.event_relay,
+    )
 
 
 CreateProductDep = Annotated[CreateProduct, Depends(get_create_product)]
@@ -102,3 +120,15 @@ UpdateProductDep = Annotated[UpdateProduct, Depends(get_update_product)]
 DeleteProductDep = Annotated[DeleteProduct, Depends(get_delete_product)]
 RecommendProductsDep = Annotated[RecommendProducts, Depends(get_recommend_products)]
 RecommendSimilarDep = Annotated[RecommendSimilarProducts, Depends(get_recommend_similar)]
+
+
+def empty_cache_on_catalog_events(container: Container) -> None:
+    """Distributed: a catalog change made by another process empties this one's cache as soon
+    as its event arrives (within a second), not when the cache's time to live runs out. The
+    process that made the change emptied its own already."""
+
+    async def empty(_event: DomainEvent) -> None:
+        await container.get(PRODUCT_CACHE).invalidate()
+
+    container.broadcast_handlers.subscribe(ProductEvent, empty, name="product.cache")
+    container.broadcast_handlers.subscribe(ProductsSeeded, empty, name="product.cache.seeded")

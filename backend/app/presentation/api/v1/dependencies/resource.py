@@ -18,6 +18,7 @@ from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
 from app.infrastructure.adapters.file_storage import LocalEncryptedFileStorage
 from app.presentation.api.v1.dependencies.common import (
     AccessPolicyDep,
+    AfterResponseRelayDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
@@ -43,9 +44,12 @@ ReadResourceUow = Annotated[ResourceUnitOfWork, Depends(read_unit_of_work(Resour
 
 
 async def get_create_resource(
-    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow,
+    policy: AccessPolicyDep,
+    container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> CreateResource:
-    return CreateResource(uow, policy, container.clock)
+    return CreateResource(uow, policy, container.clock, events)
 
 
 async def get_get_resource(uow: ReadResourceUow, policy: AccessPolicyDep) -> GetResource:
@@ -57,19 +61,28 @@ async def get_list_resources(uow: ReadResourceUow, policy: AccessPolicyDep) -> L
 
 
 async def get_update_resource(
-    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow,
+    policy: AccessPolicyDep,
+    container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> UpdateResource:
-    return UpdateResource(uow, policy, container.clock)
+    return UpdateResource(uow, policy, container.clock, events)
 
 
 async def get_delete_resource(
-    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow,
+    policy: AccessPolicyDep,
+    container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> DeleteResource:
-    return DeleteResource(uow, policy, container.get(FILE_STORAGE), container.clock)
+    return DeleteResource(uow, policy, container.get(FILE_STORAGE), container.clock, events)
 
 
 async def get_upload_file(
-    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow,
+    policy: AccessPolicyDep,
+    container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> UploadFile:
     return UploadFile(
         uow,
@@ -78,6 +91,7 @@ async def get_upload_file(
         container.get(CONTENT_TYPE_SNIFFER),
         container.clock,
         max_bytes=container.settings.max_upload_bytes,
+        events=events,
     )
 
 
@@ -92,9 +106,12 @@ async def get_download_file(
 
 
 async def get_delete_file(
-    uow: ResourceUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: ResourceUow,
+    policy: AccessPolicyDep,
+    container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> DeleteFile:
-    return DeleteFile(uow, policy, container.get(FILE_STORAGE), container.clock)
+    return DeleteFile(uow, policy, container.get(FILE_STORAGE), container.clock, events)
 
 
 CreateResourceDep = Annotated[CreateResource, Depends(get_create_resource)]
