@@ -213,6 +213,25 @@ class FakeEventOutbox(_KeyedTransactional[UUID, OutboxEntry]):
             del rows[event_id]
         return len(old)
 
+    async def published_since(
+        self, cutoff: datetime, *, after: UUID | None, limit: int
+    ) -> list[DomainEvent]:
+        entries = sorted(
+            (
+                e
+                for e in self._rows().values()
+                if e.published_at is not None
+                and e.published_at >= cutoff
+                and (after is None or e.event.event_id > after)
+            ),
+            key=lambda e: e.event.event_id,
+        )
+        return [entry.event for entry in entries[:limit]]
+
+    async def oldest_unpublished_at(self) -> datetime | None:
+        waiting = [e.recorded_at for e in self._rows().values() if e.published_at is None]
+        return min(waiting, default=None)
+
     @property
     def committed_events(self) -> list[DomainEvent]:
         return [entry.event for entry in self._committed.values()]
@@ -757,7 +776,9 @@ class FakeJobRepository(_KeyedTransactional[UUID, Job]):
         self.sent_at[job.id] = job.created_at
 
     async def add_unless_duplicate(self, job: Job) -> bool:
-        if any(j.dedupe_key == job.dedupe_key for j in self._rows().values()):
+        if job.dedupe_key is not None and any(
+            j.dedupe_key == job.dedupe_key for j in self._rows().values()
+        ):
             return False
         await self.add(job)
         return True
@@ -790,12 +811,15 @@ class FakeJobRepository(_KeyedTransactional[UUID, Job]):
         def is_due(job: Job) -> bool:
             if job.status is JobStatus.QUEUED:
                 return self.sent_at[job.id] < sent_before
+            sent_at = self.sent_at[job.id]
             if job.status is JobStatus.FAILED:
-                return job.run_after <= now
+                return job.run_after <= now and (sent_at < job.run_after or sent_at < sent_before)
+            expires = job.lease_expires_at
             return (
                 job.status is JobStatus.RUNNING
-                and job.lease_expires_at is not None
-                and job.lease_expires_at <= now
+                and expires is not None
+                and expires <= now
+                and (sent_at < expires or sent_at < sent_before)
             )
 
         due = sorted(

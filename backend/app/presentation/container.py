@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from app.application.idempotency import IdempotencyKeys
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import TotpAuthenticator
-from app.application.interfaces.events import EventsUnitOfWork
+from app.application.interfaces.events import EventPublisher, EventsUnitOfWork
 from app.application.interfaces.security import (
     AccessTokenService,
     MfaTokenService,
@@ -36,10 +36,12 @@ from app.infrastructure.adapters.access_policy import CasbinAccessPolicy
 from app.infrastructure.adapters.clock import SystemClock
 from app.infrastructure.adapters.encryption import AesGcmSecretBox, MasterKeyRing
 from app.infrastructure.adapters.event_publisher import EventFanOut, InProcessEventPublisher
+from app.infrastructure.adapters.event_statistics import EventStatistics
 from app.infrastructure.adapters.jwt_tokens import JwtTokenService
 from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
 from app.infrastructure.adapters.password_strength import ZxcvbnPasswordStrengthChecker
 from app.infrastructure.adapters.rate_limiter import LimitsRateLimiter
+from app.infrastructure.adapters.redis_event_stream import RedisStreamEventPublisher
 from app.infrastructure.adapters.token_deny_list import InProcessTokenDenyList, RedisTokenDenyList
 from app.infrastructure.adapters.totp import PyotpAuthenticator
 from app.infrastructure.database.engine import Database
@@ -105,9 +107,17 @@ class Container:
     # Handlers that run in the process that relays the event, whatever the mode: sending the id
     # of a committed job to the job engine.
     local_event_handlers: InProcessEventPublisher
+    # Handlers every process runs for every event (emptying its own caches). Distributed, each
+    # process follows the event stream for them; embedded, there is one process, whose use
+    # cases empty its caches themselves.
+    broadcast_handlers: InProcessEventPublisher
     idempotency_keys: IdempotencyKeys  # for any use case a client may retry with a key
     # Hands committed events from the outbox to the handlers of `event_publisher`.
     event_relay: OutboxRelay = field(init=False)
+    event_statistics: EventStatistics = field(default_factory=EventStatistics)
+    # What `/health/ready` checks beyond the database and Redis, by the name it reports: each
+    # feature adds its own (the job engine).
+    readiness_checks: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
     _feature_settings: dict[type[BaseModel], BaseModel] = field(default_factory=dict)
     _provided: dict[str, Any] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -115,11 +125,20 @@ class Container:
     @classmethod
     def build(cls, settings: Settings, features: FeatureSet) -> Container:
         container = cls._shared(settings, features)
+        # Embedded, the relay calls the handlers here; distributed, it appends to the Redis
+        # Stream, and workers call them (`presentation/worker.py`).
+        handlers: EventPublisher = (
+            RedisStreamEventPublisher(container.redis)
+            if container.redis is not None
+            else container.event_publisher
+        )
         container.event_relay = OutboxRelay(
             lambda: container.unit_of_work(EventsUnitOfWork),
-            EventFanOut(container.local_event_handlers, container.event_publisher),
+            EventFanOut(container.local_event_handlers, handlers),
             container.clock,
+            container.event_statistics,
         )
+        container.event_publisher.observe(container.event_statistics)
         for feature in features:
             if feature.settings is not None:
                 container._read_settings(feature.key, feature.settings)
@@ -186,6 +205,7 @@ class Container:
             access_policy=CasbinAccessPolicy(database.read_engine),
             event_publisher=InProcessEventPublisher(),
             local_event_handlers=InProcessEventPublisher(),
+            broadcast_handlers=InProcessEventPublisher(),
             idempotency_keys=IdempotencyKeys(secret_box),
         )
 

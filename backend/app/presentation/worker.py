@@ -1,4 +1,7 @@
-"""`strata worker`: a process that runs background jobs (and, later, event handlers) from Redis.
+"""`strata worker`: a process that runs background jobs and event handlers from Redis.
+
+Jobs come off the job stream (`JobsRuntime`); events off the event stream, one consumer group per
+event handler (`Subscription.group`), so each handler sees each event once across all workers.
 
 Start any number, on any machines sharing the database and Redis. SIGTERM (or Ctrl-C) drains: the
 worker stops taking jobs, lets those it runs finish within `FEATURES__JOB__DRAIN_SECONDS`, hands
@@ -10,9 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from app.core.config import Settings
 from app.core.logging import configure_logging
+from app.domain.events import DomainEvent
+from app.infrastructure.adapters.event_publisher import Subscription
+from app.infrastructure.adapters.redis_event_stream import (
+    EventHandler,
+    EventStreamGroupConsumer,
+    stream_reader_client,
+)
 from app.infrastructure.database import migrations
 from app.presentation.api.v1.dependencies.job import JOBS
 from app.presentation.container import Container
@@ -40,15 +51,69 @@ async def run_worker(
         await container.access_policy.warm_up()
         runtime = container.get(JOBS)
         await runtime.start_worker()
+        events_stop = asyncio.Event()
+        consumers = _start_event_consumers(
+            container, settings.redis_url, runtime.worker_id, events_stop
+        )
         logger.info(
             "worker started",
             extra={"worker": runtime.worker_id, "concurrency": runtime.settings.concurrency},
         )
         await stop.wait()
         logger.info("worker stopping: draining", extra={"worker": runtime.worker_id})
+        events_stop.set()  # a handler running finishes; an unacknowledged event is reclaimed
+        await asyncio.gather(*consumers, return_exceptions=True)
     finally:
         await container.close()  # the job runtime drains its running jobs first
     logger.info("worker stopped")
+
+
+# After Redis lost the event stream, events published this long before are published again
+# (consumers may not have read them); handlers drop what they had handled already.
+REPUBLISH_WINDOW = timedelta(minutes=5)
+REPUBLISH_LOCK = "strata:events:republishing"
+
+
+def _start_event_consumers(
+    container: Container, url: str, worker_id: str, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    loop = asyncio.get_running_loop()
+    tasks = []
+    for subscription in container.event_publisher.subscriptions:
+        consumer = EventStreamGroupConsumer(
+            lambda: stream_reader_client(url),
+            group=f"strata:{subscription.name}",
+            consumer_name=worker_id,
+            handle=_handler_of(container, subscription),
+            on_group_recreated=lambda: _republish_after_loss(container),
+        )
+        tasks.append(loop.create_task(consumer.run(stop), name=f"events:{subscription.name}"))
+    return tasks
+
+
+def _handler_of(container: Container, subscription: Subscription) -> EventHandler:
+    async def handle(event: DomainEvent) -> None:
+        if not subscription.wants(event):
+            return  # every group reads every event; this handler takes only its own
+        try:
+            await subscription.handler(event)
+        except Exception:
+            container.event_statistics.handled(subscription.name, "failed")
+            raise  # left unacknowledged: the consumer group delivers it again
+        container.event_statistics.handled(subscription.name, "handled")
+
+    return handle
+
+
+async def _republish_after_loss(container: Container) -> None:
+    """Once across all workers (whichever group noticed first takes the lock), publish again what
+    the lost stream may still have held for its readers."""
+    if container.redis is None or not await container.redis.set(
+        REPUBLISH_LOCK, "1", nx=True, ex=60
+    ):
+        return
+    cutoff = container.clock.now() - REPUBLISH_WINDOW
+    await container.event_relay.republish_since(cutoff)
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -153,7 +153,8 @@ async def test_administrators_list_show_retry_and_cancel_jobs(
         JOBS, params={"kind": "probe.record", "limit": 2, "cursor": cursor}, headers=admin
     )
     listed = [job["id"] for job in first_page.json()["items"] + second_page.json()["items"]]
-    assert len(set(listed)) == 3 and second_page.json()["next_cursor"] is None
+    assert len(set(listed)) == 3
+    assert second_page.json()["next_cursor"] is None
     assert listed == sorted(listed, reverse=True)  # newest first
 
     shown = await client.get(f"{JOBS}/{dead_job['id']}", headers=admin)
@@ -178,7 +179,8 @@ async def test_administrators_list_show_retry_and_cancel_jobs(
     assert (await client.get(JOBS)).status_code == 401
     assert (await client.post(f"{JOBS}/{dead_job['id']}/retry", headers=user)).status_code == 403
     unknown = await client.get(f"{JOBS}/{UUID(int=1)}", headers=admin)
-    assert unknown.status_code == 404 and unknown.json()["code"] == "job.not_found"
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "job.not_found"
     assert (await client.get(f"{JOBS}/not-a-uuid", headers=admin)).status_code == 422
     assert (await client.get(JOBS, params={"status": "sleeping"}, headers=admin)).status_code == 422
     assert (await client.get(JOBS, params={"kind": "DROP TABLE"}, headers=admin)).status_code == 422
@@ -199,7 +201,8 @@ async def test_a_queued_job_can_be_canceled_and_then_never_runs(
     assert canceled.status_code == 200
     assert canceled.json()["status"] == "canceled"
     [row] = [r for r in await jobs_of(probe_database, "probe.record") if r["id"] == job.id]
-    assert row["status"] == "canceled" and row["finished_at"] is not None
+    assert row["status"] == "canceled"
+    assert row["finished_at"] is not None
     assert await effects(probe_database) == []
 
 
@@ -263,4 +266,4 @@ async def test_periodic_jobs_are_made_once_per_period_however_many_processes_run
 async def periodic_jobs_succeeded(database_url: str) -> bool:
     made = await rows(database_url, sa.select(JOBS_TABLE.c.kind, JOBS_TABLE.c.status))
     done = {row["kind"] for row in made if row["status"] == "succeeded"}
-    return PERIODIC_KINDS <= done
+    return done >= PERIODIC_KINDS

@@ -114,7 +114,7 @@ def count_probe_events(container: Container) -> None:
                 await uow.probe_effects.record(event.event_id, now)
                 await uow.commit()
 
-    container.event_publisher.subscribe(ProbeHappened, handle)
+    container.event_publisher.subscribe(ProbeHappened, handle, name="probe.count")
 
 
 class MakeJobs(BaseModel):

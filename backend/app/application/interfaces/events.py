@@ -18,11 +18,13 @@ from app.domain.events import DomainEvent
 
 
 class EventPublisher(Protocol):
-    """Hands events to their handlers (in this process; later, a stream other processes read)."""
+    """Hands events to their handlers: in this process (embedded), or onto the Redis Stream
+    that workers read (distributed)."""
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
-        """Call every handler of each event. Never raises: a handler's failure is logged, and
-        cannot undo the committed change."""
+        """Hand every event on. A handler's failure is logged, never raised: it cannot undo the
+        committed change. Raises only when the events could not be handed on at all (the stream
+        is unreachable): the relay then leaves them unpublished, to go out later."""
         ...
 
 
@@ -43,6 +45,24 @@ class EventOutbox(Protocol):
     async def delete_published_before(self, cutoff: datetime) -> int:
         """Forget events handed out before `cutoff`; the number deleted."""
         ...
+
+    async def published_since(
+        self, cutoff: datetime, *, after: UUID | None, limit: int
+    ) -> list[DomainEvent]:
+        """Events handed out at or after `cutoff`, by id, those after `after` (a keyset page)."""
+        ...
+
+    async def oldest_unpublished_at(self) -> datetime | None:
+        """When the oldest event still waiting to be handed out was recorded (the relay's lag)."""
+        ...
+
+
+class EventObserver(Protocol):
+    """Told what the relay does, for metrics."""
+
+    def published(self, events: Sequence[DomainEvent]) -> None: ...
+
+    def lag(self, seconds: float) -> None: ...
 
 
 class ProcessedEvents(Protocol):

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from uuid import UUID
 
 from app.application.interfaces.clock import Clock
-from app.application.interfaces.events import EventPublisher, EventsUnitOfWork
+from app.application.interfaces.events import EventObserver, EventPublisher, EventsUnitOfWork
 from app.domain.events import DomainEvent
 
 logger = logging.getLogger("strata.events")
@@ -32,10 +33,12 @@ class OutboxRelay:
         unit_of_work: Callable[[], EventsUnitOfWork],
         handlers: EventPublisher,
         clock: Clock,
+        observer: EventObserver | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._handlers = handlers
         self._clock = clock
+        self._observer = observer
         self._leftovers_lock = asyncio.Lock()
 
     async def relay(self, events: Sequence[DomainEvent]) -> None:
@@ -46,6 +49,8 @@ class OutboxRelay:
         async with self._unit_of_work() as uow:
             await uow.outbox.mark_published([event.event_id for event in events], self._clock.now())
             await uow.commit()
+        if self._observer is not None:
+            self._observer.published(events)
 
     async def relay_leftovers(self, *, min_age: timedelta = LEFTOVER_AGE) -> int:
         """Hand out what is still unpublished `min_age` after it was recorded; the number."""
@@ -62,6 +67,35 @@ class OutboxRelay:
                 logger.info("relaying events a crash left", extra={"events": len(pending)})
                 await self.relay(pending)
                 relayed += len(pending)
+
+    async def republish_since(self, cutoff: datetime) -> int:
+        """Hand out again every event published since `cutoff` (Redis lost its stream, and with
+        it what consumers had not read yet); the number. Handlers drop what they had handled."""
+        republished = 0
+        after: UUID | None = None
+        while True:
+            async with self._unit_of_work() as uow:
+                batch = await uow.outbox.published_since(cutoff, after=after, limit=LEFTOVER_BATCH)
+            if not batch:
+                break
+            await self._handlers.publish(batch)
+            republished += len(batch)
+            after = batch[-1].event_id
+        if republished:
+            logger.warning(
+                "events published again after the stream was lost", extra={"events": republished}
+            )
+        return republished
+
+    async def measure_lag(self) -> float:
+        """Seconds the oldest unpublished event has waited (0 when none waits), told to the
+        observer."""
+        async with self._unit_of_work() as uow:
+            oldest = await uow.outbox.oldest_unpublished_at()
+        lag = max((self._clock.now() - oldest).total_seconds(), 0.0) if oldest else 0.0
+        if self._observer is not None:
+            self._observer.lag(lag)
+        return lag
 
     async def forget_old(self) -> None:
         """Drop published events and claims past their retention (they grow with every change)."""

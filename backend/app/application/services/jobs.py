@@ -17,7 +17,6 @@ they make their effects idempotent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -36,6 +35,7 @@ from app.application.interfaces.job import (
     JobUnitOfWork,
     NoJobObserver,
 )
+from app.application.tasks import cancel_and_wait
 from app.domain.entities.job import (
     Job,
     JobLeaseLostError,
@@ -183,6 +183,7 @@ class JobRunner:
 
     async def _start(self, job_id: UUID) -> Job | None:
         now = self._clock.now()
+        dead: JobFailed | None = None
         async with self._unit_of_work() as uow:
             job = await uow.jobs.get(job_id)
             if job is None:
@@ -196,27 +197,23 @@ class JobRunner:
             except JobOutOfAttemptsError:
                 # Its last attempt's worker vanished (killed, or killed by the job): no more.
                 job.bury("its worker stopped during the last attempt", now)
-                await self._store_dead(uow, job)
-                return None
+                dead = JobFailed(
+                    occurred_at=now,
+                    job_id=job.id,
+                    kind=job.kind,
+                    attempts=job.attempts,
+                    error_type="WorkerLost",
+                )
+                await uow.outbox.add([dead], now)
             if not await uow.jobs.update(job):
-                return None  # another worker started it first
+                return None  # another worker changed it first
             await uow.commit()
-        return job
-
-    async def _store_dead(self, uow: JobUnitOfWork, job: Job) -> None:
-        failed = JobFailed(
-            occurred_at=job.updated_at,
-            job_id=job.id,
-            kind=job.kind,
-            attempts=job.attempts,
-            error_type="WorkerLost",
-        )
-        if await uow.jobs.update(job):
-            await uow.outbox.add([failed], job.updated_at)
-            await uow.commit()
-            logger.warning("job dead", extra={"job_id": str(job.id), "kind": job.kind})
-            await self._relay.relay([failed])
+        if dead is not None:  # told once the transaction is over, as every event is
+            logger.warning("job dead", extra={"job_id": str(job_id), "kind": job.kind})
             self._observer.job_finished(job.kind, JobStatus.DEAD.value, 0.0)
+            await self._relay.relay([dead])
+            return None
+        return job
 
     async def _finish(
         self, job_id: UUID, *, failure: Exception | None, kind: JobKind | None = None
@@ -417,6 +414,4 @@ def _period_start(now: datetime, every: timedelta) -> datetime:
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)

@@ -56,10 +56,12 @@ class RetryPolicy:
 
     def delay_after(self, attempts: int, jitter: Callable[[], float] = random.random) -> timedelta:
         """The wait before the next attempt, after `attempts` failed ones (1 or more)."""
-        exponent = min(max(attempts - 1, 0), 32)  # 2**32 times any base is past any cap
-        full = min(self.backoff_cap, self.backoff_base * (2**exponent))
-        half: timedelta = full / 2
-        return half + half * jitter()
+        # In float seconds: base times 2**n overflows a timedelta long before it passes any cap.
+        doublings = min(max(attempts - 1, 0), 64)
+        full = min(
+            self.backoff_cap.total_seconds(), self.backoff_base.total_seconds() * 2.0**doublings
+        )
+        return timedelta(seconds=full / 2 + (full / 2) * jitter())
 
 
 @dataclass(slots=True, kw_only=True)

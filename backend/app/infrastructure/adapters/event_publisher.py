@@ -1,13 +1,16 @@
 """Domain events handed to handlers in this process, after the change that made them committed.
 
-A later step carries them over Redis Streams through an outbox, so that other processes hear them
-and none is lost to a crash between the commit and the publish; until then, this.
+Embedded, the outbox relay hands every event to these handlers. Distributed, the relay appends
+events to a Redis Stream instead, and each `strata worker` runs every subscription as a consumer
+group of its own (`Subscription.group`), so each handler sees each event once across workers.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from app.application.interfaces.events import EventPublisher
 from app.domain.events import DomainEvent
@@ -16,24 +19,73 @@ logger = logging.getLogger("strata.events")
 EventHandler = Callable[[DomainEvent], Awaitable[None]]
 
 
-class InProcessEventPublisher:
-    def __init__(self) -> None:
-        self._handlers: list[tuple[type[DomainEvent], EventHandler]] = []
+class HandledEvents(Protocol):
+    """Told each handler's outcome, for metrics."""
 
-    def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None:
+    def handled(self, handler: str, outcome: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    name: str  # stable across processes and releases: it names the handler's consumer group
+    event_type: type[DomainEvent]
+    handler: EventHandler
+
+    def wants(self, event: DomainEvent) -> bool:
+        return isinstance(event, self.event_type)
+
+
+class InProcessEventPublisher:
+    def __init__(self, observer: HandledEvents | None = None) -> None:
+        self._subscriptions: list[Subscription] = []
+        self._observer = observer
+
+    def subscribe(
+        self, event_type: type[DomainEvent], handler: EventHandler, *, name: str | None = None
+    ) -> None:
         """Call `handler` with every published event of `event_type` or a subclass of it."""
-        self._handlers.append((event_type, handler))
+        taken = {subscription.name for subscription in self._subscriptions}
+        if name is not None and name in taken:
+            raise ValueError(f"two event handlers are named {name!r}")
+        if name is None:
+            # Unnamed (tests): numbered in subscription order, which every process repeats.
+            base = f"{getattr(handler, '__module__', '')}.{getattr(handler, '__qualname__', '')}"
+            name = next(f"{base}#{n}" for n in range(len(taken) + 1) if f"{base}#{n}" not in taken)
+        self._subscriptions.append(Subscription(name, event_type, handler))
+
+    @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        return tuple(self._subscriptions)
+
+    def observe(self, observer: HandledEvents) -> None:
+        self._observer = observer
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
-            for event_type, handler in self._handlers:
-                if not isinstance(event, event_type):
-                    continue
-                try:
-                    await handler(event)
-                except Exception:
-                    # The change is committed; a failing handler must not turn it into an error.
-                    logger.exception("event handler failed", extra={"event": event.name})
+            for subscription in self._subscriptions:
+                if subscription.wants(event):
+                    await self._call(subscription, event)
+
+    async def _call(self, subscription: Subscription, event: DomainEvent) -> None:
+        try:
+            await subscription.handler(event)
+        except Exception:
+            # The change is committed; a failing handler must not turn it into an error.
+            logger.exception(
+                "event handler failed",
+                extra={
+                    "event": event.name,
+                    "event_id": str(event.event_id),
+                    "handler": subscription.name,
+                },
+            )
+            self._count(subscription.name, "failed")
+        else:
+            self._count(subscription.name, "handled")
+
+    def _count(self, handler: str, outcome: str) -> None:
+        if self._observer is not None:
+            self._observer.handled(handler, outcome)
 
 
 class EventFanOut:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import anyio
@@ -20,15 +20,23 @@ class ProbeResult:
     error: str | None = None
 
 
+Check = Callable[[], Awaitable[object]]
+
+
 class ReadinessProbes:
-    def __init__(self, database: Database, redis: Redis | None) -> None:
-        self._checks: dict[str, Callable[[], Awaitable[object]]] = {"database": database.ping}
+    def __init__(
+        self, database: Database, redis: Redis | None, features: Mapping[str, Check] | None = None
+    ) -> None:
+        """`features`: the checks features add (the job engine's), read at every run: a feature
+        may add its check after this is built."""
+        self._checks: dict[str, Check] = {"database": database.ping}
         if redis is not None:
             self._checks["redis"] = redis.ping
+        self._features = features if features is not None else {}
 
     async def run(self) -> list[ProbeResult]:
         results: list[ProbeResult] = []
-        for name, check in self._checks.items():
+        for name, check in {**self._checks, **self._features}.items():
             try:
                 with anyio.fail_after(PROBE_TIMEOUT_SECONDS):
                     await check()

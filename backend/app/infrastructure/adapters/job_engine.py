@@ -30,10 +30,12 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq_redis import RedisStreamBroker
+
+from app.application.tasks import cancel_and_wait
 
 logger = logging.getLogger("strata.jobs")
 
@@ -93,11 +95,20 @@ class TaskiqJobEngine:
         return self._run_job is not None
 
     async def start(self, run_job: RunJob | None = None) -> None:
-        """Connect; with `run_job`, this process also runs the jobs it receives."""
+        """Connect; with `run_job`, this process also runs the jobs it receives. Redis not
+        answering yet stops nothing: readiness says so, and sending works once it answers."""
         self._run_job = run_job
         if not self._started:
-            await self._broker.startup()
+            try:
+                await self._broker.startup()
+            except (RedisError, OSError) as error:
+                logger.warning("job engine not connected", extra={"error": type(error).__name__})
             self._started = True
+
+    async def ping(self) -> None:
+        """For readiness: raises unless this engine can carry job ids now."""
+        if not self._started:
+            raise JobEngineNotStartedError()
 
     async def send(self, job_ids: Sequence[UUID]) -> None:
         for job_id in job_ids:
@@ -130,10 +141,8 @@ class TaskiqJobEngine:
         if running:
             logger.info("draining jobs", extra={"jobs": len(running), "bound": bound_seconds})
             _done, pending = await asyncio.wait(running, timeout=bound_seconds)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
+            for task in pending:  # the runner hands each back to the queue as it is cancelled
+                await cancel_and_wait(task)
 
     def _run_job_after_drain(self) -> None:
         """Jobs that arrive while draining are left queued (the sweeper resends them)."""
@@ -152,10 +161,19 @@ class TaskiqJobEngine:
             self._started = False
 
 
+class JobEngineNotStartedError(RuntimeError):
+    pass
+
+
 class RedisStreamJobEngine(TaskiqJobEngine):
     """The distributed engine: `consume` is a `strata worker`'s loop over the job stream."""
 
     _broker: RedisStreamBroker
+
+    async def ping(self) -> None:
+        await super().ping()
+        async with Redis(connection_pool=self._broker.connection_pool) as redis:
+            await redis.ping()
 
     async def consume(self) -> None:
         """Take ids off the stream and run them, until cancelled. Survives Redis going away or

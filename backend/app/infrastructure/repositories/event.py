@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,6 +44,17 @@ _MARK_PUBLISHED = (
 _DELETE_PUBLISHED_BEFORE = delete(_outbox).where(
     _o.published_at.is_not(None), _o.published_at < bindparam("cutoff")
 )
+_PUBLISHED_SINCE = {
+    paged: (
+        select(_outbox)
+        .where(_o.published_at >= bindparam("cutoff"))
+        .where(*([_o.event_id > bindparam("after")] if paged else []))
+        .order_by(_o.event_id)
+        .limit(bindparam("limit"))
+    )
+    for paged in (False, True)
+}
+_OLDEST_UNPUBLISHED = select(func.min(_o.recorded_at)).where(_o.published_at.is_(None))
 _DELETE_PROCESSED_BEFORE = delete(_processed).where(_processed.c.processed_at < bindparam("cutoff"))
 
 
@@ -80,6 +91,24 @@ class SqlAlchemyEventOutbox:
     async def delete_published_before(self, cutoff: datetime) -> int:
         result = await self._connection.execute(_DELETE_PUBLISHED_BEFORE, {"cutoff": cutoff})
         return int(result.rowcount)
+
+    async def published_since(
+        self, cutoff: datetime, *, after: UUID | None, limit: int
+    ) -> list[DomainEvent]:
+        parameters: dict[str, Any] = {"cutoff": cutoff, "limit": limit}
+        if after is not None:
+            parameters["after"] = after
+        result = await self._connection.execute(_PUBLISHED_SINCE[after is not None], parameters)
+        return [_event(row) for row in result.mappings()]
+
+    async def oldest_unpublished_at(self) -> datetime | None:
+        # min() over the (published_at, recorded_at) index: its first entry with a NULL published_at.
+        value = await self._connection.scalar(_OLDEST_UNPUBLISHED)
+        if value is None:
+            return None
+        # SQLite gives an aggregate's timestamp back as text, without the column's type.
+        oldest: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return oldest if oldest.tzinfo is not None else oldest.replace(tzinfo=UTC)
 
 
 class SqlAlchemyProcessedEvents:

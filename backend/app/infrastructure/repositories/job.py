@@ -45,8 +45,18 @@ _DUE = (
     .where(
         or_(
             and_(_j.status == JobStatus.QUEUED.value, _j.sent_at < bindparam("sent_before")),
-            and_(_j.status == JobStatus.FAILED.value, _j.run_after <= bindparam("now")),
-            and_(_j.status == JobStatus.RUNNING.value, _j.lease_expires_at <= bindparam("now")),
+            # Sent once when its backoff or its dead worker's lease ends; again only if no worker
+            # has started it `resend_after` later (the message was lost).
+            and_(
+                _j.status == JobStatus.FAILED.value,
+                _j.run_after <= bindparam("now"),
+                or_(_j.sent_at < _j.run_after, _j.sent_at < bindparam("sent_before")),
+            ),
+            and_(
+                _j.status == JobStatus.RUNNING.value,
+                _j.lease_expires_at <= bindparam("now"),
+                or_(_j.sent_at < _j.lease_expires_at, _j.sent_at < bindparam("sent_before")),
+            ),
         )
     )
     .order_by(_j.run_after, _j.id)

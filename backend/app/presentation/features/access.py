@@ -12,6 +12,7 @@ from app.core.config import Settings
 from app.infrastructure.repositories.access import SqlAlchemyPolicyRuleRepository
 from app.presentation.api.messages import access as messages
 from app.presentation.api.openapi import fill_enum
+from app.presentation.api.v1.dependencies import access as dependencies
 from app.presentation.api.v1.routers import access as routers
 from app.presentation.api.v1.schemas import access as schemas
 from app.presentation.features.feature import Feature
@@ -32,4 +33,5 @@ FEATURE = Feature(
     object_types=ACCESS_OBJECT_TYPES,
     policy_rules=ACCESS_POLICY_RULES,
     describe_openapi=_describe_openapi,
+    on_start=dependencies.reload_policy_on_change,
 )

@@ -17,6 +17,7 @@ FEATURE = Feature(
     units_of_work=(EventsUnitOfWork,),
     providers=dependencies.PROVIDERS,
     bootstrap=dependencies.relay_leftovers_now,
+    metrics=dependencies.track_events,
     jobs=(
         JobDefinition(
             name="event.forget_old",

@@ -59,6 +59,7 @@ FEATURE = Feature(
     units_of_work=(ProductUnitOfWork,),
     object_types=PRODUCT_OBJECT_TYPES,
     providers=dependencies.PROVIDERS,
+    on_start=dependencies.empty_cache_on_catalog_events,
     metrics=_track_cache,
     bootstrap=seed_demo_products,
     describe_openapi=_describe_openapi,

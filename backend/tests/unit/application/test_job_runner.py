@@ -390,12 +390,6 @@ async def test_a_job_whose_worker_stopped_during_its_last_attempt_is_dead_and_to
     assert events.published == [told]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/jobs.py JobRunner._store_dead relays JobFailed while the unit of work of "
-    "_start is still entered (after its commit, inside `async with`), unlike every other relay, "
-    "which waits until the transaction is left",
-)
 async def test_the_dead_job_of_a_stopped_worker_is_told_outside_any_transaction(
     uow: FakeUnitOfWork, clock: FakeClock, events: FakeEventPublisher
 ) -> None:

@@ -197,13 +197,6 @@ async def test_a_resent_queued_job_is_not_sent_again_until_the_wait_is_over(
     assert engine.sent == [[lost.id], [lost.id]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="infrastructure/repositories/job.py _DUE (and the fake's `due`) ignores sent_at for "
-    "failed jobs past their backoff and running jobs on an expired lease: mark_sent changes "
-    "nothing for them, so every sweep (about once a second) sends their ids again until a "
-    "worker starts them, although mark_sent promises the sweeper waits before resending",
-)
 async def test_a_resent_failed_or_orphaned_job_is_not_sent_again_at_the_next_sweep(
     uow: FakeUnitOfWork, clock: FakeClock, engine: RecordingEngine, events: FakeEventPublisher
 ) -> None:

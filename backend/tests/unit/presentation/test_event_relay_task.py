@@ -57,7 +57,7 @@ async def test_start_up_is_not_stopped_by_a_database_that_does_not_answer() -> N
 def test_the_provider_starts_and_stops_the_task() -> None:
     async def scenario() -> Any:
         relay = RecordingRelay()
-        [provider] = event.PROVIDERS
+        provider = next(p for p in event.PROVIDERS if p.key is event.LEFTOVER_RELAY)
         task = provider.build(container_with(relay))
         assert provider.close is not None
         await provider.close(task)

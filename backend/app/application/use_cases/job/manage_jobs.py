@@ -74,6 +74,7 @@ class RetryJob:
             queued = JobQueued(occurred_at=now, job_id=job.id, kind=job.kind)
             await _update(uow, job)
             await uow.outbox.add([queued], now)
+            await uow.jobs.mark_sent([job.id], now)  # its JobQueued sends it: no resend yet
             await uow.commit()
         await self._events.relay([queued])
         return job

@@ -104,7 +104,9 @@ def mail_verification_links(container: Container) -> None:
         if isinstance(event, UserRegistered):
             await send_email_verification(container).execute(event.user_id, event_id=event.event_id)
 
-    container.event_publisher.subscribe(UserRegistered, on_registered)
+    container.event_publisher.subscribe(
+        UserRegistered, on_registered, name="credentials.verification_mail"
+    )
 
 
 async def get_verify_email(uow: CredentialsUow, container: ContainerDep) -> VerifyEmail:

@@ -10,6 +10,8 @@ READINESS = ProviderKey[ReadinessProbes]("health.readiness")
 PROVIDERS = (
     Provider(
         key=READINESS,
-        build=lambda container: ReadinessProbes(container.database, container.redis),
+        build=lambda container: ReadinessProbes(
+            container.database, container.redis, container.readiness_checks
+        ),
     ),
 )

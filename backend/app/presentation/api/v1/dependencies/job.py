@@ -10,7 +10,6 @@ A process that runs jobs also runs the sweeper. Which processes run jobs:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -34,6 +33,7 @@ from app.application.services.jobs import (
     JobRunner,
     JobSweeper,
 )
+from app.application.tasks import cancel_and_wait
 from app.application.use_cases.job.manage_jobs import CancelJob, GetJob, ListJobs, RetryJob
 from app.domain.entities.job import JobStatus
 from app.domain.events import DomainEvent
@@ -195,10 +195,7 @@ class JobsRuntime:
         """Stop taking jobs, let the running ones finish within `drain_seconds` (the rest go
         back to the queue), and disconnect."""
         for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._loops.clear()
         if self._started:
             await self.engine.drain(self.settings.drain_seconds)
@@ -291,7 +288,9 @@ PROVIDERS = (Provider(key=JOBS, build=_build_runtime, close=lambda runtime: runt
 
 
 def send_queued_jobs(container: Container) -> None:
-    container.local_event_handlers.subscribe(JobQueued, container.get(JOBS).send)
+    runtime = container.get(JOBS)
+    container.local_event_handlers.subscribe(JobQueued, runtime.send, name="job.send")
+    container.readiness_checks["jobs"] = runtime.engine.ping
 
 
 async def start_jobs(container: Container) -> None:

@@ -105,7 +105,7 @@ def record_payment_events(container: Container) -> None:
             event
         )
 
-    container.event_publisher.subscribe(PaymentEvent, record)
+    container.event_publisher.subscribe(PaymentEvent, record, name="payment.audit")
 
 
 PaymentUow = Annotated[PaymentUnitOfWork, Depends(unit_of_work(PaymentUnitOfWork))]
