@@ -69,6 +69,7 @@ class Config:
     connections: int
     databases: tuple[str, ...]
     postgres_url: str
+    jobs: bool  # the jobs and events pass (bench/jobs.py)
 
     @classmethod
     def from_env(cls) -> Config:
@@ -86,6 +87,7 @@ class Config:
             connections=_env_int("BENCH_CONNECTIONS", 32, minimum=1),
             databases=databases,
             postgres_url=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+            jobs=os.environ.get("BENCH_JOBS", "1") != "0",
         )
 
 

@@ -48,6 +48,25 @@ def postgres_app(workdir: Path, admin_url: str, stripe: StripeFake) -> Iterator[
         _postgres(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def scratch_database(key: str, workdir: Path, admin_url: str) -> Iterator[str]:
+    """The URL of an empty database for one pass (the jobs pass), always removed afterwards."""
+    if key != "postgres":
+        yield f"sqlite+aiosqlite:///{workdir / f'scratch-{secrets.token_hex(4)}.db'}"
+        return
+    name = f"strata_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = _asyncpg_dsn(admin_url)
+    _postgres(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield (
+            make_url(admin_url)
+            .set(drivername="postgresql+asyncpg", database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        _postgres(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def check_postgres(admin_url: str) -> None:
     try:
         _postgres(_asyncpg_dsn(admin_url), "SELECT 1")

@@ -24,6 +24,7 @@ from bench.config import (
     Config,
 )
 from bench.endpoints import CEILING
+from bench.jobs import JobsReport, render_jobs
 from bench.provenance import CodeState, environment_info, setting_default
 from bench.records import (
     CacheLookups,
@@ -45,6 +46,7 @@ class Run:
     code_at_start: CodeState
     ceiling: WrkResult | None = None
     databases: list[DatabaseReport] = field(default_factory=list)
+    jobs: list[JobsReport] = field(default_factory=list)
     finished_at: datetime | None = None
     code_at_end: CodeState | None = None
 
@@ -79,6 +81,7 @@ class Run:
             },
             "ceiling": self.ceiling.to_json() if self.ceiling else None,
             "databases": {report.key: report.to_json() for report in self.databases},
+            "jobs": [report.to_json() for report in self.jobs],
             # The cache-off rows are not here: their targets are informational (see DatabaseReport).
             "targets": [
                 {"database": report.name, "what": what, **check.to_json()}
@@ -147,6 +150,7 @@ def render_markdown(run: Run) -> str:
         lines.append("")
     for report in run.databases:
         lines += _render_database(report, run.ceiling)
+    lines += render_jobs(run.jobs)
     lines += _render_targets(run.databases)
     return "\n".join(lines) + "\n"
 

@@ -15,7 +15,8 @@ benchmark ran, not whether the application is fast enough.
 Knobs (environment): BENCH_DURATION (s, default 15), BENCH_WARMUP (s, default 3),
 BENCH_CONNECTIONS (default 32), BENCH_DATABASES (default "sqlite,postgres"),
 BENCH_POSTGRES_URL (an existing database to connect to for CREATE/DROP DATABASE; default
-postgresql://postgres@127.0.0.1:5432/postgres). See bench/README.md.
+postgresql://postgres@127.0.0.1:5432/postgres), BENCH_JOBS (default 1: the jobs and events pass,
+bench/jobs.py; 0 skips it), BENCH_REDIS_URL (its Redis database, flushed). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from pathlib import Path
 from types import FrameType
 
 from bench.config import RESULTS_DIR, BenchError, Config, log
-from bench.databases import check_postgres, database_app
+from bench.databases import check_postgres, database_app, scratch_database
 from bench.endpoints import CEILING
+from bench.jobs import jobs_pass
 from bench.measure import measure
 from bench.passes import big_catalog_pass, main_pass, uncached_pass
 from bench.provenance import CodeState
@@ -63,6 +65,9 @@ def bench(config: Config) -> Run:
                     uncached_pass(app, config, wrk, ceiling.rps, report)
                     if key == "sqlite":
                         big_catalog_pass(app, config, wrk, ceiling.rps, report)
+                if config.jobs:
+                    with scratch_database(key, workdir, config.postgres_url) as url:
+                        run.jobs.append(jobs_pass(key, url, workdir))
     run.finished_at = datetime.now(UTC)
     run.code_at_end = CodeState.now()
     if run.code_changed:

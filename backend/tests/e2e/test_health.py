@@ -21,13 +21,27 @@ async def test_live_answers_200(client: AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_ready_answers_200_when_the_database_answers(client: AsyncClient) -> None:
+async def test_ready_answers_200_when_the_database_and_the_job_engine_answer(
+    client: AsyncClient,
+) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "jobs": "ok"}
 
 
-async def test_ready_answers_503_naming_redis_when_redis_is_down(database_url: str) -> None:
+async def test_ready_names_redis_and_the_job_engine_when_they_are_configured(
+    database_url: str,
+) -> None:
+    settings = make_settings(database_url, redis_url="redis://127.0.0.1:6379/15")
+    async with running_client(settings) as client:
+        response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "jobs": "ok"}
+
+
+async def test_ready_answers_503_naming_redis_and_the_job_engine_when_redis_is_down(
+    database_url: str,
+) -> None:
     settings = make_settings(database_url, redis_url="redis://127.0.0.1:1/0")
     async with running_client(settings) as client:
         response = await client.get("/health/ready")
@@ -36,7 +50,7 @@ async def test_ready_answers_503_naming_redis_when_redis_is_down(database_url: s
     assert response.headers["retry-after"]
     body = response.json()
     assert body["code"] == "service_unavailable"
-    assert [error["field"] for error in body["errors"]] == ["redis"]
+    assert [error["field"] for error in body["errors"]] == ["redis", "jobs"]
 
 
 async def test_a_database_that_does_not_answer_is_a_503_not_a_500() -> None:

@@ -4,7 +4,10 @@ that makes jobs (in a transaction that commits, or one that rolls back).
 - `probe.record`: after `sleep` seconds (payload), records its effect once per job (a second run
   of the same job finds the effect made and makes no other), with the pid that made it;
 - `probe.fail`: always fails (a poison job);
-- `probe.events`: records one `ProbeHappened` event per job, whose handler counts it once.
+- `probe.events`: records one `ProbeHappened` event per job, whose handler counts it once;
+- `probe.noop`: does nothing (what `make bench` times end to end).
+
+`POST /api/v1/probe/events` records `ProbeHappened` events directly, as any write would.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from app.application.interfaces.job import JobUnitOfWork
 from app.domain.entities.job import Job, RetryPolicy
 from app.domain.errors import InvalidValueError
 from app.domain.events import DomainEvent
+from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.database.base import UtcDateTime
 from app.infrastructure.database.upsert import insert_if_absent
 from app.presentation.api.v1 import API_V1_PREFIX
@@ -129,6 +133,10 @@ class MadeJobs(BaseModel):
     ids: list[UUID]
 
 
+class RecordEvents(BaseModel):
+    count: Annotated[int, Field(ge=1, le=1_000)] = 1
+
+
 router = APIRouter(prefix=f"{API_V1_PREFIX}/probe", tags=["probe"])
 
 
@@ -151,6 +159,25 @@ async def make_jobs(
     return MadeJobs(ids=[event.job_id for event in queued])
 
 
+@router.post("/events", status_code=status.HTTP_204_NO_CONTENT)
+async def record_events(
+    body: RecordEvents,
+    container: ContainerDep,
+    uow: Annotated[ProbeUnitOfWork, Depends(unit_of_work(ProbeUnitOfWork))],
+) -> None:
+    now = container.clock.now()
+    events = [ProbeHappened(occurred_at=now, job_id=new_id()) for _ in range(body.count)]
+    async with uow:
+        await uow.outbox.add(events, now)
+        await uow.commit()
+    await container.event_relay.relay(events)
+
+
+class DoNothing:
+    async def __call__(self, job: Job) -> None:
+        return None
+
+
 FEATURE = Feature(
     key="probe",
     routers=(router,),
@@ -171,5 +198,6 @@ FEATURE = Feature(
             retry=RetryPolicy(max_attempts=3, backoff_base=timedelta(milliseconds=50)),
         ),
         JobDefinition(name="probe.events", handler=RecordEvent),
+        JobDefinition(name="probe.noop", handler=lambda _container: DoNothing()),
     ),
 )

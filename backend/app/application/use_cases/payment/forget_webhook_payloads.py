@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from app.application.batches import in_batches
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.payment import PaymentUnitOfWork
 from app.domain.entities.job import Job
@@ -26,12 +27,12 @@ class ForgetWebhookPayloads:
 
     async def __call__(self, job: Job) -> None:
         cutoff = self._clock.now() - self._retention
-        emptied = 0
-        while True:
+
+        async def one_batch() -> int:
             async with self._unit_of_work() as uow:
                 count = await uow.webhook_events.drop_payloads_received_before(cutoff, limit=BATCH)
                 await uow.commit()
-            emptied += count
-            if count < BATCH:
-                break
+            return count
+
+        emptied = await in_batches(one_batch, BATCH)
         logger.info("webhook payloads past retention emptied", extra={"events": emptied})

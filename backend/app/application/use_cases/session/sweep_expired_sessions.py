@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from app.application.batches import in_batches
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.session import SessionUnitOfWork
 from app.domain.entities.job import Job
@@ -22,12 +23,12 @@ class SweepExpiredSessions:
 
     async def __call__(self, job: Job) -> None:
         now = self._clock.now()
-        deleted = 0
-        while True:
+
+        async def one_batch() -> int:
             async with self._unit_of_work() as uow:
                 count = await uow.sessions.delete_expired_of_anyone(now, limit=BATCH)
                 await uow.commit()
-            deleted += count
-            if count < BATCH:
-                break
+            return count
+
+        deleted = await in_batches(one_batch, BATCH)
         logger.info("expired sessions deleted", extra={"sessions": deleted})

@@ -184,12 +184,13 @@ class JobsRuntime:
             self._loops.append(loop.create_task(self.engine.consume(), name="job-consumer"))
 
     async def _sweep_periodically(self) -> None:
+        # The first sweep waits a period too: start-up has resumed what a crash left already.
         while True:
+            await asyncio.sleep(self.settings.sweep_every_seconds)
             try:
                 await self.sweeper.sweep()
             except Exception as error:  # the database away for a while: sweep again next time
                 logger.warning("job sweep failed", extra={"error": type(error).__name__})
-            await asyncio.sleep(self.settings.sweep_every_seconds)
 
     async def stop(self) -> None:
         """Stop taking jobs, let the running ones finish within `drain_seconds` (the rest go
