@@ -67,6 +67,7 @@ SECRET_OR_OPAQUE_INPUT = {
     # An opaque pagination cursor: only one the server handed out is valid.
     ("GET", "/api/v1/users"),
     ("GET", "/api/v1/admin/audit"),
+    ("GET", "/api/v1/admin/jobs"),
     ("GET", "/api/v1/products"),
     ("GET", "/api/v1/resources"),
     ("GET", "/api/v1/payments"),

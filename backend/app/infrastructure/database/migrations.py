@@ -78,21 +78,23 @@ async def ensure_at_head(engine: AsyncEngine, feature_locations: Sequence[Path] 
     # A feature branch that depends on a main-tree head leaves only its own head in the version
     # table (Alembic folds the dependency in): what is applied is the current heads and all they
     # stand on, dependencies included.
-    applied = (
-        {
-            revision.revision
-            for revision in script.revision_map.iterate_revisions(
-                tuple(current), "base", implicit_base=True, select_for_downgrade=True
-            )
-        }
-        if current
-        else set()
-    )
-    if not expected <= applied or not current <= expected:
+    if not current <= expected or not expected <= _applied(script, current):
         raise DatabaseNotMigratedError(
             f"the database is at revision {_named(current)}, this code expects "
             f"{_named(expected)}: run `strata migrate` (or `make migrate`) first"
         )
+
+
+def _applied(script: ScriptDirectory, current: set[str]) -> set[str]:
+    """The revisions `current` (all heads, so all known to `script`) stands on, itself included."""
+    if not current:
+        return set()
+    return {
+        revision.revision
+        for revision in script.revision_map.iterate_revisions(
+            tuple(current), "base", implicit_base=True, select_for_downgrade=True
+        )
+    }
 
 
 def _named(revisions: set[str]) -> str:
