@@ -139,6 +139,7 @@ class Container:
             container.event_statistics,
         )
         container.event_publisher.observe(container.event_statistics)
+        container.local_event_handlers.observe(container.event_statistics)
         for feature in features:
             if feature.settings is not None:
                 container._read_settings(feature.key, feature.settings)

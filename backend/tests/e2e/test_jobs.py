@@ -131,6 +131,19 @@ async def test_a_poison_job_goes_dead_with_its_reason_and_blocks_nothing(
     assert 'strata_jobs_finished_total{kind="probe.fail",outcome="dead"} 1.0' in metrics
     assert 'strata_job_retries_total{kind="probe.fail"} 2.0' in metrics
     assert 'strata_jobs_finished_total{kind="probe.record",outcome="succeeded"} 2.0' in metrics
+    assert (
+        'strata_jobs{kind="probe.fail",status="dead"} 1.0' in metrics or "strata_jobs{" in metrics
+    )
+    assert 'strata_events_published_total{event="JobQueued"}' in metrics
+    assert 'strata_events_published_total{event="JobFailed"} 1.0' in metrics
+    assert 'strata_events_handled_total{handler="job.send",outcome="handled"}' in metrics
+    assert "strata_outbox_lag_seconds" in metrics
+
+    async def dead_job_counted() -> bool:  # the sweeper reports the queue depth every second
+        scraped = (await client.get("/metrics")).text
+        return 'strata_jobs{kind="probe.fail",status="dead"} 1.0' in scraped
+
+    await eventually(dead_job_counted, seconds=10)
 
 
 async def test_administrators_list_show_retry_and_cancel_jobs(

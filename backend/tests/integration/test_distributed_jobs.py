@@ -191,6 +191,11 @@ async def test_two_apis_and_three_workers_run_every_job_and_hand_every_event_onc
         # 1,000 jobs, each of which records one event (1,000 events), made through both APIs.
         batches = [make_jobs(apis[n % 2], "probe.events", 50) for n in range(20)]
         made = [job_id for batch in await asyncio.gather(*batches) for job_id in batch]
+        async with httpx.AsyncClient(base_url=apis[0]) as client:  # made, then rolled back
+            refused = await client.post(
+                PROBE, json={"kind": "probe.events", "count": 50, "roll_back": True}
+            )
+        assert refused.status_code == 422
         await eventually(lambda: all_succeeded(database_url, "probe.events", 1_000), seconds=120)
         await eventually(
             lambda: count_is(
@@ -241,6 +246,23 @@ async def test_a_job_whose_worker_is_killed_finishes_once_on_another_worker(
 async def is_running_on(database_url: str, job_id: str, pid: int) -> bool:
     found = await rows(database_url, sa.select(JOBS.c.status, JOBS.c.worker))
     return any(row["status"] == "running" and f"/{pid}/" in (row["worker"] or "") for row in found)
+
+
+async def test_a_job_longer_than_its_visibility_timeout_runs_once_while_its_worker_lives(
+    database_url: str, redis: Redis, tmp_path: Path
+) -> None:
+    # probe.record's visibility timeout is 3 s: the lease is renewed while the job runs, so the
+    # second worker never takes it over (taskiq's idle-time redelivery would have).
+    with cluster(database_url, tmp_path) as running:
+        api = await running.start_api()
+        running.start_worker()
+        running.start_worker()
+        await make_jobs(api, "probe.record", 1, sleep=7)
+        await eventually(lambda: all_succeeded(database_url, "probe.record", 1), seconds=60)
+
+    [job] = await rows(database_url, sa.select(JOBS).where(JOBS.c.kind == "probe.record"))
+    assert job["attempts"] == 1
+    assert len(await rows(database_url, sa.select(effects_table))) == 1
 
 
 async def test_sigterm_lets_a_running_job_finish_then_the_worker_exits_0(
