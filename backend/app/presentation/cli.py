@@ -11,7 +11,7 @@ import typer
 import uvicorn
 from rich.progress import Progress
 
-from app.application.interfaces.job import JobFilter, JobUnitOfWork
+from app.application.interfaces.job import JobAdminUnitOfWork, JobFilter, JobUnitOfWork
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, page_of
 from app.application.use_cases.job.manage_jobs import CancelJob, RetryJob
 from app.core.config import Settings
@@ -173,7 +173,7 @@ def retry_job(job_id: UUID) -> None:
 
     async def run(container: Container) -> None:
         use_case = RetryJob(
-            container.unit_of_work(JobUnitOfWork),
+            container.unit_of_work(JobAdminUnitOfWork),
             container.access_policy,
             container.clock,
             container.event_relay,
@@ -190,7 +190,7 @@ def cancel_job(job_id: UUID) -> None:
 
     async def run(container: Container) -> None:
         use_case = CancelJob(
-            container.unit_of_work(JobUnitOfWork), container.access_policy, container.clock
+            container.unit_of_work(JobAdminUnitOfWork), container.access_policy, container.clock
         )
         job = await use_case.as_operator(job_id)
         typer.echo(f"job {job.id} canceled")

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from app.application.interfaces.audit import AuditUnitOfWork
 from app.application.interfaces.events import OutboxUnitOfWork
 from app.domain.entities.job import Job, JobStatus
 
@@ -73,6 +74,10 @@ class JobUnitOfWork(OutboxUnitOfWork, Protocol):
 
     @property
     def jobs(self) -> JobRepository: ...
+
+
+class JobAdminUnitOfWork(JobUnitOfWork, AuditUnitOfWork, Protocol):
+    """What an administrator's retry or cancel touches: the job, its event, the audit trail."""
 
 
 class JobHandler(Protocol):

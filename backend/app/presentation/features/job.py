@@ -3,7 +3,7 @@ Redis Streams to `strata worker`), swept, retried, and shown to administrators."
 
 from datetime import timedelta
 
-from app.application.interfaces.job import JOB, JobUnitOfWork
+from app.application.interfaces.job import JOB, JobAdminUnitOfWork, JobUnitOfWork
 from app.infrastructure.repositories.job import SqlAlchemyJobRepository
 from app.presentation.api.messages import job as messages
 from app.presentation.api.v1.dependencies import job as dependencies
@@ -14,7 +14,7 @@ FEATURE = Feature(
     key="job",
     routers=(routers.router,),
     repositories={"jobs": SqlAlchemyJobRepository},
-    units_of_work=(JobUnitOfWork,),
+    units_of_work=(JobUnitOfWork, JobAdminUnitOfWork),
     messages=messages.MESSAGES,
     object_types=(JOB,),
     providers=dependencies.PROVIDERS,

@@ -12,6 +12,7 @@ import pytest
 
 from app.application.interfaces.job import JobFilter
 from app.application.pagination import InvalidCursorError
+from app.application.request_context import RequestContext
 from app.application.use_cases.job.manage_jobs import CancelJob, GetJob, ListJobs, RetryJob
 from app.domain.entities.job import (
     Job,
@@ -37,6 +38,7 @@ from tests.fakes import (
 from tests.unit.application.outbox import assert_nobody_told, assert_told_after_commit
 
 ADMIN = make_user(email="root@example.com", role=Role.ADMIN)
+CONTEXT = RequestContext(ip="203.0.113.7", request_id="req-1")
 USER = make_user(email="bob@example.com")
 LEASE = timedelta(minutes=5)
 RETRY = RetryPolicy(max_attempts=1)
@@ -196,7 +198,7 @@ async def _retry(
     actor: User,
     job_id: UUID,
 ) -> object:
-    return await RetryJob(uow, policy, clock, events).execute(actor, job_id)
+    return await RetryJob(uow, policy, clock, events).execute(actor, job_id, CONTEXT)
 
 
 async def _cancel(
@@ -207,7 +209,7 @@ async def _cancel(
     actor: User,
     job_id: UUID,
 ) -> object:
-    return await CancelJob(uow, policy, clock).execute(actor, job_id)
+    return await CancelJob(uow, policy, clock).execute(actor, job_id, CONTEXT)
 
 
 @pytest.mark.parametrize("use_case", [_list, _get, _retry, _cancel])
@@ -256,7 +258,7 @@ async def test_a_dead_job_retried_is_queued_with_fresh_attempts_and_sent_after_c
     await stored(uow, job)
     clock.advance(timedelta(hours=1))
 
-    retried = await RetryJob(uow, policy, clock, events).execute(ADMIN, job.id)
+    retried = await RetryJob(uow, policy, clock, events).execute(ADMIN, job.id, CONTEXT)
 
     stored_job = committed(uow, job.id)
     assert retried == stored_job
@@ -268,6 +270,33 @@ async def test_a_dead_job_retried_is_queued_with_fresh_attempts_and_sent_after_c
     assert_told_after_commit(
         uow, events, JobQueued(occurred_at=clock.now(), job_id=job.id, kind=job.kind)
     )
+    [audited] = uow.fake_audit_events.committed
+    assert (audited.action, audited.actor_id, audited.target_id) == (
+        "job.retry",
+        ADMIN.id,
+        str(job.id),
+    )
+    assert (audited.ip, audited.request_id) == ("203.0.113.7", "req-1")
+    assert audited.details == {"kind": job.kind, "via": "api"}
+
+
+async def test_an_operator_retries_and_cancels_from_the_shell_audited_without_an_actor(
+    uow: FakeUnitOfWork, policy: FakeAccessPolicy, clock: FakeClock, events: FakeEventPublisher
+) -> None:
+    failed_job, waiting = dead(clock), make_job(now=clock.now())
+    await stored(uow, failed_job)
+    await stored(uow, waiting)
+
+    await RetryJob(uow, policy, clock, events).as_operator(failed_job.id)
+    await CancelJob(uow, policy, clock).as_operator(waiting.id)
+
+    assert committed(uow, failed_job.id).status is JobStatus.QUEUED
+    assert committed(uow, waiting.id).status is JobStatus.CANCELED
+    audited = uow.fake_audit_events.committed
+    assert [(a.action, a.actor_id, a.details["via"]) for a in audited] == [
+        ("job.retry", None, "cli"),
+        ("job.cancel", None, "cli"),
+    ]
 
 
 @pytest.mark.parametrize("active", [running, succeeded, lambda clock: make_job(now=clock.now())])
@@ -283,7 +312,7 @@ async def test_a_queued_running_or_succeeded_job_cannot_be_retried(
     committed_before = uow.committed
 
     with pytest.raises(JobNotRetryableError):
-        await RetryJob(uow, policy, clock, events).execute(ADMIN, job.id)
+        await RetryJob(uow, policy, clock, events).execute(ADMIN, job.id, CONTEXT)
 
     assert committed(uow, job.id) == job
     assert uow.committed == committed_before
@@ -297,12 +326,13 @@ async def test_a_queued_job_is_canceled(
     await stored(uow, job)
     clock.advance(timedelta(minutes=1))
 
-    canceled = await CancelJob(uow, policy, clock).execute(ADMIN, job.id)
+    canceled = await CancelJob(uow, policy, clock).execute(ADMIN, job.id, CONTEXT)
 
     assert canceled == committed(uow, job.id)
     assert canceled.status is JobStatus.CANCELED
     assert canceled.finished_at == clock.now()
     assert_nobody_told(uow, events)
+    assert [a.action for a in uow.fake_audit_events.committed] == ["job.cancel"]
 
 
 @pytest.mark.parametrize("not_waiting", [running, succeeded, dead])
@@ -316,7 +346,7 @@ async def test_a_running_or_finished_job_cannot_be_canceled(
     await stored(uow, job)
 
     with pytest.raises(JobNotCancelableError):
-        await CancelJob(uow, policy, clock).execute(ADMIN, job.id)
+        await CancelJob(uow, policy, clock).execute(ADMIN, job.id, CONTEXT)
 
     assert committed(uow, job.id) == job
 

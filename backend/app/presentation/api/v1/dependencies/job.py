@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app.application.interfaces.job import JobObserver, JobUnitOfWork
+from app.application.interfaces.job import JobAdminUnitOfWork, JobObserver, JobUnitOfWork
 from app.application.services.jobs import (
     ForgetFinishedJobs,
     JobFactory,
@@ -311,7 +311,7 @@ def forget_finished_jobs(container: Container) -> ForgetFinishedJobs:
     )
 
 
-JobUow = Annotated[JobUnitOfWork, Depends(unit_of_work(JobUnitOfWork))]
+JobAdminUow = Annotated[JobAdminUnitOfWork, Depends(unit_of_work(JobAdminUnitOfWork))]
 ReadJobUow = Annotated[JobUnitOfWork, Depends(read_unit_of_work(JobUnitOfWork))]
 
 
@@ -324,13 +324,16 @@ async def get_get_job(uow: ReadJobUow, policy: AccessPolicyDep) -> GetJob:
 
 
 async def get_retry_job(
-    uow: JobUow, policy: AccessPolicyDep, container: ContainerDep, events: AfterResponseRelayDep
+    uow: JobAdminUow,
+    policy: AccessPolicyDep,
+    container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> RetryJob:
     return RetryJob(uow, policy, container.clock, events)
 
 
 async def get_cancel_job(
-    uow: JobUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: JobAdminUow, policy: AccessPolicyDep, container: ContainerDep
 ) -> CancelJob:
     return CancelJob(uow, policy, container.clock)
 

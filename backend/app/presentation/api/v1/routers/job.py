@@ -13,6 +13,7 @@ from app.domain.entities.job import JobStatus
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
+from app.presentation.api.v1.dependencies.common import RequestContextDep
 from app.presentation.api.v1.dependencies.job import (
     CancelJobDep,
     GetJobDep,
@@ -55,8 +56,10 @@ async def get_job(actor: CurrentUser, get_job: GetJobDep, job_id: UUID) -> JobOu
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Run a failed, dead or canceled job again (202: queued, with fresh attempts)",
 )
-async def retry_job(actor: CurrentUser, retry_job: RetryJobDep, job_id: UUID) -> JobOut:
-    return JobOut.of(await retry_job.execute(actor, job_id))
+async def retry_job(
+    actor: CurrentUser, retry_job: RetryJobDep, job_id: UUID, context: RequestContextDep
+) -> JobOut:
+    return JobOut.of(await retry_job.execute(actor, job_id, context))
 
 
 @router.post(
@@ -64,5 +67,7 @@ async def retry_job(actor: CurrentUser, retry_job: RetryJobDep, job_id: UUID) ->
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Cancel a queued or failed job (a running one cannot be taken back: 409)",
 )
-async def cancel_job(actor: CurrentUser, cancel_job: CancelJobDep, job_id: UUID) -> JobOut:
-    return JobOut.of(await cancel_job.execute(actor, job_id))
+async def cancel_job(
+    actor: CurrentUser, cancel_job: CancelJobDep, job_id: UUID, context: RequestContextDep
+) -> JobOut:
+    return JobOut.of(await cancel_job.execute(actor, job_id, context))
