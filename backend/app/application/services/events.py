@@ -42,7 +42,19 @@ class OutboxRelay:
         self._leftovers_lock = asyncio.Lock()
 
     async def relay(self, events: Sequence[DomainEvent]) -> None:
-        """Hand committed events to their handlers, then mark them published."""
+        """Hand committed events to their handlers, then mark them published. Never raises:
+        the change is committed, and its caller must not answer an error for it (a client would
+        retry a change that was made). Events that could not go out (the stream unreachable,
+        the database gone) stay unpublished, and the leftover relay sends them later."""
+        try:
+            await self._hand_out(events)
+        except Exception as error:
+            logger.warning(
+                "events left in the outbox; relayed later",
+                extra={"events": len(events), "error": type(error).__name__},
+            )
+
+    async def _hand_out(self, events: Sequence[DomainEvent]) -> None:
         if not events:
             return
         await self._handlers.publish(events)
@@ -65,7 +77,7 @@ class OutboxRelay:
                 if not pending:
                     return relayed
                 logger.info("relaying events a crash left", extra={"events": len(pending)})
-                await self.relay(pending)
+                await self._hand_out(pending)  # raises: the caller retries later, not in a loop
                 relayed += len(pending)
 
     async def republish_since(self, cutoff: datetime) -> int:

@@ -107,3 +107,66 @@ async def test_published_events_and_claims_past_their_retention_are_forgotten(
 
     assert list(uow.fake_outbox.committed) == [pending.event_id]
     assert uow.fake_processed_events.committed == {}
+
+
+class UnreachableStream:
+    """A publisher whose stream does not answer (Redis down)."""
+
+    async def publish(self, events: object) -> None:
+        raise ConnectionError("stream unreachable")
+
+
+async def test_a_relay_that_cannot_publish_does_not_fail_the_committed_change(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    relay = OutboxRelay(lambda: uow, UnreachableStream(), clock)
+    event = registered(clock)
+    await committed(uow, clock, event)
+
+    await relay.relay([event])  # no exception: the caller's change is committed
+
+    assert await unpublished(uow) == [event]  # kept for the leftover relay
+
+
+async def test_leftovers_that_cannot_be_published_raise_for_the_caller_to_retry_later(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    relay = OutboxRelay(lambda: uow, UnreachableStream(), clock)
+    event = registered(clock)
+    await committed(uow, clock, event)
+    clock.advance(timedelta(seconds=1))
+
+    with pytest.raises(ConnectionError):
+        await relay.relay_leftovers(min_age=timedelta(0))
+
+    assert await unpublished(uow) == [event]
+
+
+async def test_events_published_since_a_cutoff_are_handed_out_again_in_pages(
+    relay: OutboxRelay, uow: FakeUnitOfWork, handlers: FakeEventPublisher, clock: FakeClock
+) -> None:
+    old = registered(clock)
+    await committed(uow, clock, old)
+    await relay.relay([old])
+    clock.advance(timedelta(minutes=10))
+    cutoff = clock.now()
+    recent = [registered(clock) for _ in range(150)]  # more than one page
+    await committed(uow, clock, *recent)
+    await relay.relay(recent)
+    handlers.published.clear()
+
+    republished = await relay.republish_since(cutoff)
+
+    assert republished == 150
+    assert handlers.published == sorted(recent, key=lambda event: event.event_id)
+
+
+async def test_the_lag_is_the_age_of_the_oldest_unpublished_event(
+    relay: OutboxRelay, uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    assert await relay.measure_lag() == 0.0
+    await committed(uow, clock, registered(clock))
+    clock.advance(timedelta(seconds=42))
+    await committed(uow, clock, registered(clock))
+
+    assert await relay.measure_lag() == 42.0
