@@ -27,3 +27,32 @@ class UserErased(DomainEvent):
     @property
     def aggregate_id(self) -> UUID | None:
         return self.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserAccessChanged(DomainEvent):
+    """An administrator (`changed_by`) changed the account's role or active flag: these are the
+    values it has now. Every session of the account was revoked with it."""
+
+    user_id: UUID
+    role: str
+    active: bool
+    changed_by: UUID
+
+    @property
+    def aggregate_id(self) -> UUID | None:
+        return self.user_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserProfileUpdated(DomainEvent):
+    user_id: UUID
+    changed_fields: tuple[str, ...]  # sorted names of the fields whose value changed, never values
+
+    def __post_init__(self) -> None:
+        # Read back from the outbox the names come as a JSON list.
+        object.__setattr__(self, "changed_fields", tuple(sorted(self.changed_fields)))
+
+    @property
+    def aggregate_id(self) -> UUID | None:
+        return self.user_id

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 # Every concrete event class registers itself with DomainEvent when its module is imported:
 # without these imports an event read back from the outbox has no class to restore into.
 import app.domain.events.access
+import app.domain.events.credentials
 import app.domain.events.job
 import app.domain.events.payment
 import app.domain.events.product
 import app.domain.events.resource
+import app.domain.events.session
 import app.domain.events.user  # noqa: F401
 from app.domain.events import DomainEvent
 from app.infrastructure.database.upsert import insert_if_absent

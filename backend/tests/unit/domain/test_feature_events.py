@@ -1,5 +1,6 @@
-"""The catalog's, resources', access policy's and erasure's events survive the outbox: written as
-JSON and read back, each is the same event, and its payload holds ids and codes only."""
+"""The catalog's, resources', access policy's, identity's and erasure's events survive the
+outbox: written as JSON and read back, each is the same event, and its payload holds ids and codes
+only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ import pytest
 
 from app.domain.events import DomainEvent
 from app.domain.events.access import AccessPolicyChanged
+from app.domain.events.credentials import (
+    EmailVerified,
+    PasswordChanged,
+    SecondFactorDisabled,
+    SecondFactorEnabled,
+)
 from app.domain.events.product import ProductCreated, ProductDeleted, ProductsSeeded, ProductUpdated
 from app.domain.events.resource import (
     FileDeleted,
@@ -17,11 +24,13 @@ from app.domain.events.resource import (
     ResourceDeleted,
     ResourceUpdated,
 )
-from app.domain.events.user import UserErased
+from app.domain.events.session import SessionEnded, SessionStarted
+from app.domain.events.user import UserAccessChanged, UserErased, UserProfileUpdated
 from app.domain.value_objects.identifiers import new_id
 from tests.fakes import DEFAULT_NOW
 
 PRODUCT, RESOURCE, FILE, OWNER = new_id(), new_id(), new_id(), new_id()
+SESSION, ADMIN = new_id(), new_id()
 EVENTS = [
     (ProductCreated(occurred_at=DEFAULT_NOW, product_id=PRODUCT), PRODUCT),
     (
@@ -67,6 +76,25 @@ EVENTS = [
         None,
     ),
     (UserErased(occurred_at=DEFAULT_NOW, user_id=OWNER), OWNER),
+    (SessionStarted(occurred_at=DEFAULT_NOW, session_id=SESSION, user_id=OWNER), SESSION),
+    (
+        SessionEnded(occurred_at=DEFAULT_NOW, session_id=SESSION, user_id=OWNER, reason="revoked"),
+        SESSION,
+    ),
+    (PasswordChanged(occurred_at=DEFAULT_NOW, user_id=OWNER, via="change"), OWNER),
+    (SecondFactorEnabled(occurred_at=DEFAULT_NOW, user_id=OWNER), OWNER),
+    (SecondFactorDisabled(occurred_at=DEFAULT_NOW, user_id=OWNER), OWNER),
+    (EmailVerified(occurred_at=DEFAULT_NOW, user_id=OWNER), OWNER),
+    (
+        UserAccessChanged(
+            occurred_at=DEFAULT_NOW, user_id=OWNER, role="admin", active=False, changed_by=ADMIN
+        ),
+        OWNER,
+    ),
+    (
+        UserProfileUpdated(occurred_at=DEFAULT_NOW, user_id=OWNER, changed_fields=("full_name",)),
+        OWNER,
+    ),
 ]
 
 

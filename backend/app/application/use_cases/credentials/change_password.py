@@ -4,6 +4,7 @@ from uuid import UUID
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import CredentialsUnitOfWork
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.security import PasswordHasher
 from app.application.request_context import RequestContext
 from app.application.services.credentials.password_policy import PasswordPolicy
@@ -11,12 +12,14 @@ from app.application.services.credentials.second_factor import SecondFactor
 from app.application.services.session import SessionTokens
 from app.application.use_cases.credentials.audit_events import account_event
 from app.domain.entities.user import User, UserChangedConcurrentlyError, UserNotFoundError
+from app.domain.events.credentials import PasswordChanged
 
 
 class ChangePassword:
     """The signed-in user changes their password (current password, and a code if MFA is on;
     with MFA on either one wrong gets the same answer). Every other session is revoked; the one
-    making the change stays signed in."""
+    making the change stays signed in. The change records `PasswordChanged` ("change"), handed
+    out by `events` after the commit."""
 
     def __init__(
         self,
@@ -26,6 +29,7 @@ class ChangePassword:
         second_factor: SecondFactor,
         sessions: SessionTokens,
         clock: Clock,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -33,6 +37,7 @@ class ChangePassword:
         self._second_factor = second_factor
         self._sessions = sessions
         self._clock = clock
+        self._events = events
 
     async def execute(
         self,
@@ -67,4 +72,8 @@ class ChangePassword:
                 uow, user.id, now=now, keep_session_id=current_session_id
             )
             await uow.audit_events.add(account_event("password.change", user.id, context, now))
+            changed_event = PasswordChanged(occurred_at=now, user_id=user.id, via="change")
+            await uow.outbox.add([changed_event], now)
             await uow.commit()
+        if self._events is not None:
+            await self._events.relay([changed_event])

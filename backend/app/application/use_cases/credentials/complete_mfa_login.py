@@ -5,6 +5,7 @@ from uuid import UUID
 from app.application.interfaces.attempts import CredentialAttempts
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import CredentialsUnitOfWork
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.security import MfaTokenService
 from app.application.interfaces.session import TokenDenyList
 from app.application.request_context import RequestContext
@@ -16,6 +17,7 @@ from app.domain.entities.credentials import (
     InvalidMfaCodeError,
 )
 from app.domain.entities.session import InvalidTokenError
+from app.domain.events.session import SessionStarted
 
 
 class CompleteMfaLogin:
@@ -25,6 +27,9 @@ class CompleteMfaLogin:
     one session. Failures leave it usable, within the account's budgets: each code tried counts
     per user (never per token, whose spelling and number the client controls) and against the
     account's shared password/code budget.
+
+    The new session records `SessionStarted`, as a login without MFA does, handed out by
+    `events` after the commit.
     """
 
     def __init__(
@@ -36,6 +41,7 @@ class CompleteMfaLogin:
         sessions: SessionTokens,
         clock: Clock,
         attempts: CredentialAttempts,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._mfa_tokens = mfa_tokens
@@ -44,6 +50,7 @@ class CompleteMfaLogin:
         self._sessions = sessions
         self._clock = clock
         self._attempts = attempts
+        self._events = events
 
     async def execute(self, mfa_token: str, code: str, context: RequestContext) -> TokenPair:
         claims = self._mfa_tokens.verify_mfa(mfa_token)
@@ -56,14 +63,23 @@ class CompleteMfaLogin:
                 raise InvalidMfaCodeError()
             await self._attempts.password_or_code(user.email)
             confirmed = await self._second_factor.consume(uow, user, code)
+            started: SessionStarted | None = None
             if confirmed is not None:
                 pair = await self._sessions.start(uow, confirmed, context)
+                now = self._clock.now()
+                started = SessionStarted(
+                    occurred_at=now, session_id=pair.session_id, user_id=confirmed.id
+                )
+                await uow.outbox.add([started], now)
                 # Spent before the commit: if the deny-list cannot be reached, no session exists.
                 await self._spent_tokens.deny(claims.token_id, until=claims.expires_at)
                 await uow.commit()
-                return pair
-        await self._record_failed_code(user.id, context)
-        raise InvalidMfaCodeError()
+        if started is None:
+            await self._record_failed_code(user.id, context)
+            raise InvalidMfaCodeError()
+        if self._events is not None:
+            await self._events.relay([started])
+        return pair
 
     async def _record_failed_code(self, user_id: UUID, context: RequestContext) -> None:
         """The failed second step, in a transaction of its own (the login's was rolled back)."""

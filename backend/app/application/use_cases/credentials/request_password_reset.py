@@ -34,6 +34,8 @@ class RequestPasswordReset:
             user = await uow.users.get_by_email(normalized)
             if user is None or not user.is_active:
                 return
+            # No domain event: the link's token is bookkeeping of this feature alone, and a
+            # request changes nothing until the link is spent (`PasswordChanged` tells that).
             link_token = await store_link_token(
                 uow, user.id, TokenPurpose.PASSWORD_RESET, self._clock.now()
             )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from app.application.interfaces.clock import Clock
 from app.application.interfaces.credentials import CredentialsUnitOfWork
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.security import PasswordHasher
 from app.application.request_context import RequestContext
 from app.application.services.credentials.password_policy import PasswordPolicy
@@ -13,11 +14,15 @@ from app.domain.entities.credentials import (
     parse_one_time_token,
 )
 from app.domain.entities.user import UserChangedConcurrentlyError
+from app.domain.events import DomainEvent
+from app.domain.events.credentials import EmailVerified, PasswordChanged
 
 
 class ResetPassword:
     """Spends a reset token for a new password; every session of the account is revoked, and
-    the e-mail address counts as verified."""
+    the e-mail address counts as verified. It records `PasswordChanged` ("reset"), and
+    `EmailVerified` when the address was not verified yet, handed out by `events` after the
+    commit."""
 
     def __init__(
         self,
@@ -26,12 +31,14 @@ class ResetPassword:
         policy: PasswordPolicy,
         sessions: SessionTokens,
         clock: Clock,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._policy = policy
         self._sessions = sessions
         self._clock = clock
+        self._events = events
 
     async def execute(self, token: str, new_password: str, context: RequestContext) -> None:
         token_id, secret = parse_one_time_token(token)
@@ -60,4 +67,12 @@ class ResetPassword:
                 raise UserChangedConcurrentlyError()
             await self._sessions.revoke_all(uow, user.id, now=now)
             await uow.audit_events.add(account_event("password.reset", user.id, context, now))
+            told: list[DomainEvent] = [
+                PasswordChanged(occurred_at=now, user_id=user.id, via="reset")
+            ]
+            if not current.email_verified:
+                told.append(EmailVerified(occurred_at=now, user_id=user.id))
+            await uow.outbox.add(told, now)
             await uow.commit()
+        if self._events is not None:
+            await self._events.relay(told)

@@ -40,6 +40,8 @@ class SendEmailVerification:
                 self.HANDLER, event_id, self._clock.now()
             ):
                 return
+            # No domain event: this handles `UserRegistered`, and the link's token is bookkeeping
+            # of this feature alone; `EmailVerified` tells when the link is spent.
             link_token = await store_link_token(
                 uow, user_id, TokenPurpose.EMAIL_VERIFICATION, self._clock.now()
             )

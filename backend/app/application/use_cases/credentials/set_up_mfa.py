@@ -49,6 +49,8 @@ class SetUpMfa:
             )
             if not await uow.users.update(pending, expected_version=current.version):
                 raise UserChangedConcurrentlyError()
+            # No domain event: a pending secret changes nothing anyone acts on (MFA is still
+            # off, and a new set-up replaces it); `SecondFactorEnabled` tells when it counts.
             await uow.commit()
         return MfaSetup(
             secret=secret, otpauth_uri=self._totp.provisioning_uri(secret, account=user.email)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.security import MfaTokenService, PasswordHasher
 from app.application.interfaces.session import SessionUnitOfWork
 from app.application.request_context import RequestContext
@@ -11,6 +12,7 @@ from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.entities.session import InvalidCredentialsError
 from app.domain.entities.user import User
 from app.domain.errors import InvalidValueError
+from app.domain.events.session import SessionStarted
 from app.domain.value_objects.email import normalize_email
 from app.domain.value_objects.password import normalize_password
 
@@ -33,6 +35,8 @@ class LogIn:
     that NFKC changes, opened with the password as typed, is replaced by the hash of the
     normalized form on that successful login (before any second factor), so from then on the
     password works however the device composes it.
+
+    A new session records `SessionStarted`, handed out by `events` after the commit.
     """
 
     def __init__(
@@ -42,12 +46,14 @@ class LogIn:
         sessions: SessionTokens,
         mfa_tokens: MfaTokenService,
         clock: Clock,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._sessions = sessions
         self._mfa_tokens = mfa_tokens
         self._clock = clock
+        self._events = events
 
     async def execute(
         self, email: str, password: str, context: RequestContext
@@ -66,13 +72,18 @@ class LogIn:
             return MfaChallenge(mfa_token=self._mfa_tokens.issue_mfa(user.id))
         async with self._uow as uow:
             pair = await self._sessions.start(uow, user, context)
+            now = self._clock.now()
+            started = SessionStarted(occurred_at=now, session_id=pair.session_id, user_id=user.id)
+            await uow.outbox.add([started], now)
             await uow.commit()
+        if self._events is not None:
+            await self._events.relay([started])
         return pair
 
     async def _rehash_if_legacy(self, user: User, password: str) -> None:
         """Replace a hash of the password as typed (made before normalization) with one of its
         NFKC form. Only a password NFKC changes can have such a hash, so only those pay for the
-        second check that tells it apart."""
+        second check that tells it apart. No PasswordChanged: the password is the same one."""
         normalized = normalize_password(password)
         if normalized == password or await self._hasher.verify(normalized, user.password_hash):
             return

@@ -42,6 +42,8 @@ class RefreshSession:
                 await uow.commit()
                 raise InvalidRefreshTokenError()
             if holds:
+                # No domain event: a rotation only replaces the refresh secret, bookkeeping no
+                # other feature acts on, on the hottest write path (the session goes on).
                 rotated, new_token = session.rotated(
                     now=now,
                     lifetime=self._sessions.refresh_token_lifetime,

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.session import SessionUnitOfWork
 from app.application.interfaces.user import USER
 from app.application.request_context import RequestContext
@@ -21,6 +22,7 @@ from app.domain.entities.user import (
     UserNotFoundError,
     UserVersionMismatchError,
 )
+from app.domain.events.user import UserAccessChanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class ChangeUserAccess:
     so they log in again under the new rules. Nobody changes their own access, so the last
     administrator cannot demote or deactivate themselves and lock everybody out. Given
     `expected_versions` (the versions the caller read), only if the stored account is one of them.
+    A change records `UserAccessChanged`, handed out by `events` after the commit.
     """
 
     def __init__(
@@ -53,11 +56,13 @@ class ChangeUserAccess:
         policy: AccessPolicy,
         sessions: SessionTokens,
         clock: Clock,
+        events: EventRelay | None = None,
     ) -> None:
         self._uow = uow
         self._policy = policy
         self._sessions = sessions
         self._clock = clock
+        self._events = events
 
     async def execute(
         self,
@@ -89,7 +94,17 @@ class ChangeUserAccess:
                 raise UserChangedConcurrentlyError()
             revoked = await self._sessions.revoke_all(uow, user.id, now=now)
             await uow.audit_events.add(_access_event(actor, changed, revoked, context, now))
+            event = UserAccessChanged(
+                occurred_at=now,
+                user_id=changed.id,
+                role=changed.role.value,
+                active=changed.is_active,
+                changed_by=actor.id,
+            )
+            await uow.outbox.add([event], now)
             await uow.commit()
+        if self._events is not None:
+            await self._events.relay([event])
         return changed
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.user import UserUnitOfWork
 from app.domain.entities.user import (
     User,
@@ -10,6 +11,7 @@ from app.domain.entities.user import (
     UserNotFoundError,
     UserVersionMismatchError,
 )
+from app.domain.events.user import UserProfileUpdated
 
 
 class UpdateProfile:
@@ -17,11 +19,14 @@ class UpdateProfile:
 
     `full_name=None` leaves it as it is; an empty (or blank) one clears it. Given
     `expected_versions` (the versions the caller read), only if the stored account is one of them.
+    A value that changed records `UserProfileUpdated` (the field names, never the values), handed
+    out by `events` after the commit.
     """
 
-    def __init__(self, uow: UserUnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UserUnitOfWork, clock: Clock, events: EventRelay | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events
 
     async def execute(
         self,
@@ -38,8 +43,20 @@ class UpdateProfile:
                 raise UserVersionMismatchError()
             if full_name is None:
                 return current
-            changed = current.changed(self._clock.now(), full_name=full_name.strip() or None)
+            now = self._clock.now()
+            changed = current.changed(now, full_name=full_name.strip() or None)
             if not await uow.users.update(changed, expected_version=current.version):
                 raise UserChangedConcurrentlyError()
+            told: list[UserProfileUpdated] = []
+            # The same name again is stored (a new version) but is no news to anyone.
+            if changed.full_name != current.full_name:
+                told.append(
+                    UserProfileUpdated(
+                        occurred_at=now, user_id=user.id, changed_fields=("full_name",)
+                    )
+                )
+                await uow.outbox.add(told, now)
             await uow.commit()
+        if told and self._events is not None:
+            await self._events.relay(told)
         return changed

@@ -13,6 +13,7 @@ from app.application.use_cases.session.log_in import LogIn
 from app.domain.entities.user import User
 from app.domain.errors import AuthenticationError
 from app.presentation.api.v1.dependencies.common import (
+    AfterResponseRelayDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
@@ -33,6 +34,7 @@ class Caller:
 async def get_log_in(
     uow: Annotated[SessionUnitOfWork, Depends(unit_of_work(SessionUnitOfWork))],
     container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> LogIn:
     return LogIn(
         uow,
@@ -40,6 +42,7 @@ async def get_log_in(
         container.session_tokens,
         container.mfa_tokens,
         container.clock,
+        events,
     )
 
 

@@ -22,6 +22,7 @@ from app.domain.events import DomainEvent
 from app.domain.events.user import UserRegistered
 from app.infrastructure.adapters.mail import FileMailSender, SmtpMailSender
 from app.presentation.api.v1.dependencies.common import (
+    AfterResponseRelayDep,
     ContainerDep,
     unit_of_work,
 )
@@ -56,7 +57,9 @@ RESET_PATH = "/reset-password?token="
 VERIFY_PATH = "/verify-email?token="
 
 
-async def get_change_password(uow: CredentialsUow, container: ContainerDep) -> ChangePassword:
+async def get_change_password(
+    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> ChangePassword:
     return ChangePassword(
         uow,
         container.password_hasher,
@@ -64,6 +67,7 @@ async def get_change_password(uow: CredentialsUow, container: ContainerDep) -> C
         container.second_factor,
         container.session_tokens,
         container.clock,
+        events,
     )
 
 
@@ -78,13 +82,16 @@ async def get_request_password_reset(
     )
 
 
-async def get_reset_password(uow: CredentialsUow, container: ContainerDep) -> ResetPassword:
+async def get_reset_password(
+    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> ResetPassword:
     return ResetPassword(
         uow,
         container.password_hasher,
         container.password_policy,
         container.session_tokens,
         container.clock,
+        events,
     )
 
 
@@ -109,23 +116,33 @@ def mail_verification_links(container: Container) -> None:
     )
 
 
-async def get_verify_email(uow: CredentialsUow, container: ContainerDep) -> VerifyEmail:
-    return VerifyEmail(uow, container.clock)
+async def get_verify_email(
+    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> VerifyEmail:
+    return VerifyEmail(uow, container.clock, events)
 
 
 async def get_set_up_mfa(uow: CredentialsUow, container: ContainerDep) -> SetUpMfa:
     return SetUpMfa(uow, container.totp, container.secret_box, container.clock)
 
 
-async def get_enable_mfa(uow: CredentialsUow, container: ContainerDep) -> EnableMfa:
-    return EnableMfa(uow, container.second_factor, container.clock)
+async def get_enable_mfa(
+    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> EnableMfa:
+    return EnableMfa(uow, container.second_factor, container.clock, events)
 
 
-async def get_disable_mfa(uow: CredentialsUow, container: ContainerDep) -> DisableMfa:
-    return DisableMfa(uow, container.password_hasher, container.second_factor, container.clock)
+async def get_disable_mfa(
+    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> DisableMfa:
+    return DisableMfa(
+        uow, container.password_hasher, container.second_factor, container.clock, events
+    )
 
 
-async def get_complete_mfa_login(uow: CredentialsUow, container: ContainerDep) -> CompleteMfaLogin:
+async def get_complete_mfa_login(
+    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> CompleteMfaLogin:
     return CompleteMfaLogin(
         uow,
         container.mfa_tokens,
@@ -134,6 +151,7 @@ async def get_complete_mfa_login(uow: CredentialsUow, container: ContainerDep) -
         container.session_tokens,
         container.clock,
         credential_attempts(container),
+        events,
     )
 
 

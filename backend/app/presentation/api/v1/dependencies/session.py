@@ -10,6 +10,7 @@ from app.application.use_cases.session.log_out import LogOut
 from app.application.use_cases.session.refresh_session import RefreshSession
 from app.application.use_cases.session.revoke_session import RevokeSession
 from app.presentation.api.v1.dependencies.common import (
+    AfterResponseRelayDep,
     ContainerDep,
     read_unit_of_work,
     unit_of_work,
@@ -23,16 +24,20 @@ async def get_refresh_session(uow: SessionUow, container: ContainerDep) -> Refre
     return RefreshSession(uow, container.session_tokens, container.clock)
 
 
-async def get_log_out(uow: SessionUow, container: ContainerDep) -> LogOut:
-    return LogOut(uow, container.token_deny_list, container.clock)
+async def get_log_out(
+    uow: SessionUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> LogOut:
+    return LogOut(uow, container.token_deny_list, container.clock, events)
 
 
 async def get_list_sessions(uow: ReadSessionUow, container: ContainerDep) -> ListSessions:
     return ListSessions(uow, container.clock)
 
 
-async def get_revoke_session(uow: SessionUow, container: ContainerDep) -> RevokeSession:
-    return RevokeSession(uow, container.clock)
+async def get_revoke_session(
+    uow: SessionUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> RevokeSession:
+    return RevokeSession(uow, container.clock, events)
 
 
 RefreshSessionDep = Annotated[RefreshSession, Depends(get_refresh_session)]

@@ -36,8 +36,10 @@ async def get_register_user(
     )
 
 
-async def get_update_profile(uow: UserUow, container: ContainerDep) -> UpdateProfile:
-    return UpdateProfile(uow, container.clock)
+async def get_update_profile(
+    uow: UserUow, container: ContainerDep, events: AfterResponseRelayDep
+) -> UpdateProfile:
+    return UpdateProfile(uow, container.clock, events)
 
 
 async def get_list_users(uow: ReadUserUow, policy: AccessPolicyDep) -> ListUsers:
@@ -45,9 +47,12 @@ async def get_list_users(uow: ReadUserUow, policy: AccessPolicyDep) -> ListUsers
 
 
 async def get_change_user_access(
-    uow: UserAndSessionsUow, policy: AccessPolicyDep, container: ContainerDep
+    uow: UserAndSessionsUow,
+    policy: AccessPolicyDep,
+    container: ContainerDep,
+    events: AfterResponseRelayDep,
 ) -> ChangeUserAccess:
-    return ChangeUserAccess(uow, policy, container.session_tokens, container.clock)
+    return ChangeUserAccess(uow, policy, container.session_tokens, container.clock, events)
 
 
 def ensure_admin(container: Container) -> EnsureAdmin:
