@@ -26,8 +26,9 @@ class SessionStarted(SessionEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded(SessionEvent):
-    """One session ended by its user: logged out ("logout") or revoked from the session list
-    ("revoked"). Sessions ended in bulk are told by the event that ended them (PasswordChanged,
-    UserAccessChanged); expired ones are swept without a word."""
+    """One session ended: logged out ("logout"), revoked from the session list ("revoked"), or
+    revoked because a spent refresh token came back ("refresh_reused": a stolen token, or its
+    owner's, whichever came second). Sessions ended in bulk are told by the event that ended them
+    (PasswordChanged, UserAccessChanged); expired ones are swept without a word."""
 
-    reason: Literal["logout", "revoked"]
+    reason: Literal["logout", "revoked", "refresh_reused"]

@@ -40,7 +40,11 @@ from app.domain.entities.credentials import (
     WrongPasswordOrCodeError,
     WrongSecondFactorError,
 )
-from app.domain.entities.session import InvalidCredentialsError, SessionNotFoundError
+from app.domain.entities.session import (
+    InvalidCredentialsError,
+    InvalidRefreshTokenError,
+    SessionNotFoundError,
+)
 from app.domain.entities.user import (
     AdminRequiredError,
     OwnAccessChangeError,
@@ -312,6 +316,34 @@ async def test_a_refresh_records_nothing(
 
     assert refreshed.session_id == pair.session_id
     assert uow.fake_outbox.committed_events == []
+
+
+async def test_a_spent_refresh_token_presented_again_records_session_ended_for_reuse(
+    uow: FakeUnitOfWork,
+    sessions: SessionTokens,
+    tokens: FakeAccessTokenService,
+    clock: FakeClock,
+    events: FakeEventPublisher,
+) -> None:
+    pair = await log_in(uow, sessions, tokens, clock).execute(
+        "alice@example.com", DEFAULT_PASSWORD, CONTEXT
+    )
+    assert isinstance(pair, TokenPair)
+    refresh = RefreshSession(uow, sessions, clock, events)
+    await refresh.execute(pair.refresh_token, CONTEXT)
+    forget_recorded(uow)
+
+    with pytest.raises(InvalidRefreshTokenError):
+        await refresh.execute(pair.refresh_token, CONTEXT)  # spent: a thief, or its owner
+
+    [ended] = uow.fake_outbox.committed_events
+    assert ended == SessionEnded(
+        occurred_at=clock.now(),
+        session_id=pair.session_id,
+        user_id=ended.user_id,
+        reason="refresh_reused",
+    )
+    assert_told_after_commit(uow, events, ended)
 
 
 async def test_an_mfa_login_records_session_started_and_a_wrong_code_tells_nobody(

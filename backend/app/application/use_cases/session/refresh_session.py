@@ -3,11 +3,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.application.interfaces.clock import Clock
+from app.application.interfaces.events import EventRelay
 from app.application.interfaces.session import SessionUnitOfWork
 from app.application.request_context import RequestContext
 from app.application.services.session import SessionTokens, TokenPair
 from app.domain.entities.audit import AuditEvent, AuditOutcome
 from app.domain.entities.session import InvalidRefreshTokenError, parse_refresh_token
+from app.domain.events.session import SessionEnded
 
 
 class RefreshSession:
@@ -21,10 +23,17 @@ class RefreshSession:
     enough to revoke.
     """
 
-    def __init__(self, uow: SessionUnitOfWork, sessions: SessionTokens, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: SessionUnitOfWork,
+        sessions: SessionTokens,
+        clock: Clock,
+        events: EventRelay | None = None,
+    ) -> None:
         self._uow = uow
         self._sessions = sessions
         self._clock = clock
+        self._events = events
 
     async def execute(self, refresh_token: str, context: RequestContext) -> TokenPair:
         session_id, secret = parse_refresh_token(refresh_token)
@@ -53,17 +62,25 @@ class RefreshSession:
                 if await uow.sessions.rotate(rotated, previous_hash=session.refresh_token_hash):
                     await uow.commit()
                     return self._sessions.pair_for(rotated, new_token)
-            await self._revoke_reused(uow, session.id, session.user_id, context)
+            ended = await self._revoke_reused(uow, session.id, session.user_id, context)
+        if self._events is not None:
+            await self._events.relay([ended])
         raise InvalidRefreshTokenError()
 
     async def _revoke_reused(
         self, uow: SessionUnitOfWork, session_id: UUID, user_id: UUID, context: RequestContext
-    ) -> None:
+    ) -> SessionEnded:
+        """Security-relevant, unlike a rotation: told as `SessionEnded` ("refresh_reused")."""
+        now = self._clock.now()
+        ended = SessionEnded(
+            occurred_at=now, session_id=session_id, user_id=user_id, reason="refresh_reused"
+        )
         await uow.sessions.delete(session_id)
+        await uow.outbox.add([ended], now)
         await uow.audit_events.add(
             AuditEvent.record(
                 action="auth.refresh_reuse",
-                now=self._clock.now(),
+                now=now,
                 actor_id=user_id,
                 target_type="session",
                 target_id=session_id,
@@ -73,3 +90,4 @@ class RefreshSession:
             )
         )
         await uow.commit()
+        return ended

@@ -21,7 +21,9 @@ ReadSessionUow = Annotated[SessionUnitOfWork, Depends(read_unit_of_work(SessionU
 
 
 async def get_refresh_session(uow: SessionUow, container: ContainerDep) -> RefreshSession:
-    return RefreshSession(uow, container.session_tokens, container.clock)
+    # The relay itself, not after the response: a reuse is answered with an error, and a
+    # request that fails runs no after-response task.
+    return RefreshSession(uow, container.session_tokens, container.clock, container.event_relay)
 
 
 async def get_log_out(
