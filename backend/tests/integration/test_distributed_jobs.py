@@ -265,16 +265,25 @@ async def test_a_job_longer_than_its_visibility_timeout_runs_once_while_its_work
     assert len(await rows(database_url, sa.select(effects_table))) == 1
 
 
+async def sigterm_while_running(
+    database_url: str, tmp_path: Path, *, drain_seconds: str, job_seconds: float
+) -> int:
+    """Start a worker, let it start one probe.record job, SIGTERM it; its exit code."""
+    with cluster(database_url, tmp_path, FEATURES__JOB__DRAIN_SECONDS=drain_seconds) as running:
+        api = await running.start_api()
+        worker = running.start_worker()
+        [job_id] = await make_jobs(api, "probe.record", 1, sleep=job_seconds)
+        await eventually(lambda: is_running_on(database_url, job_id, worker.pid), seconds=30)
+        worker.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(worker.wait, 15)
+
+
 async def test_sigterm_lets_a_running_job_finish_then_the_worker_exits_0(
     database_url: str, redis: Redis, tmp_path: Path
 ) -> None:
-    with cluster(database_url, tmp_path, FEATURES__JOB__DRAIN_SECONDS="10") as running:
-        api = await running.start_api()
-        worker = running.start_worker()
-        [job_id] = await make_jobs(api, "probe.record", 1, sleep=1.5)
-        await eventually(lambda: is_running_on(database_url, job_id, worker.pid), seconds=30)
-        worker.send_signal(signal.SIGTERM)
-        exit_code = await asyncio.to_thread(worker.wait, 15)
+    exit_code = await sigterm_while_running(
+        database_url, tmp_path, drain_seconds="10", job_seconds=1.5
+    )
 
     assert exit_code == 0
     assert await statuses(database_url, "probe.record") == ["succeeded"]
@@ -284,13 +293,9 @@ async def test_sigterm_lets_a_running_job_finish_then_the_worker_exits_0(
 async def test_sigterm_past_the_drain_bound_hands_the_job_back_and_exits_0(
     database_url: str, redis: Redis, tmp_path: Path
 ) -> None:
-    with cluster(database_url, tmp_path, FEATURES__JOB__DRAIN_SECONDS="0.5") as running:
-        api = await running.start_api()
-        worker = running.start_worker()
-        [job_id] = await make_jobs(api, "probe.record", 1, sleep=30)
-        await eventually(lambda: is_running_on(database_url, job_id, worker.pid), seconds=30)
-        worker.send_signal(signal.SIGTERM)
-        exit_code = await asyncio.to_thread(worker.wait, 10)
+    exit_code = await sigterm_while_running(
+        database_url, tmp_path, drain_seconds="0.5", job_seconds=30
+    )
 
     assert exit_code == 0
     [job] = await rows(database_url, sa.select(JOBS).where(JOBS.c.kind == "probe.record"))
