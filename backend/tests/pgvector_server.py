@@ -136,8 +136,8 @@ def _die_with_parent(parent_pid: int) -> None:
 class EmbeddedPostgres:
     """One PostgreSQL 18 + pgvector server on a free port of 127.0.0.1, trusting user `postgres`.
 
-    >>> with EmbeddedPostgres() as server:
-    ...     engine = create_async_engine(server.url)
+    Used as `with EmbeddedPostgres() as server:` then `create_async_engine(server.url)`, or with
+    `start()` and `stop()` where a context manager does not fit (a benchmark's set-up).
     """
 
     def __init__(self, installation: Installation | None = None) -> None:

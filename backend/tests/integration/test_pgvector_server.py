@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -137,8 +138,9 @@ def test_runs_as_nobody_when_started_by_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("only root switches to nobody")
     with EmbeddedPostgres() as server:
-        assert Path(f"/proc/{server.pid}").stat().st_uid == 65534
-        assert server.directory.stat().st_uid == 65534
+        nobody = pwd.getpwnam("nobody").pw_uid
+        assert Path(f"/proc/{server.pid}").stat().st_uid == nobody
+        assert server.directory.stat().st_uid == nobody
 
 
 def test_the_server_dies_with_a_killed_test_run() -> None:
@@ -175,7 +177,9 @@ def test_a_missing_package_is_a_clear_error_not_a_skip() -> None:
         bundled_installation("strata_no_such_postgres_package")
 
 
-def test_a_server_that_cannot_start_reports_why_and_leaves_nothing(tmp_path: Path) -> None:
+def test_a_server_that_cannot_start_reports_why_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = bundled_installation()
     broken = tmp_path / "pginstall"
     (broken / "bin").mkdir(parents=True)
@@ -189,19 +193,23 @@ def test_a_server_that_cannot_start_reports_why_and_leaves_nothing(tmp_path: Pat
         "echo 'FATAL: no postgres here' >&2\nexit 3\n"
     )
     postgres.chmod(0o755)
-    before = _our_temporary_directories()
+    created: list[Path] = []
     server = EmbeddedPostgres(Installation(broken))
+    make_directory = tempfile.mkdtemp
+
+    def recorded_mkdtemp(**options: str) -> str:
+        created.append(Path(make_directory(**options)))
+        return str(created[-1])
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded_mkdtemp)
 
     with pytest.raises(PgvectorServerError, match=r"postgres exited with 3:\n.*no postgres here"):
         server.start()
 
-    assert _our_temporary_directories() == before
+    assert len(created) == 1
+    assert not created[0].exists()
     with pytest.raises(PgvectorServerError, match="not running"):
         _ = server.directory
-
-
-def _our_temporary_directories() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("strata-pgvector-*"))
 
 
 def _session_members(session_id: int) -> list[int]:
