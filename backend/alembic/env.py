@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.infrastructure.database.base import Base
+from app.infrastructure.database.base import Base, is_modelled
 from app.presentation.features.enabled import ENABLED_FEATURES
 from app.presentation.features.registry import FeatureSet
 
@@ -33,6 +33,7 @@ def _run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=is_modelled,
     )
     with context.begin_transaction():
         context.run_migrations()

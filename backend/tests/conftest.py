@@ -15,6 +15,7 @@ from app.infrastructure.database.base import Base
 from app.infrastructure.database.engine import Database
 from app.infrastructure.models.access import CasbinRuleModel
 from tests.databases import BACKENDS, fresh_database, registered_features
+from tests.pgvector_fixture import pgvector_postgres_url  # noqa: F401  (a session fixture)
 from tests.stripe_fake import StripeFake
 
 

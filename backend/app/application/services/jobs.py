@@ -88,11 +88,18 @@ class UnknownJobKindError(LookupError):
 
 
 class JobFactory:
-    """Makes a job of a declared kind, with the event that will send it once committed."""
+    """Makes a job of a declared kind, with the event that will send it once committed.
 
-    def __init__(self, kinds: JobKinds, clock: Clock) -> None:
+    `kinds` may be a function giving them: the factory then exists before the kinds' handlers are
+    built (a feature's provider takes the factory, and handlers may use that provider)."""
+
+    def __init__(self, kinds: JobKinds | Callable[[], JobKinds], clock: Clock) -> None:
         self._kinds = kinds
         self._clock = clock
+
+    def _declared(self, kind: str) -> JobKind | None:
+        kinds = self._kinds if isinstance(self._kinds, JobKinds) else self._kinds()
+        return kinds.get(kind)
 
     def new(
         self,
@@ -102,7 +109,7 @@ class JobFactory:
         owner_id: UUID | None = None,
         dedupe_key: str | None = None,
     ) -> tuple[Job, JobQueued]:
-        declared = self._kinds.get(kind)
+        declared = self._declared(kind)
         if declared is None:
             raise UnknownJobKindError(kind)
         now = self._clock.now()

@@ -39,3 +39,22 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Schema objects the models do not describe, made by migrations or at start-up for the database's
+# own indexes: SQLite's FTS5 table (and the shadow tables it keeps), PostgreSQL's full-text GIN
+# index, and pgvector's column and HNSW indexes (`repositories/pipeline_vectors.py`).
+UNMODELLED_NAME_PREFIXES = (
+    "pipeline_chunks_fts",
+    "ix_pipeline_chunks_text_fts",
+    "ix_pipeline_chunks_hnsw_",
+    "embedding_vector",
+)
+
+
+def is_modelled(
+    _object: object, name: str | None, _type: str, reflected: bool, _compare_to: object
+) -> bool:
+    """Alembic's `include_object`: leave out, when comparing the database with the models, what
+    exists only in the database by design."""
+    return not (reflected and name is not None and name.startswith(UNMODELLED_NAME_PREFIXES))

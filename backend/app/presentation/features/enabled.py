@@ -14,6 +14,7 @@ ENABLED_FEATURES = (
     "access",
     "product",
     "resource",
+    "pipeline",
     "payment",
     "audit",
     "idempotency",

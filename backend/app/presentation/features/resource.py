@@ -20,6 +20,7 @@ from app.presentation.api.v1.routers import resource as routers
 from app.presentation.api.v1.schemas import resource as schemas
 from app.presentation.features.feature import Feature, PersonalDataPart
 from app.presentation.features.registry import FeatureSet
+from app.presentation.shared_providers import FILE_STORAGE
 
 DOWNLOAD = ("/api/v1/resources/{resource_id}/files/{file_id}", "get")
 
@@ -47,7 +48,7 @@ FEATURE = Feature(
     policy_rules=RESOURCE_POLICY_RULES,
     providers=dependencies.PROVIDERS,
     personal_data=PersonalDataPart(
-        holder=lambda container: ResourcePersonalData(container.get(dependencies.FILE_STORAGE)),
+        holder=lambda container: ResourcePersonalData(container.get(FILE_STORAGE)),
         sections=schemas.PERSONAL_DATA_SECTIONS,
         present=schemas.personal_data_of,
     ),

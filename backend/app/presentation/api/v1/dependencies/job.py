@@ -47,6 +47,7 @@ from app.presentation.api.v1.dependencies.common import (
     unit_of_work,
 )
 from app.presentation.container import Container, Provider, ProviderKey
+from app.presentation.shared_providers import JOB_FACTORY
 
 if TYPE_CHECKING:
     from app.presentation.api.metrics import HttpMetrics
@@ -130,7 +131,7 @@ class JobsRuntime:
 
     @cached_property
     def factory(self) -> JobFactory:
-        return JobFactory(self.kinds, self._container.clock)
+        return JobFactory(lambda: self.kinds, self._container.clock)
 
     def _unit_of_work(self) -> JobUnitOfWork:
         return self._container.unit_of_work(JobUnitOfWork)
@@ -285,7 +286,10 @@ def track_jobs(container: Container, metrics: HttpMetrics) -> None:
         observer.register(metrics.registry)
 
 
-PROVIDERS = (Provider(key=JOBS, build=_build_runtime, close=lambda runtime: runtime.stop()),)
+PROVIDERS = (
+    Provider(key=JOBS, build=_build_runtime, close=lambda runtime: runtime.stop()),
+    Provider(key=JOB_FACTORY, build=lambda container: container.get(JOBS).factory),
+)
 
 
 def send_queued_jobs(container: Container) -> None:

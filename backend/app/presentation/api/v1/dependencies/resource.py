@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.application.interfaces.resource import ContentTypeSniffer, FileStorage, ResourceUnitOfWork
+from app.application.interfaces.resource import ContentTypeSniffer, ResourceUnitOfWork
 from app.application.use_cases.resource.create_resource import CreateResource
 from app.application.use_cases.resource.delete_file import DeleteFile
 from app.application.use_cases.resource.delete_resource import DeleteResource
@@ -24,8 +24,8 @@ from app.presentation.api.v1.dependencies.common import (
     unit_of_work,
 )
 from app.presentation.container import Provider, ProviderKey
+from app.presentation.shared_providers import FILE_STORAGE
 
-FILE_STORAGE = ProviderKey[FileStorage]("resource.file_storage")
 CONTENT_TYPE_SNIFFER = ProviderKey[ContentTypeSniffer]("resource.content_type_sniffer")
 
 PROVIDERS = (

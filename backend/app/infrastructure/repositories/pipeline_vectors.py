@@ -1,0 +1,250 @@
+"""Nearest-neighbour search over the chunks' embeddings: pgvector's HNSW index where PostgreSQL
+has the `vector` extension, else an exact scan with NumPy.
+
+Every embedding is stored as little-endian float32 bytes (`pipeline_chunks.embedding`), which any
+database holds. Where the `vector` extension can be created, `prepare_vector_index` (run at
+start-up) adds an `embedding_vector` column of pgvector's type, fills it from the bytes, and
+builds an HNSW cosine index for the model in use: an expression index over
+`embedding_vector::vector(<dimension>)`, partial on the model's name, since the column itself
+holds vectors of any dimension (a change of model adds an index, never mixes spaces).
+Whether a database has the column is asked once per database and remembered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+from uuid import UUID
+
+import numpy as np
+from sqlalchemy import Table, Uuid, bindparam, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.application.interfaces.pipeline import ChunkHit, EmbeddingModel
+from app.domain.entities.pipeline import Chunk
+from app.infrastructure.models.pipeline import PipelineChunkModel
+
+PGVECTOR_HNSW = "pgvector-hnsw"
+EXACT = "exact"
+# Candidates the HNSW search keeps per query (pgvector's default is 40): more is better recall.
+HNSW_EF_SEARCH = 100
+_FILL_BATCH = 1_000
+
+_chunks = cast(Table, PipelineChunkModel.__table__)
+_c = _chunks.c
+# Per database URL: does it have the `embedding_vector` column (pgvector in use)?
+_pgvector_databases: dict[str, bool] = {}
+
+
+def pack_vector(vector: Sequence[float]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def to_pgvector(vector: Iterable[float]) -> str:
+    """pgvector's text form, `[x,y,…]`."""
+    return "[" + ",".join(f"{value:.7g}" for value in vector) + "]"
+
+
+def hnsw_index_name(model: EmbeddingModel) -> str:
+    digest = hashlib.sha256(f"{model.name}/{model.dimension}".encode()).hexdigest()[:12]
+    return f"ix_pipeline_chunks_hnsw_{digest}"
+
+
+async def pgvector_ready(connection: AsyncConnection) -> bool:
+    """Whether this database keeps pgvector vectors beside the bytes (asked once per database)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    key = connection.engine.url.render_as_string(hide_password=True)
+    ready = _pgvector_databases.get(key)
+    if ready is None:
+        found = await connection.execute(
+            text(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'pipeline_chunks' AND column_name = 'embedding_vector'"
+            )
+        )
+        ready = found.first() is not None
+        _pgvector_databases[key] = ready
+    return ready
+
+
+def forget_vector_index_choice() -> None:
+    """Ask every database again (tests that add or drop the extension)."""
+    _pgvector_databases.clear()
+
+
+async def prepare_vector_index(connection: AsyncConnection, model: EmbeddingModel) -> str:
+    """Set pgvector up if this PostgreSQL has it (idempotent; concurrent processes may all run
+    it); the name of the index in use: `pgvector-hnsw` or `exact`."""
+    if connection.dialect.name != "postgresql":
+        return EXACT
+    try:
+        async with connection.begin_nested():
+            await connection.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    except DBAPIError:
+        # Not installed on this server, or we may not create it: the exact scan serves.
+        return EXACT
+    await connection.execute(
+        text("ALTER TABLE pipeline_chunks ADD COLUMN IF NOT EXISTS embedding_vector vector")
+    )
+    await _fill_vectors(connection)
+    await connection.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(model)} ON pipeline_chunks "
+            f"USING hnsw ((embedding_vector::vector({int(model.dimension)})) vector_cosine_ops) "
+            f"WHERE model = {_sql_literal(model.name)}"
+        )
+    )
+    _pgvector_databases[connection.engine.url.render_as_string(hide_password=True)] = True
+    return PGVECTOR_HNSW
+
+
+async def _fill_vectors(connection: AsyncConnection) -> None:
+    """Copy embeddings stored before the extension was there into the pgvector column."""
+    missing = (
+        select(_c.id, _c.embedding)
+        .where(_c.embedding.is_not(None), text("embedding_vector IS NULL"))
+        .limit(_FILL_BATCH)
+    )
+    while rows := (await connection.execute(missing)).all():
+        await connection.execute(
+            text(
+                "UPDATE pipeline_chunks SET embedding_vector = CAST(:vector AS vector) "
+                "WHERE id = :id"
+            ),
+            [
+                {"id": row.id, "vector": to_pgvector(np.frombuffer(row.embedding, dtype="<f4"))}
+                for row in rows
+            ],
+        )
+
+
+def _sql_literal(value: str) -> str:
+    # DDL takes no bound parameters: quote the model's name as a SQL string literal.
+    return "'" + value.replace("'", "''") + "'"
+
+
+class SqlVectorIndex:
+    """The `VectorIndex` of the unit of work's connection: HNSW where pgvector is set up."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def name(self) -> str:
+        return PGVECTOR_HNSW if await pgvector_ready(self._connection) else EXACT
+
+    async def nearest(
+        self,
+        owner_id: UUID,
+        model: EmbeddingModel,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        resource_id: UUID | None,
+    ) -> list[ChunkHit]:
+        if await pgvector_ready(self._connection):
+            return await self._hnsw(owner_id, model, vector, limit, resource_id)
+        return await self._exact(owner_id, model, vector, limit, resource_id)
+
+    async def _hnsw(
+        self,
+        owner_id: UUID,
+        model: EmbeddingModel,
+        vector: Sequence[float],
+        limit: int,
+        resource_id: UUID | None,
+    ) -> list[ChunkHit]:
+        # The owner (and resource) filter applies after the index scan: pgvector 0.8's iterative
+        # scan goes on past ef_search candidates until `limit` rows pass it.
+        await self._connection.execute(text(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}"))
+        await self._connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        dimension = int(model.dimension)
+        narrowed = "AND resource_id = :resource_id " if resource_id is not None else ""
+        # Only the dimension (an int) and fixed fragments are put into the text.
+        statement = (
+            text(
+                "SELECT run_id, seq, owner_id, resource_id, file_id, text, start_offset, "  # noqa: S608
+                f"end_offset, embedding_vector::vector({dimension}) <=> CAST(:query AS "
+                f"vector({dimension})) AS distance FROM pipeline_chunks "
+                "WHERE owner_id = :owner_id AND searchable AND model = :model "
+                f"{narrowed}"
+                f"ORDER BY embedding_vector::vector({dimension}) <=> CAST(:query AS "
+                f"vector({dimension})) LIMIT :limit"
+            )
+            .bindparams(bindparam("owner_id", type_=Uuid()), bindparam("resource_id", type_=Uuid()))
+            .columns(run_id=Uuid(), owner_id=Uuid(), resource_id=Uuid(), file_id=Uuid())
+        )
+        result = await self._connection.execute(
+            statement,
+            {
+                "query": to_pgvector(vector),
+                "owner_id": owner_id,
+                "resource_id": resource_id,
+                "model": model.name,
+                "limit": limit,
+            },
+        )
+        # The rows come sorted by the index's order, which "relaxed" may leave slightly off.
+        hits = [ChunkHit(_chunk(row), 1.0 - float(row["distance"])) for row in result.mappings()]
+        return sorted(hits, key=lambda hit: -hit.score)
+
+    async def _exact(
+        self,
+        owner_id: UUID,
+        model: EmbeddingModel,
+        vector: Sequence[float],
+        limit: int,
+        resource_id: UUID | None,
+    ) -> list[ChunkHit]:
+        statement = select(_c.id, _c.embedding).where(
+            _c.owner_id == owner_id, _c.searchable.is_(True), _c.model == model.name
+        )
+        if resource_id is not None:
+            statement = statement.where(_c.resource_id == resource_id)
+        rows = (await self._connection.execute(statement)).all()
+        if not rows:
+            return []
+        ids = np.fromiter((row.id for row in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(row.embedding for row in rows), dtype="<f4").reshape(
+            len(rows), model.dimension
+        )
+        scores = matrix @ np.asarray(vector, dtype=np.float32)
+        best = _top(scores, limit)
+        chosen = {int(ids[i]): float(scores[i]) for i in best}
+        found = await self._connection.execute(
+            select(
+                _c.id,
+                _c.run_id,
+                _c.seq,
+                _c.owner_id,
+                _c.resource_id,
+                _c.file_id,
+                _c.text,
+                _c.start_offset,
+                _c.end_offset,
+            ).where(_c.id.in_(list(chosen)))
+        )
+        hits = [ChunkHit(_chunk(row), chosen[row["id"]]) for row in found.mappings()]
+        return sorted(hits, key=lambda hit: -hit.score)
+
+
+def _top(scores: np.ndarray[Any, np.dtype[np.float32]], limit: int) -> list[int]:
+    if len(scores) <= limit:
+        return list(range(len(scores)))
+    part = np.argpartition(-scores, limit)[:limit]
+    return [int(i) for i in part]
+
+
+def _chunk(row: Any) -> Chunk:
+    return Chunk(
+        run_id=row["run_id"],
+        seq=row["seq"],
+        owner_id=row["owner_id"],
+        resource_id=row["resource_id"],
+        file_id=row["file_id"],
+        text=row["text"],
+        start=row["start_offset"],
+        end=row["end_offset"],
+    )
