@@ -193,8 +193,11 @@ class _EncoderLayer:
         qkv = hidden @ self.qkv + self.qkv_bias  # (batch * length, 3 * width)
         qkv = qkv.reshape(batch, length, 3, self.heads, head_width).transpose(2, 0, 3, 1, 4)
         query, key, value = qkv[0], qkv[1], qkv[2]  # (batch, heads, length, head_width)
-        scores = query @ key.transpose(0, 1, 3, 2)
-        scores *= np.float32(1.0 / math.sqrt(head_width))
+        query = query * np.float32(1.0 / math.sqrt(head_width))  # scaled here: fewer numbers
+        # A contiguous copy of the keys' transpose: NumPy's stacked matmul gives a strided one
+        # to BLAS ten times slower (400 ms against 40 for 32 texts of 256 positions).
+        key_transposed = np.ascontiguousarray(key.transpose(0, 1, 3, 2))
+        scores = query @ key_transposed
         scores += mask_bias
         _softmax_in_place(scores)
         context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch * length, width)
