@@ -12,6 +12,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.application.interfaces.access import PolicyRule
+from app.infrastructure.database.policy_migration import change_default_rules
+
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
@@ -22,6 +25,10 @@ depends_on: str | Sequence[str] | None = None
 # filled when a chunk becomes searchable and emptied by a trigger when a chunk is deleted
 # (the cascade from a deleted file or run included).
 FULL_TEXT_INDEX = "ix_pipeline_chunks_text_fts"
+# Users start, follow and retry runs of their own files (frozen here, like the policy of 0004).
+PIPELINE_RULES = [
+    PolicyRule("user", "pipeline", action, "own") for action in ("create", "read", "update")
+]
 FTS5_TABLE = "pipeline_chunks_fts"
 
 
@@ -137,9 +144,11 @@ def upgrade() -> None:
             "CREATE TRIGGER pipeline_chunks_fts_delete AFTER DELETE ON pipeline_chunks BEGIN "
             f"DELETE FROM {FTS5_TABLE} WHERE rowid = old.id; END"
         )
+    change_default_rules(PIPELINE_RULES, add=True)
 
 
 def downgrade() -> None:
+    change_default_rules(PIPELINE_RULES, add=False)
     if op.get_bind().dialect.name != "postgresql":
         op.execute("DROP TRIGGER IF EXISTS pipeline_chunks_fts_delete")
         op.execute(f"DROP TABLE IF EXISTS {FTS5_TABLE}")

@@ -324,7 +324,7 @@ class SqlAlchemyChunkRepository:
 
     async def publish(self, run_id: UUID) -> int:
         published = select(_c.id).where(
-            _c.run_id == bindparam("run_id"), _c.model.is_not(None), _c.searchable.is_(False)
+            _c.run_id == run_id, _c.model.is_not(None), _c.searchable.is_(False)
         )
         if self._connection.dialect.name == "sqlite":
             # FTS5 is keyed by the chunk's rowid; PostgreSQL indexes the column itself.
@@ -337,8 +337,7 @@ class SqlAlchemyChunkRepository:
                 {"run_id": run_id},
             )
         await self._connection.execute(
-            update(_chunks).where(_c.id.in_(published)).values(searchable=True),
-            {"run_id": run_id},
+            update(_chunks).where(_c.id.in_(published)).values(searchable=True)
         )
         count = await self._connection.execute(
             select(func.count()).where(_c.run_id == run_id, _c.searchable.is_(True))

@@ -43,7 +43,7 @@ from app.domain.entities.pipeline import (
     StepStatus,
 )
 from app.domain.entities.resource import StoredFile
-from app.domain.errors import InvalidValueError
+from app.domain.errors import CodedError, InvalidValueError
 from app.domain.events import DomainEvent
 
 logger = logging.getLogger("strata.pipelines")
@@ -93,6 +93,12 @@ class RunPipelineStep:
         try:
             output = await self._steps[name].run(run, workspace)
         except Exception as error:
+            if not isinstance(error, CodedError):
+                logger.warning(
+                    "pipeline step raised",
+                    extra={"run_id": str(run_id), "step": name.value},
+                    exc_info=True,
+                )
             last_attempt = job.attempts >= job.max_attempts
             if isinstance(error, PERMANENT_FAILURES) or last_attempt:
                 await self._fail(run_id, name, _describe(error))
@@ -301,4 +307,9 @@ async def _single(content: bytes) -> AsyncIterator[bytes]:
 
 
 def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"
+    """What the run's owner is told of a failure: an error's code and reason, which are written
+    for them; of anything else only its type (its message may show internals; the log has it)."""
+    if isinstance(error, CodedError):
+        reason = error.params.get("reason")
+        return f"{error.code}: {reason}" if reason else error.code
+    return f"internal error ({type(error).__name__})"
