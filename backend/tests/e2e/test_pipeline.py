@@ -101,7 +101,8 @@ async def test_a_text_file_runs_to_the_end_and_its_chunks_are_found(client: Asyn
         assert step["status"] == "succeeded"
         assert step["attempts"] == 1
         assert step["error"] is None
-        assert step["duration_ms"] is not None and step["duration_ms"] >= 0
+        assert step["duration_ms"] is not None
+        assert step["duration_ms"] >= 0
         assert step["started_at"] <= step["finished_at"]
 
     result = await client.get(f"{RUNS}/{accepted['run_id']}/result", headers=alice)
@@ -150,7 +151,8 @@ async def test_the_event_stream_sends_every_change_and_a_reconnection_misses_not
     assert stream.headers["content-type"].startswith("text/event-stream")
     events = sse_events(stream.text)
     ids = [int(event["id"]) for event in events]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
     states = [json.loads(event["data"]) for event in events]
     assert states[0]["status"] == "queued"
     assert states[-1]["status"] == "succeeded"

@@ -160,7 +160,7 @@ def _build_steps(container: Container) -> Mapping[StepName, PipelineStepRunner]:
 
 
 async def _close(adapter: object) -> None:
-    close = getattr(adapter, "aclose", None)
+    close = getattr(adapter, "close", None)
     if close is not None:
         await close()
 
