@@ -14,7 +14,7 @@ from app.application.interfaces.access import PolicyRule
 from app.infrastructure.database.base import Base
 from app.infrastructure.database.engine import Database
 from app.infrastructure.models.access import CasbinRuleModel
-from tests.databases import BACKENDS, fresh_database, registered_features
+from tests.databases import BACKENDS, PGVECTOR, fresh_database, registered_features
 from tests.pgvector_fixture import pgvector_postgres_url  # noqa: F401  (a session fixture)
 from tests.stripe_fake import StripeFake
 
@@ -27,11 +27,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest_asyncio.fixture(scope="session")
 async def database_url(
-    backend: str, tmp_path_factory: pytest.TempPathFactory
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[str]:
     """A database migrated to head, shared by the session's tests of one backend."""
     tmp_dir: Path = tmp_path_factory.mktemp(f"db-{backend}")
-    async with fresh_database(backend, tmp_dir) as url:
+    admin_url = request.getfixturevalue("pgvector_postgres_url") if backend == PGVECTOR else None
+    async with fresh_database(backend, tmp_dir, admin_url=admin_url) as url:
         _migrated_policies[url] = await read_policy_rows(url)
         yield url
 

@@ -22,6 +22,9 @@ from app.presentation.features.registry import FeatureSet
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
+# PostgreSQL with the `vector` extension (a bundled server: Debian's has none), for the tests of
+# vector search, which run on all three.
+PGVECTOR = "pgvector"
 
 
 @functools.cache
@@ -45,16 +48,19 @@ def _asyncpg_dsn(url: str) -> str:
 
 @asynccontextmanager
 async def fresh_database(
-    backend: str, tmp_dir: Path, *, migrate: bool = True
+    backend: str, tmp_dir: Path, *, migrate: bool = True, admin_url: str | None = None
 ) -> AsyncIterator[str]:
-    """The URL of an empty database (migrated to head unless `migrate=False`), dropped afterwards."""
+    """The URL of an empty database (migrated to head unless `migrate=False`), dropped afterwards.
+
+    On PostgreSQL it is made on the server of `admin_url` (by default TEST_POSTGRES_URL's; the
+    pipeline tests pass the server that has pgvector)."""
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_dir / f'strata-{uuid.uuid4().hex[:8]}.db'}"
         if migrate:
             await asyncio.to_thread(migrations.upgrade, url)
         yield url
         return
-    admin_url = postgres_admin_url()
+    admin_url = admin_url or postgres_admin_url()
     name = f"strata_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(_asyncpg_dsn(admin_url))
     try:

@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
+from tests.databases import BACKENDS, PGVECTOR
 from tests.e2e.conftest import Headers
 from tests.e2e.test_product import assert_problem
 from tests.e2e.test_resource import MISSING, RESOURCES, account, create, upload
@@ -68,6 +70,12 @@ async def run_to_end(
     return resource_id, file_id, await finished(client, headers, response.json()["run_id"])
 
 
+@pytest.fixture(scope="session", params=(*BACKENDS, PGVECTOR))
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite and PostgreSQL search exactly; PostgreSQL with pgvector through its HNSW index."""
+    return str(request.param)
+
+
 def sse_events(text: str) -> list[dict[str, str]]:
     events = []
     for block in text.strip().split("\n\n"):
@@ -83,7 +91,9 @@ def sse_events(text: str) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------ a text file, end to end
-async def test_a_text_file_runs_to_the_end_and_its_chunks_are_found(client: AsyncClient) -> None:
+async def test_a_text_file_runs_to_the_end_and_its_chunks_are_found(
+    client: AsyncClient, backend: str
+) -> None:
     alice = await account(client, "alice@example.com")
     resource_id, file_id = await uploaded_file(client, alice, WHALES.encode())
 
@@ -113,7 +123,10 @@ async def test_a_text_file_runs_to_the_end_and_its_chunks_are_found(client: Asyn
     assert artifacts["chunk"]["summary"]["chunks"] >= 1
     assert artifacts["embed"]["summary"]["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert artifacts["embed"]["summary"]["dimension"] == 384
-    assert artifacts["index"]["summary"]["index"] in ("exact", "pgvector-hnsw")
+    index = "pgvector-hnsw" if backend == PGVECTOR else "exact"
+    assert artifacts["index"]["summary"]["index"] == index
+    ready = await client.get("/health/ready")
+    assert ready.json()["checks"]["vector_index"] == index, ready.text
 
     for mode in ("hybrid", "semantic", "keyword"):
         search = await client.get(

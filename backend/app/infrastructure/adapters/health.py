@@ -18,6 +18,8 @@ class ProbeResult:
     name: str
     ok: bool
     error: str | None = None
+    # What a check that passed reports beyond "ok", when it returns a text (the vector index in use).
+    detail: str | None = None
 
 
 Check = Callable[[], Awaitable[object]]
@@ -39,8 +41,9 @@ class ReadinessProbes:
         for name, check in {**self._checks, **self._features}.items():
             try:
                 with anyio.fail_after(PROBE_TIMEOUT_SECONDS):
-                    await check()
-                results.append(ProbeResult(name=name, ok=True))
+                    found = await check()
+                detail = found if isinstance(found, str) else None
+                results.append(ProbeResult(name=name, ok=True, detail=detail))
             except Exception as exc:
                 results.append(ProbeResult(name=name, ok=False, error=type(exc).__name__))
         return results

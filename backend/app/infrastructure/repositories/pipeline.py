@@ -11,15 +11,11 @@ from uuid import UUID
 
 from sqlalchemy import (
     Table,
-    TextClause,
-    TextualSelect,
-    Uuid,
     bindparam,
     delete,
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import RowMapping
@@ -46,6 +42,7 @@ from app.infrastructure.repositories.pipeline_vectors import (
     pack_vector,
     pgvector_ready,
     to_pgvector,
+    typed_statement,
 )
 
 _runs = cast(Table, PipelineRunModel.__table__)
@@ -312,7 +309,7 @@ class SqlAlchemyChunkRepository:
         await self._connection.execute(_SET_EMBEDDING, rows)
         if await pgvector_ready(self._connection):
             await self._connection.execute(
-                _typed(
+                typed_statement(
                     "UPDATE pipeline_chunks SET embedding_vector = CAST(:vector AS vector) "
                     "WHERE run_id = :run_id AND seq = :seq"
                 ),
@@ -329,7 +326,7 @@ class SqlAlchemyChunkRepository:
         if self._connection.dialect.name == "sqlite":
             # FTS5 is keyed by the chunk's rowid; PostgreSQL indexes the column itself.
             await self._connection.execute(
-                _typed(
+                typed_statement(
                     "INSERT INTO pipeline_chunks_fts (rowid, text) SELECT id, text "
                     "FROM pipeline_chunks WHERE run_id = :run_id AND model IS NOT NULL "
                     "AND NOT searchable"
@@ -407,24 +404,9 @@ class SqlAlchemyChunkRepository:
         return [ChunkHit(_chunk(row), float(row["score"])) for row in result.mappings()]
 
 
-_UUID_NAMES = ("run_id", "owner_id", "resource_id", "file_id")
-
-
-def _typed(sql: str) -> TextClause | TextualSelect:
-    """A textual statement whose ids bind (and, in a SELECT, read) as the Uuid columns do:
-    SQLite stores them as 32 hex digits, PostgreSQL as uuid."""
-    statement = text(sql)
-    used = [name for name in _UUID_NAMES if f":{name}" in sql]
-    if used:
-        statement = statement.bindparams(*(bindparam(name, type_=Uuid()) for name in used))
-    if not sql.startswith("SELECT"):
-        return statement
-    return statement.columns(**{name: Uuid() for name in _UUID_NAMES})
-
-
 # Keyword search, with and without the resource filter.
 _PG_KEYWORD_SEARCH = {
-    narrowed: _typed(
+    narrowed: typed_statement(
         "SELECT run_id, seq, owner_id, resource_id, file_id, text, start_offset, end_offset, "
         "ts_rank_cd(to_tsvector('english', text), query) AS score "
         "FROM pipeline_chunks, to_tsquery('english', :query) AS query "
@@ -435,7 +417,7 @@ _PG_KEYWORD_SEARCH = {
     for narrowed in (False, True)
 }
 _SQLITE_KEYWORD_SEARCH = {
-    narrowed: _typed(
+    narrowed: typed_statement(
         "SELECT c.run_id, c.seq, c.owner_id, c.resource_id, c.file_id, c.text, "
         "c.start_offset, c.end_offset, -bm25(pipeline_chunks_fts) AS score "
         "FROM pipeline_chunks_fts JOIN pipeline_chunks AS c ON c.id = pipeline_chunks_fts.rowid "

@@ -12,13 +12,14 @@ Whether a database has the column is asked once per database and remembered.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import Table, Uuid, bindparam, select, text
+from sqlalchemy import Table, TextClause, TextualSelect, Uuid, bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,6 +46,36 @@ def pack_vector(vector: Sequence[float]) -> bytes:
 def to_pgvector(vector: Iterable[float]) -> str:
     """pgvector's text form, `[x,y,…]`."""
     return "[" + ",".join(f"{value:.7g}" for value in vector) + "]"
+
+
+_UUID_NAMES = ("run_id", "owner_id", "resource_id", "file_id")
+
+
+def typed_statement(sql: str) -> TextClause | TextualSelect:
+    """A textual statement whose ids bind (and, in a SELECT, read) as the Uuid columns do:
+    SQLite stores them as 32 hex digits, PostgreSQL as uuid."""
+    statement = text(sql)
+    used = [name for name in _UUID_NAMES if f":{name}" in sql]
+    if used:
+        statement = statement.bindparams(*(bindparam(name, type_=Uuid()) for name in used))
+    if not sql.startswith("SELECT"):
+        return statement
+    return statement.columns(**{name: Uuid() for name in _UUID_NAMES})
+
+
+@functools.cache
+def _hnsw_search(dimension: int, narrowed: bool) -> TextClause | TextualSelect:
+    """The HNSW query for vectors of `dimension`, narrowed to a resource or not. Only the
+    dimension (an int) and fixed fragments make up its text."""
+    vector = f"embedding_vector::vector({dimension})"
+    query = f"CAST(:query AS vector({dimension}))"
+    return typed_statement(
+        "SELECT run_id, seq, owner_id, resource_id, file_id, text, start_offset, end_offset, "  # noqa: S608
+        f"{vector} <=> {query} AS distance FROM pipeline_chunks "
+        "WHERE owner_id = :owner_id AND searchable AND model = :model "
+        + ("AND resource_id = :resource_id " if narrowed else "")
+        + f"ORDER BY {vector} <=> {query} LIMIT :limit"
+    )
 
 
 def hnsw_index_name(model: EmbeddingModel) -> str:
@@ -160,22 +191,7 @@ class SqlVectorIndex:
         # scan goes on past ef_search candidates until `limit` rows pass it.
         await self._connection.execute(text(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}"))
         await self._connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-        dimension = int(model.dimension)
-        narrowed = "AND resource_id = :resource_id " if resource_id is not None else ""
-        # Only the dimension (an int) and fixed fragments are put into the text.
-        statement = (
-            text(
-                "SELECT run_id, seq, owner_id, resource_id, file_id, text, start_offset, "  # noqa: S608
-                f"end_offset, embedding_vector::vector({dimension}) <=> CAST(:query AS "
-                f"vector({dimension})) AS distance FROM pipeline_chunks "
-                "WHERE owner_id = :owner_id AND searchable AND model = :model "
-                f"{narrowed}"
-                f"ORDER BY embedding_vector::vector({dimension}) <=> CAST(:query AS "
-                f"vector({dimension})) LIMIT :limit"
-            )
-            .bindparams(bindparam("owner_id", type_=Uuid()), bindparam("resource_id", type_=Uuid()))
-            .columns(run_id=Uuid(), owner_id=Uuid(), resource_id=Uuid(), file_id=Uuid())
-        )
+        statement = _hnsw_search(int(model.dimension), resource_id is not None)
         result = await self._connection.execute(
             statement,
             {

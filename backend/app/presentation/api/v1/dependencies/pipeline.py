@@ -213,7 +213,8 @@ def follow_deletions_and_dead_jobs(container: Container) -> None:
 
 
 async def prepare_index(container: Container) -> None:
-    """At start-up: set pgvector up where the database has it; `/health/ready` says which."""
+    """At start-up: set pgvector up where the database has it; `/health/ready` says which index
+    serves (`pgvector-hnsw` or `exact`)."""
     model = container.get(EMBEDDER).model
     async with container.database.engine.begin() as connection:
         index = await prepare_vector_index(connection, model)
