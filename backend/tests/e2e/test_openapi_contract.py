@@ -71,6 +71,7 @@ SECRET_OR_OPAQUE_INPUT = {
     ("GET", "/api/v1/products"),
     ("GET", "/api/v1/resources"),
     ("GET", "/api/v1/payments"),
+    ("GET", "/api/v1/pipelines/runs"),
 }
 
 

@@ -19,6 +19,7 @@ from app.application.use_cases.pipeline.search_chunks import (
     QUERY_MAX_LENGTH,
     SearchMode,
 )
+from app.domain.value_objects.text import NON_BLANK_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
@@ -166,7 +167,16 @@ async def retry_run(run_id: UUID, user: CurrentUser, retry: RetryRunDep) -> Pipe
 async def search(
     user: CurrentUser,
     search: SearchDep,
-    q: Annotated[str, Query(min_length=1, max_length=QUERY_MAX_LENGTH)],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=QUERY_MAX_LENGTH,
+            description="Words to look for. Not blank; no control characters.",
+            # The text rule, published; the use case enforces it.
+            json_schema_extra={"pattern": NON_BLANK_LINE_PATTERN},
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     mode: SearchMode = SearchMode.HYBRID,
     resource_id: UUID | None = None,
