@@ -8,8 +8,11 @@ as a use case that did so would escape the rollback.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
+import math
+import re
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -37,6 +40,7 @@ from app.application.interfaces.payment import (
     ProviderIntent,
     WebhookEvent,
 )
+from app.application.interfaces.pipeline import ChunkHit, EmbeddingModel
 from app.application.interfaces.privacy import PersonalDataHolder
 from app.application.interfaces.product import (
     ProductFilter,
@@ -57,6 +61,7 @@ from app.domain.entities.audit import AuditEvent
 from app.domain.entities.credentials import OneTimeToken, TokenPurpose
 from app.domain.entities.job import Job, JobStatus
 from app.domain.entities.payment import Payment, PaymentFailure, PaymentStatus
+from app.domain.entities.pipeline import Chunk, PipelineArtifact, PipelineRun, StepName
 from app.domain.entities.product import Product
 from app.domain.entities.resource import Resource, StoredFile
 from app.domain.entities.session import InvalidTokenError, Session
@@ -857,6 +862,291 @@ class FakeJobRepository(_KeyedTransactional[UUID, Job]):
         for job_id in old:
             del rows[job_id]
         return len(old)
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+@fake_repository("pipeline_runs")
+class FakePipelineRunRepository(_Transactional[PipelineRun]):
+    """Runs stored as copies (a caller's changes count only once `update`d), and, like the SQL
+    repository, the run as it was after each stored change, by (run, version), for
+    `changes_after`. Logging one version twice is refused as the change log's primary key is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: _KeyedTransactional[tuple[UUID, int], PipelineRun] = _KeyedTransactional()
+
+    def begin(self) -> None:
+        super().begin()
+        self.changes.begin()
+
+    def commit(self) -> None:
+        super().commit()
+        self.changes.commit()
+
+    def end(self) -> None:
+        super().end()
+        self.changes.end()
+
+    def seed(self, *rows: PipelineRun) -> None:
+        super().seed(*(copy.deepcopy(run) for run in rows))
+
+    def committed_run(self, run_id: UUID) -> PipelineRun:
+        """The run as a later transaction would read it (a copy)."""
+        run = self._committed.get(run_id)
+        if run is None:
+            raise AssertionError(f"no run {run_id} committed")
+        return copy.deepcopy(run)
+
+    async def add(self, run: PipelineRun) -> None:
+        rows = self._rows()
+        if run.id in rows:
+            raise AssertionError(f"primary key {run.id} already stored")
+        rows[run.id] = copy.deepcopy(run)
+        self._log(run)
+
+    async def get(self, run_id: UUID) -> PipelineRun | None:
+        run = self._rows().get(run_id)
+        return copy.deepcopy(run) if run is not None else None
+
+    async def update(self, run: PipelineRun, *, expected_version: int) -> bool:
+        rows = self._rows()
+        stored = rows.get(run.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        rows[run.id] = copy.deepcopy(run)
+        self._log(run)
+        return True
+
+    async def list_page(
+        self, *, owner_id: UUID | None, after: UUID | None, limit: int
+    ) -> list[PipelineRun]:
+        return [
+            run
+            for run in self._by_id()
+            if (owner_id is None or run.owner_id == owner_id) and (after is None or run.id > after)
+        ][:limit]
+
+    async def list_for_file(self, file_id: UUID) -> list[PipelineRun]:
+        return [run for run in self._by_id() if run.file_id == file_id]
+
+    async def list_for_resource(self, resource_id: UUID) -> list[PipelineRun]:
+        return [run for run in self._by_id() if run.resource_id == resource_id]
+
+    async def list_by_owner(self, owner_id: UUID) -> list[PipelineRun]:
+        return [run for run in self._by_id() if run.owner_id == owner_id]
+
+    async def changes_after(self, run_id: UUID, version: int) -> list[PipelineRun]:
+        logged = self.changes._rows()
+        versions = sorted(v for (r, v) in logged if r == run_id and v > version)
+        return [copy.deepcopy(logged[run_id, v]) for v in versions]
+
+    async def delete_by_owner(self, owner_id: UUID) -> int:
+        rows = self._rows()
+        doomed = {run.id for run in rows.values() if run.owner_id == owner_id}
+        for run_id in doomed:
+            del rows[run_id]
+        logged = self.changes._rows()
+        for key in [key for key in logged if key[0] in doomed]:  # the log's cascade
+            del logged[key]
+        return len(doomed)
+
+    def _by_id(self) -> list[PipelineRun]:
+        return [copy.deepcopy(run) for _, run in sorted(self._rows().items())]
+
+    def _log(self, run: PipelineRun) -> None:
+        logged = self.changes._rows()
+        if (run.id, run.version) in logged:
+            raise AssertionError(f"version {run.version} of run {run.id} logged twice")
+        logged[run.id, run.version] = copy.deepcopy(run)
+
+
+@fake_repository("pipeline_artifacts")
+class FakePipelineArtifactRepository(_KeyedTransactional[tuple[UUID, StepName], PipelineArtifact]):
+    """Artifacts by (run, step): one per step of a run, as the table's unique constraint keeps."""
+
+    async def add_if_absent(self, artifact: PipelineArtifact) -> bool:
+        rows = self._rows()
+        if (artifact.run_id, artifact.step) in rows:
+            return False
+        if any(stored.id == artifact.id for stored in rows.values()):
+            raise AssertionError(f"primary key {artifact.id} already stored")
+        rows[artifact.run_id, artifact.step] = artifact
+        return True
+
+    async def list_for_run(self, run_id: UUID) -> list[PipelineArtifact]:
+        mine = [a for a in self._rows().values() if a.run_id == run_id]
+        return sorted(mine, key=lambda artifact: artifact.created_at)
+
+    async def list_by_owner(self, owner_id: UUID) -> list[PipelineArtifact]:
+        mine = [a for a in self._rows().values() if a.owner_id == owner_id]
+        return sorted(mine, key=lambda artifact: (artifact.run_id, artifact.id))
+
+    async def delete_for_runs(self, run_ids: Sequence[UUID]) -> list[PipelineArtifact]:
+        rows = self._rows()
+        doomed = [key for key, artifact in rows.items() if artifact.run_id in set(run_ids)]
+        return [rows.pop(key) for key in doomed]
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the fake chunk store keeps it: with its embedding once made (of which model)
+    and whether its run's index step has made it searchable."""
+
+    chunk: Chunk
+    model: str | None = None
+    dimension: int | None = None
+    embedding: tuple[float, ...] | None = None
+    searchable: bool = False
+
+
+_KEYWORD = re.compile(r"\w+")
+
+
+@fake_repository("pipeline_chunks")
+class FakeChunkRepository(_KeyedTransactional[tuple[UUID, int], StoredChunk]):
+    """Chunks by (run, seq), kept in the order they were added (the SQL rows' id order), with
+    their embeddings. Keyword search scores a chunk by how many distinct words of the query it
+    contains, where the SQL one ranks with BM25 or ts_rank_cd: the tests ask which chunks match
+    and that better matches come first, not for a ranking function."""
+
+    async def add_if_absent(self, chunks: Sequence[Chunk]) -> int:
+        rows = self._rows()
+        added = 0
+        for chunk in chunks:
+            if (chunk.run_id, chunk.seq) not in rows:
+                rows[chunk.run_id, chunk.seq] = StoredChunk(chunk)
+                added += 1
+        return added
+
+    async def list_for_run(self, run_id: UUID) -> list[Chunk]:
+        return [stored.chunk for stored in self._of_run(run_id)]
+
+    async def without_embedding(self, run_id: UUID, model: EmbeddingModel) -> list[Chunk]:
+        return [stored.chunk for stored in self._of_run(run_id) if stored.model != model.name]
+
+    async def set_embeddings(
+        self, run_id: UUID, model: EmbeddingModel, vectors: Sequence[tuple[int, list[float]]]
+    ) -> None:
+        rows = self._rows()
+        for seq, vector in vectors:
+            stored = rows.get((run_id, seq))
+            if stored is not None:  # as an UPDATE of no row: nothing
+                rows[run_id, seq] = dataclasses.replace(
+                    stored, model=model.name, dimension=model.dimension, embedding=tuple(vector)
+                )
+
+    async def publish(self, run_id: UUID) -> int:
+        rows = self._rows()
+        for stored in self._of_run(run_id):
+            if stored.model is not None and not stored.searchable:
+                rows[run_id, stored.chunk.seq] = dataclasses.replace(stored, searchable=True)
+        return sum(stored.searchable for stored in self._of_run(run_id))
+
+    async def delete_for_runs(self, run_ids: Sequence[UUID]) -> int:
+        return self._delete(lambda chunk: chunk.run_id in set(run_ids))
+
+    async def delete_by_owner(self, owner_id: UUID) -> int:
+        return self._delete(lambda chunk: chunk.owner_id == owner_id)
+
+    async def keyword_search(
+        self, owner_id: UUID, query: str, *, limit: int, resource_id: UUID | None
+    ) -> list[ChunkHit]:
+        words = set(_KEYWORD.findall(query.lower()))
+        hits = []
+        for stored in self.searchable(owner_id, resource_id):
+            overlap = len(words & set(_KEYWORD.findall(stored.chunk.text.lower())))
+            if overlap:
+                hits.append(ChunkHit(stored.chunk, float(overlap)))
+        hits.sort(key=lambda hit: -hit.score)  # stable: ties keep the rows' order
+        return hits[:limit]
+
+    async def runs_embedded_with_other_models(
+        self, model: EmbeddingModel, *, limit: int
+    ) -> list[UUID]:
+        runs = {
+            stored.chunk.run_id
+            for stored in self._rows().values()
+            if stored.model is not None and stored.model != model.name
+        }
+        return sorted(runs)[:limit]
+
+    def searchable(self, owner_id: UUID, resource_id: UUID | None) -> list[StoredChunk]:
+        """The owner's published chunks (of one resource when it is given), in the rows' order."""
+        return [
+            stored
+            for stored in self._rows().values()
+            if stored.searchable
+            and stored.chunk.owner_id == owner_id
+            and (resource_id is None or stored.chunk.resource_id == resource_id)
+        ]
+
+    def _of_run(self, run_id: UUID) -> list[StoredChunk]:
+        mine = [stored for (run, _), stored in self._rows().items() if run == run_id]
+        return sorted(mine, key=lambda stored: stored.chunk.seq)
+
+    def _delete(self, doomed: Callable[[Chunk], bool]) -> int:
+        rows = self._rows()
+        keys = [key for key, stored in rows.items() if doomed(stored.chunk)]
+        for key in keys:
+            del rows[key]
+        return len(keys)
+
+
+@fake_repository("chunk_vectors")
+class FakeVectorIndex:
+    """An exact cosine scan over the chunks of its unit of work's chunk store (the fake keeps no
+    vectors of its own, as the SQL index reads the chunks' table): what a transaction has
+    stored or published there, it searches."""
+
+    _uow: FakeUnitOfWork
+
+    def __init__(self) -> None:
+        self.in_transaction = False
+
+    def link(self, uow: FakeUnitOfWork) -> None:
+        # The unit of work, not its chunk store: a test may swap the store after construction.
+        self._uow = uow
+
+    def begin(self) -> None:
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        return None
+
+    def end(self) -> None:
+        self.in_transaction = False
+
+    async def name(self) -> str:
+        return "exact"
+
+    async def nearest(
+        self,
+        owner_id: UUID,
+        model: EmbeddingModel,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        resource_id: UUID | None,
+    ) -> list[ChunkHit]:
+        if not self.in_transaction:
+            raise AssertionError("repository used outside `async with uow:`")
+        chunks: FakeChunkRepository = self._uow.fake_pipeline_chunks
+        hits = [
+            ChunkHit(stored.chunk, _cosine(stored.embedding, vector))
+            for stored in chunks.searchable(owner_id, resource_id)
+            if stored.model == model.name and stored.embedding is not None
+        ]
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:limit]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    if len(a) != len(b):
+        raise AssertionError(f"vectors of {len(a)} and {len(b)} dimensions compared")
+    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return sum(x * y for x, y in zip(a, b, strict=True)) / norms if norms else 0.0
 
 
 class FakePasswordStrengthChecker:
