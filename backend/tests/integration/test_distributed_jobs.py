@@ -8,6 +8,7 @@ the job and event streams have fixed names, and a flush is itself one of the cas
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import socket
@@ -71,6 +72,8 @@ class Cluster:
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL,
             "SECRET_KEY": TEST_SECRET_KEY,
+            # One key for the cluster: a file an API stored is read by a worker.
+            "FILE_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
             "FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
             "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "LOG_LEVEL": "WARNING",

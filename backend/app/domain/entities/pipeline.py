@@ -252,7 +252,8 @@ class PipelineRun:
                     step.finished_at = now
         self.status = RunStatus.CANCELED
         self.finished_at = now
-        self._changed(now)
+        # Progress stays where the work stopped: the steps now skipped were planned.
+        self._changed(now, recount=False)
         return True
 
     # ---------------------------------------------------------------------------- helpers
@@ -267,9 +268,11 @@ class PipelineRun:
         if self.status.is_finished:
             raise RunFinishedError(status=self.status.value)
 
-    def _changed(self, now: datetime) -> None:
+    def _changed(self, now: datetime, *, recount: bool = True) -> None:
         self.updated_at = now
         self.version += 1
+        if not recount:
+            return
         if self.status is RunStatus.SUCCEEDED:
             self.progress = 100
             return

@@ -6,6 +6,7 @@ from datetime import timedelta
 from app.application.interfaces.pipeline import (
     PIPELINE_OBJECT_TYPES,
     PIPELINE_POLICY_RULES,
+    MediaUnreadableError,
     PipelineUnitOfWork,
     UnsupportedPipelineMediaError,
 )
@@ -36,8 +37,8 @@ FEATURE = Feature(
         "chunk_vectors": SqlVectorIndex,
     },
     units_of_work=(PipelineUnitOfWork,),
-    # The request is well formed; the file is what no pipeline reads.
-    error_statuses={UnsupportedPipelineMediaError: 422},
+    # The request is well formed; the file is what no pipeline reads (or cannot be read).
+    error_statuses={UnsupportedPipelineMediaError: 422, MediaUnreadableError: 422},
     messages=messages.MESSAGES,
     object_types=PIPELINE_OBJECT_TYPES,
     policy_rules=PIPELINE_POLICY_RULES,
@@ -60,6 +61,9 @@ FEATURE = Feature(
                 backoff_base=timedelta(seconds=2),
                 backoff_cap=timedelta(minutes=2),
             ),
+            # A running step renews its hold every 20 s, however long it takes; a worker that
+            # died in one (killed, its machine gone) loses it to another within a minute.
+            visibility_timeout=timedelta(minutes=1),
         ),
         JobDefinition(
             name=REEMBED_JOB,

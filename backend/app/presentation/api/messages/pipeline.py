@@ -6,6 +6,9 @@ from typing import Final
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {
     "en": {
+        "pipeline.finished": "The run has finished (it is {status}): nothing more runs in it.",
+        "pipeline.step_not_runnable": "The step {step} is not the one this run runs next.",
+        "pipeline.step_not_in_run": "The step {step} is not part of this run.",
         "pipeline.not_found": "This pipeline run does not exist.",
         "pipeline.unsupported_media": "No pipeline reads files of type {media_type}: audio "
         "(WAV, FLAC, OGG, MP3), PDF and text are read.",
@@ -18,6 +21,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "{retry_after_seconds} seconds.",
     },
     "fr": {
+        "pipeline.finished": "L'exécution est terminée (elle est {status}) : plus rien n'y tourne.",
+        "pipeline.step_not_runnable": "L'étape {step} n'est pas la prochaine de cette exécution.",
+        "pipeline.step_not_in_run": "L'étape {step} ne fait pas partie de cette exécution.",
         "pipeline.not_found": "Cette exécution de pipeline n'existe pas.",
         "pipeline.unsupported_media": "Aucun pipeline ne lit les fichiers de type "
         "{media_type} : l'audio (WAV, FLAC, OGG, MP3), le PDF et le texte sont lus.",
@@ -31,6 +37,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "{retry_after_seconds} secondes.",
     },
     "de": {
+        "pipeline.finished": "Die Ausführung ist beendet (Status {status}): darin läuft "
+        "nichts mehr.",
+        "pipeline.step_not_runnable": "Der Schritt {step} ist nicht der nächste dieser Ausführung.",
+        "pipeline.step_not_in_run": "Der Schritt {step} gehört nicht zu dieser Ausführung.",
         "pipeline.not_found": "Diese Pipeline-Ausführung existiert nicht.",
         "pipeline.unsupported_media": "Keine Pipeline liest Dateien des Typs {media_type}: "
         "gelesen werden Audio (WAV, FLAC, OGG, MP3), PDF und Text.",

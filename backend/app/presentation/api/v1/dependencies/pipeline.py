@@ -139,7 +139,7 @@ def build_embedder(container: Container) -> Embedder:
     key = settings.embedding_api_key
     return OpenAiCompatibleEmbedder(
         base_url=settings.embedding_url,
-        model=settings.embedding_model,
+        model_name=settings.embedding_model,
         dimension=settings.embedding_dimension,
         api_key=key.get_secret_value() if key is not None else None,
         batch_size=settings.embedding_batch_size,

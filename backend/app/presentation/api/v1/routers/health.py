@@ -66,9 +66,7 @@ async def ready(container: ContainerDep, request: Request) -> Readiness | Respon
             ],
             headers={"Retry-After": READINESS_RETRY_AFTER_SECONDS},
         )
-    return Readiness(
-        status="ok", checks={result.name: result.detail or "ok" for result in results}
-    )
+    return Readiness(status="ok", checks={result.name: result.detail or "ok" for result in results})
 
 
 @router.get(
