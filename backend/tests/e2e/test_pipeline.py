@@ -14,9 +14,11 @@ import pytest
 from httpx import AsyncClient
 
 from tests.databases import BACKENDS, PGVECTOR
-from tests.e2e.conftest import Headers
+from tests.e2e.conftest import Headers, make_settings, running_client
 from tests.e2e.test_product import assert_problem
 from tests.e2e.test_resource import MISSING, RESOURCES, account, create, upload
+from tests.openai_compatible_server import OpenAiCompatibleServer
+from tests.openai_transcription_server import OpenAiTranscriptionServer
 
 RUNS = "/api/v1/pipelines/runs"
 SEARCH = "/api/v1/search"
@@ -380,3 +382,61 @@ async def test_no_pipeline_route_reveals_or_touches_another_users_run(client: As
     assert (
         await client.post(RUNS, json={"resource_id": resource_id, "file_id": file_id})
     ).status_code == 401
+
+
+# -------------------------------------------------------------- model servers chosen by settings
+async def test_settings_send_the_steps_to_openai_compatible_model_servers(
+    database_url: str,
+) -> None:
+    """With their URLs set, speech goes to a `/v1/audio/transcriptions` server and texts (the
+    chunks, then the query) to a `/v1/embeddings` server: the production HTTP adapters, talking
+    to local servers that speak the protocol."""
+    speech = OpenAiTranscriptionServer(
+        transcript="the lighthouse keeper rang the brass bell"
+    ).start()
+    embeddings = OpenAiCompatibleServer(api_key="sk-test", embedding_dimension=16).start()
+    settings = make_settings(
+        database_url,
+        features={
+            "pipeline": {
+                "transcription_url": speech.base_url,
+                "transcription_model": "whisper-large-v3",
+                "embedding_url": embeddings.url,
+                "embedding_model": "text-embedding-test",
+                "embedding_dimension": 16,
+                "embedding_api_key": "sk-test",
+            }
+        },
+    )
+    name = sorted(json.loads((SPEECH / "sentences.json").read_text()))[0]
+    try:
+        async with running_client(settings) as client:
+            alice = await account(client, "alice@example.com")
+            _, _, run = await run_to_end(client, alice, (SPEECH / name).read_bytes(), filename=name)
+            assert run["status"] == "succeeded", run["steps"]
+            result = (await client.get(f"{RUNS}/{run['run_id']}/result", headers=alice)).json()
+            search = await client.get(
+                SEARCH, params={"q": "brass bell", "mode": "semantic"}, headers=alice
+            )
+    finally:
+        speech.stop()
+        embeddings.stop()
+
+    [sent] = speech.requests
+    assert sent.fields["model"] == "whisper-large-v3"
+    assert sent.file == (SPEECH / name).read_bytes()
+    by_step = {artifact["step"]: artifact for artifact in result["artifacts"]}
+    assert by_step["transcribe"]["text"] == "the lighthouse keeper rang the brass bell"
+    assert by_step["embed"]["summary"] == {
+        "chunks": 1,
+        "model": "text-embedding-test",
+        "dimension": 16,
+    }
+    bodies = [request.json() for request in embeddings.requests()]
+    assert bodies[0] == {
+        "model": "text-embedding-test",
+        "input": ["the lighthouse keeper rang the brass bell"],
+    }
+    assert bodies[-1]["input"] == ["brass bell"]  # the query, embedded by the same model
+    assert all(r.headers["authorization"] == "Bearer sk-test" for r in embeddings.requests())
+    assert search.json()["items"][0]["text"] == "the lighthouse keeper rang the brass bell"
