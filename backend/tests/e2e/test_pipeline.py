@@ -14,7 +14,13 @@ import pytest
 from httpx import AsyncClient
 
 from tests.databases import BACKENDS, PGVECTOR
-from tests.e2e.conftest import Headers, make_settings, running_client
+from tests.e2e.conftest import (
+    SCRATCH_DIR,
+    USER_PASSWORD,
+    Headers,
+    make_settings,
+    running_client,
+)
 from tests.e2e.test_product import assert_problem
 from tests.e2e.test_resource import MISSING, RESOURCES, account, create, upload
 from tests.openai_compatible_server import OpenAiCompatibleServer
@@ -440,3 +446,33 @@ async def test_settings_send_the_steps_to_openai_compatible_model_servers(
     assert bodies[-1]["input"] == ["brass bell"]  # the query, embedded by the same model
     assert all(r.headers["authorization"] == "Bearer sk-test" for r in embeddings.requests())
     assert search.json()["items"][0]["text"] == "the lighthouse keeper rang the brass bell"
+
+
+# ------------------------------------------------------------------------------------- GDPR
+async def test_the_export_holds_the_runs_and_their_texts_and_erasure_removes_everything(
+    client: AsyncClient,
+) -> None:
+    alice = await account(client, "alice@example.com")
+    bob = await account(client, "bob@example.com")
+    _, _, run = await run_to_end(client, alice, WHALES.encode())
+    await run_to_end(client, bob, b"Bob keeps bees.")
+
+    export = (await client.get("/api/v1/users/me/export", headers=alice)).json()
+
+    assert [r["run_id"] for r in export["pipeline_runs"]] == [run["run_id"]]
+    texts = {a["step"]: a["text"] for a in export["pipeline_artifacts"]}
+    assert texts["extract"] == WHALES
+    assert texts["index"] is None
+    blobs_before = {p for p in (SCRATCH_DIR / "files").rglob("*") if p.is_file()}
+    assert not any(WHALES[:40].encode() in p.read_bytes() for p in blobs_before)  # encrypted
+
+    erased = await client.request(
+        "DELETE", "/api/v1/users/me", json={"password": USER_PASSWORD}, headers=alice
+    )
+
+    assert erased.status_code == 204
+    blobs_after = {p for p in (SCRATCH_DIR / "files").rglob("*") if p.is_file()}
+    # Alice's file and her extracted text are gone; Bob's stay.
+    assert len(blobs_before - blobs_after) == 2
+    assert (await client.get(SEARCH, params={"q": "bees"}, headers=bob)).json()["items"]
+    assert len((await client.get(RUNS, headers=bob)).json()["items"]) == 1
