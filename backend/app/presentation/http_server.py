@@ -67,6 +67,9 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         self._seen_bytes = 0  # request line and complete headers, as the parser handed them over
         self._received_bytes = 0  # bytes received for the head, counting a header still arriving
         self._header_count = 0
+        # The last request parsed is complete and the next has not begun: nothing of a head is
+        # pending, whatever the size of the read that carried it (a small upload comes in one).
+        self._between_requests = True
         self._refusal: HTTPStatus | None = None
 
     def data_received(self, data: bytes) -> None:
@@ -75,6 +78,9 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         head_at_start, self._begun = self._in_head, 0
         super().data_received(data)  # a callback's refusal comes back through send_400_response
         if self._refusal is not None or not self._in_head:
+            return
+        if self._between_requests:
+            self._received_bytes = 0
             return
         # Still in a head: count this read as part of it, unless another request came before it.
         if self._begun == 0:
@@ -92,6 +98,7 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
+        self._between_requests = False
         self._begun += 1
         self._seen_bytes = self._received_bytes = self._header_count = 0
 
@@ -120,6 +127,7 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_head = True
+        self._between_requests = True
 
     # --- refusing
     def send_400_response(self, msg: str) -> None:

@@ -242,6 +242,21 @@ def test_a_large_body_is_not_counted_as_a_head(server: Server) -> None:
         assert connection.response()[0] == 200
 
 
+def test_a_request_whose_head_and_body_come_in_one_read_is_not_counted_as_a_head(
+    server: Server,
+) -> None:
+    # An upload of 100 KiB arrives whole in one read on loopback (curl -F of a short recording):
+    # once its message is complete, nothing of a head is pending.
+    body = b"b" * (100 * KIB)
+    head = f"POST /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+    with server.connect() as connection:
+        for _ in range(5):
+            connection.send(head.encode() + body)
+            assert connection.response()[0] == 405  # answered by the app, not refused
+        connection.send(request(keep_alive=True))
+        assert connection.response()[0] == 200
+
+
 # ------------------------------------------------------------------ configured
 
 
