@@ -25,6 +25,7 @@ from tests.e2e.test_product import assert_problem
 from tests.e2e.test_resource import MISSING, RESOURCES, account, create, upload
 from tests.openai_compatible_server import OpenAiCompatibleServer
 from tests.openai_transcription_server import OpenAiTranscriptionServer
+from tests.openai_transcription_server import Scripted as TranscriptionScripted
 
 RUNS = "/api/v1/pipelines/runs"
 SEARCH = "/api/v1/search"
@@ -476,3 +477,51 @@ async def test_the_export_holds_the_runs_and_their_texts_and_erasure_removes_eve
     assert len(blobs_before - blobs_after) == 2
     assert (await client.get(SEARCH, params={"q": "bees"}, headers=bob)).json()["items"]
     assert len((await client.get(RUNS, headers=bob)).json()["items"]) == 1
+
+
+async def test_a_run_whose_file_is_deleted_while_a_step_runs_ends_canceled(
+    database_url: str,
+) -> None:
+    """The transcription server takes two seconds; the file is deleted meanwhile. The step's
+    result is not kept: the run ends `canceled`, with no artifact and nothing to find."""
+    speech = OpenAiTranscriptionServer().start()
+    speech.script(
+        TranscriptionScripted(
+            status=200, body={"text": "a transcript nobody keeps"}, delay_seconds=2
+        )
+    )
+    settings = make_settings(
+        database_url, features={"pipeline": {"transcription_url": speech.base_url}}
+    )
+    name = sorted(json.loads((SPEECH / "sentences.json").read_text()))[0]
+    try:
+        async with running_client(settings) as client:
+            alice = await account(client, "alice@example.com")
+            resource_id, file_id = await uploaded_file(
+                client, alice, (SPEECH / name).read_bytes(), name
+            )
+            run_id = (await start(client, alice, resource_id, file_id)).json()["run_id"]
+            for _ in range(100):
+                if speech.requests:
+                    break
+                await asyncio.sleep(0.02)
+            deleted = await client.delete(
+                f"{RESOURCES}/{resource_id}/files/{file_id}", headers=alice
+            )
+            assert deleted.status_code == 204
+            run = await finished(client, alice, run_id)
+            await asyncio.sleep(2.5)  # the transcription answers; its result must not be kept
+            after = (await client.get(f"{RUNS}/{run_id}", headers=alice)).json()
+            result = await client.get(f"{RUNS}/{run_id}/result", headers=alice)
+            search = await client.get(SEARCH, params={"q": "transcript"}, headers=alice)
+    finally:
+        speech.stop()
+
+    assert run["status"] == "canceled"
+    assert after["status"] == "canceled"
+    transcribe = after["steps"][0]
+    assert transcribe["status"] == "failed"
+    assert transcribe["error"] == "canceled: the file was deleted"
+    assert [step["status"] for step in after["steps"][1:]] == ["skipped"] * 3
+    assert_problem(result, 409, "pipeline.not_finished")
+    assert search.json()["items"] == []
