@@ -21,9 +21,7 @@ import argparse
 import asyncio
 import hashlib
 import json
-import socket
 import threading
-import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,6 +32,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.local_server import LocalServer
 
 EMBEDDINGS = "/v1/embeddings"
 DEFAULT_DIMENSION = 8
@@ -74,12 +74,11 @@ class OpenAiCompatibleServer:
         self._lock = threading.Lock()
         self._scripts: defaultdict[str, deque[Scripted]] = defaultdict(deque)
         self._requests: list[RecordedRequest] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self._handlers: dict[str, Handler] = {EMBEDDINGS: self._embeddings}
         self.app = Starlette(
             routes=[Route(path, self._endpoint(path), methods=["POST"]) for path in self._handlers]
         )
+        self._serving = LocalServer(self.app, "the OpenAI-compatible server")
 
     # --- what tests use
     @property
@@ -115,27 +114,11 @@ class OpenAiCompatibleServer:
 
     # --- serving
     def start(self) -> OpenAiCompatibleServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the OpenAI-compatible server did not start")
-            time.sleep(0.01)
+        self.port = self._serving.start(self.port)
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        self._serving.stop()
 
     def _endpoint(self, path: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:

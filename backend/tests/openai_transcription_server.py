@@ -12,17 +12,16 @@ In the suite it runs in a thread: `OpenAiTranscriptionServer().start()`, `.stop(
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
+
+from tests.local_server import LocalServer
 
 RESPONSE_FORMATS = frozenset({"json", "text", "verbose_json", "srt", "vtt"})
 
@@ -54,12 +53,11 @@ class OpenAiTranscriptionServer:
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.app = FastAPI()
         self.app.add_api_route(
             "/v1/audio/transcriptions", self._transcribe, methods=["POST"], response_model=None
         )
+        self._serving = LocalServer(self.app, "the transcription server")
 
     @property
     def base_url(self) -> str:
@@ -77,33 +75,11 @@ class OpenAiTranscriptionServer:
             self.api_key = api_key
 
     def start(self) -> OpenAiTranscriptionServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the transcription server did not start")
-            time.sleep(0.01)
+        self.port = self._serving.start(0)
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        self._serving.stop()
 
     async def _transcribe(self, request: Request) -> Response:
         form = await request.form()

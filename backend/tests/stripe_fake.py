@@ -18,7 +18,6 @@ import hashlib
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -31,6 +30,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.local_server import LocalServer
 
 DEFAULT_API_KEY = "sk_test_strata_fake_0123456789"
 
@@ -67,8 +68,6 @@ class StripeFake:
         self._lock = threading.Lock()
         self._state = _State()
         self._counter = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.port = 0
         self.app = Starlette(
             routes=[
@@ -76,6 +75,7 @@ class StripeFake:
                 Route("/v1/payment_intents/{intent_id}", self._retrieve, methods=["GET"]),
             ]
         )
+        self._serving = LocalServer(self.app, "the Stripe fake")
 
     # --- what tests use
     @property
@@ -153,27 +153,11 @@ class StripeFake:
 
     # --- serving
     def start(self) -> StripeFake:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the Stripe fake did not start")
-            time.sleep(0.01)
+        self.port = self._serving.start(self.port)
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        self._serving.stop()
 
     async def _create(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))

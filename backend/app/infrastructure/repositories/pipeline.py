@@ -39,6 +39,7 @@ from app.infrastructure.models.pipeline import (
     PipelineRunModel,
 )
 from app.infrastructure.repositories.pipeline_vectors import (
+    chunk_of_row,
     pack_vector,
     pgvector_ready,
     to_pgvector,
@@ -283,13 +284,13 @@ class SqlAlchemyChunkRepository:
 
     async def list_for_run(self, run_id: UUID) -> list[Chunk]:
         result = await self._connection.execute(_CHUNKS_OF, {"run_id": run_id})
-        return [_chunk(row) for row in result.mappings()]
+        return [chunk_of_row(row) for row in result.mappings()]
 
     async def without_embedding(self, run_id: UUID, model: EmbeddingModel) -> list[Chunk]:
         result = await self._connection.execute(
             _WITHOUT_EMBEDDING, {"run_id": run_id, "model": model.name}
         )
-        return [_chunk(row) for row in result.mappings()]
+        return [chunk_of_row(row) for row in result.mappings()]
 
     async def set_embeddings(
         self, run_id: UUID, model: EmbeddingModel, vectors: Sequence[tuple[int, list[float]]]
@@ -384,7 +385,7 @@ class SqlAlchemyChunkRepository:
                 "limit": limit,
             },
         )
-        return [ChunkHit(_chunk(row), float(row["score"])) for row in result.mappings()]
+        return [ChunkHit(chunk_of_row(row), float(row["score"])) for row in result.mappings()]
 
     async def _sqlite_keyword_search(
         self, owner_id: UUID, words: list[str], limit: int, resource_id: UUID | None
@@ -401,7 +402,7 @@ class SqlAlchemyChunkRepository:
                 "limit": limit,
             },
         )
-        return [ChunkHit(_chunk(row), float(row["score"])) for row in result.mappings()]
+        return [ChunkHit(chunk_of_row(row), float(row["score"])) for row in result.mappings()]
 
 
 # Keyword search, with and without the resource filter.
@@ -520,17 +521,4 @@ def _artifact(row: RowMapping) -> PipelineArtifact:
         key_id=row["key_id"],
         wrapped_key=row["wrapped_key"],
         storage_key=row["storage_key"],
-    )
-
-
-def _chunk(row: RowMapping) -> Chunk:
-    return Chunk(
-        run_id=row["run_id"],
-        seq=row["seq"],
-        owner_id=row["owner_id"],
-        resource_id=row["resource_id"],
-        file_id=row["file_id"],
-        text=row["text"],
-        start=row["start_offset"],
-        end=row["end_offset"],
     )

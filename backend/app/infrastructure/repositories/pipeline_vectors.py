@@ -203,7 +203,9 @@ class SqlVectorIndex:
             },
         )
         # The rows come sorted by the index's order, which "relaxed" may leave slightly off.
-        hits = [ChunkHit(_chunk(row), 1.0 - float(row["distance"])) for row in result.mappings()]
+        hits = [
+            ChunkHit(chunk_of_row(row), 1.0 - float(row["distance"])) for row in result.mappings()
+        ]
         return sorted(hits, key=lambda hit: -hit.score)
 
     async def _exact(
@@ -242,7 +244,7 @@ class SqlVectorIndex:
                 _c.end_offset,
             ).where(_c.id.in_(list(chosen)))
         )
-        hits = [ChunkHit(_chunk(row), chosen[row["id"]]) for row in found.mappings()]
+        hits = [ChunkHit(chunk_of_row(row), chosen[row["id"]]) for row in found.mappings()]
         return sorted(hits, key=lambda hit: -hit.score)
 
 
@@ -253,7 +255,8 @@ def _top(scores: np.ndarray[Any, np.dtype[np.float32]], limit: int) -> list[int]
     return [int(i) for i in part]
 
 
-def _chunk(row: Any) -> Chunk:
+def chunk_of_row(row: Any) -> Chunk:
+    """A chunk of a row with the chunk columns (the vector index's and the repository's)."""
     return Chunk(
         run_id=row["run_id"],
         seq=row["seq"],
