@@ -19,10 +19,29 @@ from tests.pgvector_fixture import pgvector_postgres_url  # noqa: F401  (a sessi
 from tests.stripe_fake import StripeFake
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session", params=(*BACKENDS, PGVECTOR))
 def backend(request: pytest.FixtureRequest) -> str:
-    """Every test that needs a database runs once on SQLite and once on PostgreSQL."""
+    """Every test that needs a database runs once on SQLite and once on PostgreSQL; those marked
+    `vector_search` also on PostgreSQL with pgvector (see `pytest_collection_modifyitems`).
+
+    One fixture for every module: a module that defined its own `backend` would get the session's
+    databases of another module's backend (pytest caches `database_url` across both)."""
     return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the pgvector run of a test only where it is marked `vector_search`."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pgvector = callspec is not None and callspec.params.get("backend") == PGVECTOR
+        if on_pgvector and item.get_closest_marker("vector_search") is None:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.databases import BACKENDS, PGVECTOR
+from tests.conftest import empty_all_tables
+from tests.databases import PGVECTOR
 from tests.e2e.conftest import (
     SCRATCH_DIR,
     USER_PASSWORD,
@@ -39,6 +40,10 @@ WHALES = (
     "Volcanoes form where tectonic plates pull apart or collide. Magma rises through the crust "
     "and erupts as lava."
 )
+
+
+# Also on PostgreSQL with pgvector: search through its HNSW index.
+pytestmark = pytest.mark.vector_search
 
 
 async def uploaded_file(
@@ -77,12 +82,6 @@ async def run_to_end(
     response = await start(client, headers, resource_id, file_id)
     assert response.status_code == 202, response.text
     return resource_id, file_id, await finished(client, headers, response.json()["run_id"])
-
-
-@pytest.fixture(scope="session", params=(*BACKENDS, PGVECTOR))
-def backend(request: pytest.FixtureRequest) -> str:
-    """SQLite and PostgreSQL search exactly; PostgreSQL with pgvector through its HNSW index."""
-    return str(request.param)
 
 
 def sse_events(text: str) -> list[dict[str, str]]:
@@ -428,6 +427,7 @@ async def test_settings_send_the_steps_to_openai_compatible_model_servers(
     finally:
         speech.stop()
         embeddings.stop()
+        await empty_all_tables(database_url)
 
     [sent] = speech.requests
     assert sent.fields["model"] == "whisper-large-v3"
@@ -516,6 +516,7 @@ async def test_a_run_whose_file_is_deleted_while_a_step_runs_ends_canceled(
             search = await client.get(SEARCH, params={"q": "transcript"}, headers=alice)
     finally:
         speech.stop()
+        await empty_all_tables(database_url)
 
     assert run["status"] == "canceled"
     assert after["status"] == "canceled"

@@ -39,13 +39,6 @@ TEXT = " ".join(
 )
 
 
-@pytest.fixture(scope="session")
-def backend() -> str:
-    """PostgreSQL only: distributed is its production set-up, and the case waits out a lease
-    (a minute), too long to pay twice; the embedded default runs on both in tests/e2e."""
-    return "postgresql"
-
-
 async def signed_in(client: httpx.AsyncClient, email: str) -> dict[str, str]:
     registered = await client.post(
         "/api/v1/auth/register", json={"email": email, "password": USER_PASSWORD}
@@ -78,6 +71,9 @@ async def embedded(url: str) -> int:
     return await count(url, sa.select(sa.func.count()).where(CHUNKS.c.embedding.is_not(None)))
 
 
+# PostgreSQL only: distributed is its production set-up, and the case waits out a lease (a
+# minute), too long to pay twice; the embedded default runs on both in tests/e2e.
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_a_worker_killed_during_embed_is_taken_over_without_duplicate_chunks(
     database_url: str,  # noqa: F811
     redis: Redis,  # noqa: F811

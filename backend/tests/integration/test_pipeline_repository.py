@@ -38,7 +38,7 @@ from app.infrastructure.repositories.pipeline_vectors import (
     prepare_vector_index,
 )
 from app.infrastructure.repositories.resource import SqlAlchemyResourceFileRepository
-from tests.databases import BACKENDS, PGVECTOR, fresh_database
+from tests.databases import PGVECTOR, fresh_database
 from tests.fakes import DEFAULT_NOW
 from tests.integration.stored import stored_user
 from tests.integration.test_resource_repository import stored_file, stored_resource
@@ -47,9 +47,8 @@ MODEL = EmbeddingModel("sentence-transformers/all-MiniLM-L6-v2", 384)
 OTHER_MODEL = EmbeddingModel("another/model", 384)
 
 
-@pytest.fixture(scope="session", params=(*BACKENDS, PGVECTOR))
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+# Also on PostgreSQL with pgvector: search through its HNSW index.
+pytestmark = pytest.mark.vector_search
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -39,6 +39,7 @@ from app.infrastructure.models.pipeline import (
     PipelineRunModel,
 )
 from app.infrastructure.repositories.pipeline_vectors import (
+    CHUNK_COLUMNS,
     chunk_of_row,
     pack_vector,
     pgvector_ready,
@@ -97,19 +98,9 @@ _DELETE_ARTIFACTS_OF_RUNS = delete(_artifacts).where(
     _a.run_id.in_(bindparam("run_ids", expanding=True))
 )
 
-_CHUNK_COLUMNS = (
-    _c.run_id,
-    _c.seq,
-    _c.owner_id,
-    _c.resource_id,
-    _c.file_id,
-    _c.text,
-    _c.start_offset,
-    _c.end_offset,
-)
-_CHUNKS_OF = select(*_CHUNK_COLUMNS).where(_c.run_id == bindparam("run_id")).order_by(_c.seq)
+_CHUNKS_OF = select(*CHUNK_COLUMNS).where(_c.run_id == bindparam("run_id")).order_by(_c.seq)
 _WITHOUT_EMBEDDING = (
-    select(*_CHUNK_COLUMNS)
+    select(*CHUNK_COLUMNS)
     .where(
         _c.run_id == bindparam("run_id"),
         (_c.model.is_(None)) | (_c.model != bindparam("model")),

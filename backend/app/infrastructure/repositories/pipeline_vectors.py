@@ -35,6 +35,17 @@ _FILL_BATCH = 1_000
 
 _chunks = cast(Table, PipelineChunkModel.__table__)
 _c = _chunks.c
+# What a search hit reads of a chunk (see `chunk_of_row`).
+CHUNK_COLUMNS = (
+    _c.run_id,
+    _c.seq,
+    _c.owner_id,
+    _c.resource_id,
+    _c.file_id,
+    _c.text,
+    _c.start_offset,
+    _c.end_offset,
+)
 # Per database URL: does it have the `embedding_vector` column (pgvector in use)?
 _pgvector_databases: dict[str, bool] = {}
 
@@ -232,17 +243,7 @@ class SqlVectorIndex:
         best = _top(scores, limit)
         chosen = {int(ids[i]): float(scores[i]) for i in best}
         found = await self._connection.execute(
-            select(
-                _c.id,
-                _c.run_id,
-                _c.seq,
-                _c.owner_id,
-                _c.resource_id,
-                _c.file_id,
-                _c.text,
-                _c.start_offset,
-                _c.end_offset,
-            ).where(_c.id.in_(list(chosen)))
+            select(_c.id, *CHUNK_COLUMNS).where(_c.id.in_(list(chosen)))
         )
         hits = [ChunkHit(chunk_of_row(row), chosen[row["id"]]) for row in found.mappings()]
         return sorted(hits, key=lambda hit: -hit.score)

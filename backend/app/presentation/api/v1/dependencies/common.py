@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, cast
 
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import BackgroundTasks, Depends, Header, Request
 
 from app.application.interfaces.access import AccessPolicy
 from app.application.interfaces.events import EventRelay
@@ -94,3 +94,18 @@ async def get_after_response_relay(
 
 
 AfterResponseRelayDep = Annotated[EventRelay, Depends(get_after_response_relay)]
+
+
+# A client's Idempotency-Key (API.md), for the operations that take one.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_KEY_HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",  # visible ASCII: a header value that logs and compares safely
+        description="Same key and body within 24 h: the first response again, and nothing done "
+        "twice. Same key, other body: 422. While the first request runs: 409.",
+    ),
+]

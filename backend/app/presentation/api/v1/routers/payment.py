@@ -12,7 +12,11 @@ from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
-from app.presentation.api.v1.dependencies.common import RequestContextDep
+from app.presentation.api.v1.dependencies.common import (
+    IDEMPOTENCY_KEY_HEADER,
+    IdempotencyKey,
+    RequestContextDep,
+)
 from app.presentation.api.v1.dependencies.payment import (
     CreatePaymentIntentDep,
     GetPaymentIntentDep,
@@ -32,18 +36,6 @@ router = APIRouter(prefix=PREFIX, tags=["payment"])
 # Stripe's webhook: public and not rate limited per client address (Stripe sends from a few
 # addresses, in bursts when it replays a backlog); the signature check refuses anything else.
 webhook_router = APIRouter(prefix=PREFIX, tags=["payment"])
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias=IDEMPOTENCY_KEY_HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",  # visible ASCII: a header value that logs and compares safely
-        description="Same key and body within 24 h: the first response again, and no second "
-        "intent. Same key, other body: 422. While the first request runs: 409.",
-    ),
-]
 
 # The extension members some payment problems carry (their errors' public params).
 _NOT_CONFIGURED_MEMBERS = {503: {"setting": "the payment setting this server lacks"}}

@@ -23,6 +23,7 @@ from app.domain.value_objects.text import NON_BLANK_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
+from app.presentation.api.v1.dependencies.common import IDEMPOTENCY_KEY_HEADER, IdempotencyKey
 from app.presentation.api.v1.dependencies.pipeline import (
     FollowRunDep,
     GetResultDep,
@@ -44,18 +45,6 @@ from app.presentation.api.v1.schemas.pipeline import (
 
 PREFIX = f"{API_V1_PREFIX}/pipelines/runs"
 router = APIRouter(tags=["pipeline"])
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias=IDEMPOTENCY_KEY_HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Same key and body within 24 h: the first run again, and no second one. "
-        "Same key, other body: 422. While the first request runs: 409.",
-    ),
-]
 # A client reconnecting to the event stream sends the id of the last event it saw.
 LastEventId = Annotated[
     str | None,
