@@ -1,17 +1,13 @@
 """An embedding model behind OpenAI's `POST /v1/embeddings` protocol (vLLM, text-embeddings-inference,
 Ollama, llama.cpp's server, OpenAI itself), over HTTPX.
 
-Every request has connect and read timeouts, goes through a circuit breaker, and is retried with
-exponential backoff and full jitter on network errors, 429 and 5xx only: never on another 4xx,
-which would fail again, nor on a read timeout, since a server that took that long is overloaded and
-another attempt would make the caller wait a multiple of its bound.
-
+Timeouts, retries and the circuit breaker are the model server client's (`model_server.py`).
 What a later retry may fix (a failure, a timeout, an open circuit) is ModelServiceUnavailableError:
 the pipeline tries the step again later. What it will not fix is UpstreamError (502): the server
 refused the request (a 4xx other than 429: a wrong model name, a text too long, a rejected API key)
 or answered what we cannot use (not JSON, vectors missing, of another dimension, or zero). A refusal
 counts as a success for the breaker (the server is up and answering); an unusable answer counts as a
-failure. The API key is sent as a bearer token and never logged.
+failure.
 """
 
 from __future__ import annotations
@@ -23,26 +19,15 @@ from typing import Any
 
 import httpx
 import numpy as np
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from app.application.errors import UpstreamError
-from app.application.interfaces.pipeline import EmbeddingModel, ModelServiceUnavailableError
-from app.infrastructure.adapters.circuit_breaker import CircuitBreaker, CircuitOpenError
+from app.application.interfaces.pipeline import EmbeddingModel
+from app.infrastructure.adapters.circuit_breaker import CircuitBreaker
+from app.infrastructure.adapters.model_server import ModelServerClient
 
 logger = logging.getLogger("strata.pipeline.embedding")
 EMBEDDINGS_PATH = "/v1/embeddings"
-_RETRY_AFTER_SECONDS = 5  # when the server does not say (a Retry-After header on 429 or 503 does)
-_MAX_RETRY_AFTER_SECONDS = 300
 _BYTES_PER_TOKEN = 3
-
-
-class _TransientAnswerError(Exception):
-    """A 429 or 5xx: worth another attempt."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.status_code = response.status_code
-        self.retry_after_seconds = _retry_after(response)
 
 
 class _UnusableAnswerError(Exception):
@@ -68,20 +53,20 @@ class OpenAiCompatibleEmbedder:
     ) -> None:
         if dimension < 1 or batch_size < 1 or max_tokens < 1:
             raise ValueError("dimension, batch_size and max_tokens must be at least 1")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds),
+        self._server = ModelServerClient(
+            name="embedding server",
+            base_url=base_url,
+            api_key=api_key,
+            connect_timeout_seconds=connect_timeout_seconds,
+            read_timeout_seconds=read_timeout_seconds,
+            max_retries=max_retries,
+            retry_base_delay_seconds=retry_base_delay_seconds,
+            retry_max_delay_seconds=retry_max_delay_seconds,
+            breaker=breaker,
         )
         self._model = EmbeddingModel(model_name, dimension)
         self._batch_size = batch_size
         self._max_tokens = max_tokens
-        self._attempts = max_retries + 1
-        self._wait = wait_random_exponential(
-            multiplier=retry_base_delay_seconds, max=retry_max_delay_seconds
-        )
-        self._breaker = breaker
 
     @property
     def model(self) -> EmbeddingModel:
@@ -110,70 +95,26 @@ class OpenAiCompatibleEmbedder:
         return vectors
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._server.close()
 
     async def _embed_batch(self, texts: list[str]) -> list[list[float]]:
-        try:
-            self._breaker.before_call()
-        except CircuitOpenError as exc:
-            raise ModelServiceUnavailableError(exc.retry_after_seconds) from None
-        try:
-            response = await self._post(texts)
-        except (httpx.HTTPError, _TransientAnswerError) as exc:
-            self._breaker.record_failure()
-            logger.warning(
-                "embedding server failed",
-                extra={"error": type(exc).__name__, "detail": str(exc), "model": self._model.name},
-            )
-            retry_after = getattr(exc, "retry_after_seconds", _RETRY_AFTER_SECONDS)
-            raise ModelServiceUnavailableError(retry_after) from None
-        except BaseException:
-            self._breaker.record_abandoned()
-            raise
+        response = await self._server.post(
+            EMBEDDINGS_PATH, json={"model": self._model.name, "input": texts}
+        )
         if not response.is_success:
-            self._breaker.record_success()  # a refusal is an answer: the server is up
+            self._server.answered()  # a refusal is an answer: the server is up
             raise _refusal(response, self._model.name)
         try:
             vectors = _unit_vectors(response, len(texts), self._model.dimension)
         except _UnusableAnswerError as exc:
-            self._breaker.record_failure()
+            self._server.answered_unusable()
             logger.warning(
                 "embedding server answered what we cannot use",
                 extra={"problem": str(exc), "model": self._model.name},
             )
             raise UpstreamError() from None
-        self._breaker.record_success()
+        self._server.answered()
         return vectors
-
-    async def _post(self, texts: list[str]) -> httpx.Response:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=self._wait,
-            retry=retry_if_exception(_is_transient),
-            reraise=True,
-        ):
-            with attempt:
-                response = await self._client.post(
-                    EMBEDDINGS_PATH, json={"model": self._model.name, "input": texts}
-                )
-                if response.status_code == 429 or response.status_code >= 500:
-                    raise _TransientAnswerError(response)
-        return response
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Worth another attempt: the server failed or asked us to slow down, or the network failed
-    before an answer. Not a read (or pool) timeout: see the module's docstring."""
-    if isinstance(exc, httpx.TimeoutException):
-        return isinstance(exc, httpx.ConnectTimeout)
-    return isinstance(exc, _TransientAnswerError | httpx.TransportError)
-
-
-def _retry_after(response: httpx.Response) -> int:
-    value = response.headers.get("retry-after", "")
-    if value.isdigit():
-        return max(1, min(int(value), _MAX_RETRY_AFTER_SECONDS))
-    return _RETRY_AFTER_SECONDS
 
 
 def _refusal(response: httpx.Response, model_name: str) -> UpstreamError:

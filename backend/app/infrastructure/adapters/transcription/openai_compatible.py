@@ -5,14 +5,10 @@ The request is multipart (`file`, `model`, `response_format=json`, optionally `l
 answer `{"text": ...}`. The file part is named with the extension of its type, since some servers
 (OpenAI among them) go by the name.
 
-Every call has connect and read timeouts, goes through a circuit breaker, and is retried with
-exponential backoff and full jitter on network errors, 429 and 5xx only: never on a 4xx, which
-would fail again, nor on a read timeout, which would make the caller wait past its bound again
-(the server may still be working on the first request). 400, 413, 415 and 422 refuse the audio
-itself: MediaUnreadableError, and the server counts as up. Anything else (a failure, a timeout, an
-open circuit, a key the server refuses, an answer we cannot read) is ModelServiceUnavailableError,
-with when to try again. The key is sent as a bearer token and never logged; neither is the
-server's error body, which may quote the request.
+Timeouts, retries and the circuit breaker are the model server client's (`model_server.py`).
+400, 413, 415 and 422 refuse the audio itself: MediaUnreadableError, and the server counts as up.
+Anything else (a failure, a timeout, an open circuit, a key the server refuses, an answer we cannot
+read) is ModelServiceUnavailableError, with when to try again.
 """
 
 from __future__ import annotations
@@ -20,22 +16,20 @@ from __future__ import annotations
 import logging
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from app.application.errors import ApplicationError
 from app.application.interfaces.pipeline import (
     MediaUnreadableError,
     ModelServiceUnavailableError,
     UnsupportedPipelineMediaError,
 )
-from app.infrastructure.adapters.circuit_breaker import CircuitBreaker, CircuitOpenError
+from app.infrastructure.adapters.circuit_breaker import CircuitBreaker
+from app.infrastructure.adapters.model_server import DEFAULT_RETRY_AFTER_SECONDS, ModelServerClient
 from app.infrastructure.adapters.transcription.audio import media_type_essence
 
 logger = logging.getLogger("strata.pipeline.transcription")
 TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions"
 # What a refusal of the audio itself looks like: sending it again will not help.
 _AUDIO_REFUSED = frozenset({400, 413, 415, 422})
-_DEFAULT_RETRY_AFTER_SECONDS = 5
 _FILE_NAMES = {
     "audio/wav": "audio.wav",
     "audio/x-wav": "audio.wav",
@@ -43,15 +37,6 @@ _FILE_NAMES = {
     "audio/ogg": "audio.ogg",
     "audio/mpeg": "audio.mp3",
 }
-
-
-class _ServerFailedError(Exception):
-    """A 429 or 5xx: worth another attempt."""
-
-    def __init__(self, status: int, retry_after_seconds: int) -> None:
-        super().__init__(f"the model server answered {status}")
-        self.status = status
-        self.retry_after_seconds = retry_after_seconds
 
 
 class OpenAiCompatibleTranscriber:
@@ -71,19 +56,19 @@ class OpenAiCompatibleTranscriber:
         breaker: CircuitBreaker,
         language: str | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds),
+        self._server = ModelServerClient(
+            name="transcription server",
+            base_url=base_url,
+            api_key=api_key,
+            connect_timeout_seconds=connect_timeout_seconds,
+            read_timeout_seconds=read_timeout_seconds,
+            max_retries=max_retries,
+            retry_base_delay_seconds=retry_base_delay_seconds,
+            retry_max_delay_seconds=retry_max_delay_seconds,
+            breaker=breaker,
         )
         self._model = model
         self._language = language
-        self._attempts = max_retries + 1
-        self._wait = wait_random_exponential(
-            multiplier=retry_base_delay_seconds, max=retry_max_delay_seconds
-        )
-        self._breaker = breaker
 
     @property
     def name(self) -> str:
@@ -91,27 +76,7 @@ class OpenAiCompatibleTranscriber:
 
     async def transcribe(self, audio: bytes, media_type: str) -> str:
         fields, files = self._multipart(audio, media_type)
-        try:
-            self._breaker.before_call()
-        except CircuitOpenError as exc:
-            raise ModelServiceUnavailableError(exc.retry_after_seconds) from None
-        try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._attempts),
-                wait=self._wait,
-                retry=retry_if_exception(_is_transient),
-                reraise=True,
-            ):
-                with attempt:
-                    response = await self._http.post(TRANSCRIPTIONS_PATH, data=fields, files=files)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _ServerFailedError(response.status_code, _retry_after(response))
-        except (httpx.HTTPError, _ServerFailedError) as exc:
-            self._breaker.record_failure()
-            raise _unavailable(exc) from None
-        except BaseException:
-            self._breaker.record_abandoned()
-            raise
+        response = await self._server.post(TRANSCRIPTIONS_PATH, data=fields, files=files)
         return self._read(response)
 
     def _multipart(
@@ -127,59 +92,28 @@ class OpenAiCompatibleTranscriber:
         return fields, {"file": (file_name, audio, essence)}
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._server.close()
 
     def _read(self, response: httpx.Response) -> str:
         status = response.status_code
         if status in _AUDIO_REFUSED:
-            self._breaker.record_success()  # a refusal is an answer: the server is up
+            self._server.answered()  # a refusal is an answer: the server is up
             logger.info("the model server refused the audio", extra={"http_status": status})
             raise MediaUnreadableError(
                 reason=f"the transcription server refused the audio ({status})"
             )
         text = _text(response) if status == 200 else None
         if text is None:
-            self._breaker.record_failure()
+            self._server.answered_unusable()
             if status in (401, 403):
                 logger.error("the model server refused our key: check the transcription API key")
             else:
                 logger.warning(
                     "the model server answered what we cannot read", extra={"http_status": status}
                 )
-            raise ModelServiceUnavailableError(_DEFAULT_RETRY_AFTER_SECONDS)
-        self._breaker.record_success()
+            raise ModelServiceUnavailableError(DEFAULT_RETRY_AFTER_SECONDS)
+        self._server.answered()
         return text.strip()
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Worth another attempt: the request never reached the server (or the connection broke
-    before an answer), or the server asked us to slow down or failed. Not a read timeout."""
-    if isinstance(exc, _ServerFailedError):
-        return True
-    if isinstance(exc, httpx.TimeoutException):
-        return isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
-    return isinstance(exc, httpx.TransportError)
-
-
-def _retry_after(response: httpx.Response) -> int:
-    value = response.headers.get("retry-after", "")
-    return int(value) if value.isdigit() else _DEFAULT_RETRY_AFTER_SECONDS
-
-
-def _unavailable(exc: BaseException) -> ApplicationError:
-    retry_after = (
-        exc.retry_after_seconds
-        if isinstance(exc, _ServerFailedError)
-        else _DEFAULT_RETRY_AFTER_SECONDS
-    )
-    logger.warning(
-        "the model server failed",
-        extra={
-            "error": type(exc).__name__,
-            "http_status": exc.status if isinstance(exc, _ServerFailedError) else None,
-        },
-    )
-    return ModelServiceUnavailableError(retry_after)
 
 
 def _text(response: httpx.Response) -> str | None:
