@@ -49,6 +49,8 @@ IDLE_TIMEOUT_S = 60.0
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+# Passes that BENCH_ONLY may name, to run that pass alone (a full run takes about 20 minutes).
+SINGLE_PASSES = ("pipelines",)
 
 
 class BenchError(Exception):
@@ -70,6 +72,8 @@ class Config:
     databases: tuple[str, ...]
     postgres_url: str
     jobs: bool  # the jobs and events pass (bench/jobs.py)
+    pipelines: bool  # the pipelines pass (bench/pipelines.py)
+    only: str | None  # run this one pass and nothing else
 
     @classmethod
     def from_env(cls) -> Config:
@@ -81,6 +85,9 @@ class Config:
         unknown = set(databases) - set(DATABASE_NAMES)
         if unknown or not databases:
             raise BenchError(f"BENCH_DATABASES: choose from {', '.join(DATABASE_NAMES)}")
+        only = os.environ.get("BENCH_ONLY", "").strip().lower() or None
+        if only is not None and only not in SINGLE_PASSES:
+            raise BenchError(f"BENCH_ONLY: choose from {', '.join(SINGLE_PASSES)}")
         return cls(
             duration_s=_env_int("BENCH_DURATION", 15, minimum=1),
             warmup_s=_env_int("BENCH_WARMUP", 3, minimum=0),
@@ -88,6 +95,8 @@ class Config:
             databases=databases,
             postgres_url=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
             jobs=os.environ.get("BENCH_JOBS", "1") != "0",
+            pipelines=os.environ.get("BENCH_PIPELINES", "1") != "0",
+            only=only,
         )
 
 

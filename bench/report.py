@@ -25,6 +25,7 @@ from bench.config import (
 )
 from bench.endpoints import CEILING
 from bench.jobs import JobsReport, render_jobs
+from bench.pipelines import PipelinesReport, render_pipelines
 from bench.provenance import CodeState, environment_info, setting_default
 from bench.records import (
     CacheLookups,
@@ -47,6 +48,7 @@ class Run:
     ceiling: WrkResult | None = None
     databases: list[DatabaseReport] = field(default_factory=list)
     jobs: list[JobsReport] = field(default_factory=list)
+    pipelines: PipelinesReport | None = None
     finished_at: datetime | None = None
     code_at_end: CodeState | None = None
 
@@ -78,10 +80,13 @@ class Run:
                 "uncached_pass_product_cache_ttl_seconds": CATALOG_CACHE_OFF,
                 "payment_intent_body": PAYMENT_INTENT_BODY,
                 "webhook_payments": WEBHOOK_PAYMENTS,
+                "pipelines": self.config.pipelines,
+                "only": self.config.only,
             },
             "ceiling": self.ceiling.to_json() if self.ceiling else None,
             "databases": {report.key: report.to_json() for report in self.databases},
             "jobs": [report.to_json() for report in self.jobs],
+            "pipelines": self.pipelines.to_json() if self.pipelines else None,
             # The cache-off rows are not here: their targets are informational (see DatabaseReport).
             "targets": [
                 {"database": report.name, "what": what, **check.to_json()}
@@ -92,13 +97,16 @@ class Run:
 
 
 def write_results(run: Run) -> Path:
-    """bench/results/<UTC start>.json and .md, and latest.md; the common stem."""
+    """bench/results/<UTC start>.json and .md, and latest.md; the common stem. A run of one
+    pass (BENCH_ONLY) is <UTC start>-<pass>.json and .md, and leaves latest.md to full runs."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS_DIR / f"{run.started_at:%Y%m%dT%H%M%SZ}"
+    suffix = f"-{run.config.only}" if run.config.only else ""
+    stem = RESULTS_DIR / f"{run.started_at:%Y%m%dT%H%M%SZ}{suffix}"
     markdown = render_markdown(run)
     _write_atomic(stem.with_suffix(".json"), json.dumps(run.to_json(), indent=2) + "\n")
     _write_atomic(stem.with_suffix(".md"), markdown)
-    _write_atomic(RESULTS_DIR / "latest.md", markdown)
+    if not run.config.only:
+        _write_atomic(RESULTS_DIR / "latest.md", markdown)
     return stem
 
 
@@ -110,6 +118,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def render_markdown(run: Run) -> str:
+    if run.config.only:
+        return _render_single_pass(run)
     config = run.config
     info = environment_info(run.wrk_version)
     lines = [
@@ -134,14 +144,7 @@ def render_markdown(run: Run) -> str:
         _render_code(run),
         "",
     ]
-    if run.code_changed:
-        lines += [
-            "**Warning: the application's source changed during this run (fingerprint "
-            f"{run.code_at_start.fingerprint} at the start, "
-            f"{run.code_at_end.fingerprint if run.code_at_end else '?'} at the end): servers "
-            "started before and after the edit ran different code.**",
-            "",
-        ]
+    lines += _render_code_changed(run)
     if run.ceiling:
         lines.append(
             f"Ceiling, {CEILING.label}: **{format_rps(run.ceiling.rps)} req/s**, p50 "
@@ -151,8 +154,36 @@ def render_markdown(run: Run) -> str:
     for report in run.databases:
         lines += _render_database(report, run.ceiling)
     lines += render_jobs(run.jobs)
+    lines += render_pipelines(run.pipelines)
     lines += _render_targets(run.databases)
     return "\n".join(lines) + "\n"
+
+
+def _render_single_pass(run: Run) -> str:
+    info = environment_info(run.wrk_version)
+    lines = [
+        f"# Strata benchmark, {run.config.only} pass only (BENCH_ONLY), "
+        f"{run.started_at:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}); Python {info['python']}.",
+        _render_code(run),
+        "",
+        *_render_code_changed(run),
+        *render_pipelines(run.pipelines),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _render_code_changed(run: Run) -> list[str]:
+    if not run.code_changed:
+        return []
+    return [
+        "**Warning: the application's source changed during this run (fingerprint "
+        f"{run.code_at_start.fingerprint} at the start, "
+        f"{run.code_at_end.fingerprint if run.code_at_end else '?'} at the end): servers "
+        "started before and after the edit ran different code.**",
+        "",
+    ]
 
 
 def _render_cache_setting() -> str:

@@ -16,7 +16,9 @@ Knobs (environment): BENCH_DURATION (s, default 15), BENCH_WARMUP (s, default 3)
 BENCH_CONNECTIONS (default 32), BENCH_DATABASES (default "sqlite,postgres"),
 BENCH_POSTGRES_URL (an existing database to connect to for CREATE/DROP DATABASE; default
 postgresql://postgres@127.0.0.1:5432/postgres), BENCH_JOBS (default 1: the jobs and events pass,
-bench/jobs.py; 0 skips it), BENCH_REDIS_URL (its Redis database, flushed). See bench/README.md.
+bench/jobs.py; 0 skips it), BENCH_REDIS_URL (its Redis database, flushed), BENCH_PIPELINES
+(default 1: the pipelines pass, bench/pipelines.py; 0 skips it), BENCH_ONLY=pipelines (that pass
+alone: no wrk, no servers). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bench.endpoints import CEILING
 from bench.jobs import jobs_pass
 from bench.measure import measure
 from bench.passes import big_catalog_pass, main_pass, uncached_pass
+from bench.pipelines import check_pipelines, pipelines_pass
 from bench.provenance import CodeState
 from bench.records import DatabaseReport
 from bench.report import Run, render_markdown, write_results
@@ -42,6 +45,12 @@ from bench.wrk import Load, ensure_wrk, wrk_version
 
 
 def bench(config: Config) -> Run:
+    if config.pipelines or config.only == "pipelines":
+        check_pipelines()
+    if config.only == "pipelines":
+        run = Run(config, datetime.now(UTC), "(not run)", CodeState.now())
+        run.pipelines = pipelines_pass()
+        return _finished(run)
     wrk = ensure_wrk()
     if "postgres" in config.databases:
         check_postgres(config.postgres_url)  # fail before minutes of SQLite work, not after
@@ -68,6 +77,12 @@ def bench(config: Config) -> Run:
                 if config.jobs:
                     with scratch_database(key, workdir, config.postgres_url) as url:
                         run.jobs.append(jobs_pass(key, url, workdir))
+    if config.pipelines:
+        run.pipelines = pipelines_pass()
+    return _finished(run)
+
+
+def _finished(run: Run) -> Run:
     run.finished_at = datetime.now(UTC)
     run.code_at_end = CodeState.now()
     if run.code_changed:
@@ -93,9 +108,8 @@ def main() -> int:
         return 130
     stem = write_results(run)
     print(render_markdown(run))
-    log(
-        f"results: {stem.with_suffix('.md')}, {stem.with_suffix('.json')}, {RESULTS_DIR / 'latest.md'}"
-    )
+    latest = "" if run.config.only else f", {RESULTS_DIR / 'latest.md'}"
+    log(f"results: {stem.with_suffix('.md')}, {stem.with_suffix('.json')}{latest}")
     return 0
 
 
