@@ -371,3 +371,22 @@ async def test_without_the_extension_postgresql_serves_the_exact_scan(database_u
             assert await prepare_vector_index(connection, MODEL) == EXACT
     finally:
         await database.dispose()
+
+
+@pytest.mark.parametrize("backend", [PGVECTOR], indirect=True)
+async def test_the_hnsw_search_settings_hold_on_a_read_connection(
+    database_url: str, vector_index_prepared: str
+) -> None:
+    """Reads run on autocommit connections (the read engine), where SET LOCAL would be ignored:
+    the wider candidate list and the iterative scan must still be in force."""
+    database = Database(database_url)
+    try:
+        async with database.read_engine.connect() as connection:
+            await SqlVectorIndex(connection).nearest(
+                new_id(), MODEL, direction(0), limit=10, resource_id=None
+            )
+            ef_search = await connection.execute(text("SHOW hnsw.ef_search"))
+            iterative = await connection.execute(text("SHOW hnsw.iterative_scan"))
+            assert (ef_search.scalar_one(), iterative.scalar_one()) == ("100", "relaxed_order")
+    finally:
+        await database.dispose()

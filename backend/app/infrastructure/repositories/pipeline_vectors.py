@@ -74,6 +74,12 @@ def typed_statement(sql: str) -> TextClause | TextualSelect:
     return statement.columns(**{name: Uuid() for name in _UUID_NAMES})
 
 
+_HNSW_SETTINGS = text(
+    f"SELECT set_config('hnsw.ef_search', '{HNSW_EF_SEARCH}', false), "
+    "set_config('hnsw.iterative_scan', 'relaxed_order', false)"
+)
+
+
 @functools.cache
 def _hnsw_search(dimension: int, narrowed: bool) -> TextClause | TextualSelect:
     """The HNSW query for vectors of `dimension`, narrowed to a resource or not. Only the
@@ -199,9 +205,10 @@ class SqlVectorIndex:
         resource_id: UUID | None,
     ) -> list[ChunkHit]:
         # The owner (and resource) filter applies after the index scan: pgvector 0.8's iterative
-        # scan goes on past ef_search candidates until `limit` rows pass it.
-        await self._connection.execute(text(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}"))
-        await self._connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        # scan goes on past ef_search candidates until `limit` rows pass it. Set for the session,
+        # not SET LOCAL: reads run on autocommit connections, where SET LOCAL is ignored. Every
+        # HNSW search of the process wants the same values.
+        await self._connection.execute(_HNSW_SETTINGS)
         statement = _hnsw_search(int(model.dimension), resource_id is not None)
         result = await self._connection.execute(
             statement,
