@@ -20,8 +20,8 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The full-text index: on PostgreSQL a GIN index over the chunks' English tsvector (the keyword
-# search's query uses the same expression); on SQLite an FTS5 table keyed by the chunk's rowid,
+# The full-text index: on PostgreSQL a GIN index over the chunks' English tsvector, a stored
+# generated column (`text_tsvector`); on SQLite an FTS5 table keyed by the chunk's rowid,
 # filled when a chunk becomes searchable and emptied by a trigger when a chunk is deleted
 # (the cascade from a deleted file or run included).
 FULL_TEXT_INDEX = "ix_pipeline_chunks_text_fts"
@@ -30,6 +30,7 @@ PIPELINE_RULES = [
     PolicyRule("user", "pipeline", action, "own") for action in ("create", "read", "update")
 ]
 FTS5_TABLE = "pipeline_chunks_fts"
+TSVECTOR_COLUMN = "text_tsvector"
 
 
 def upgrade() -> None:
@@ -132,9 +133,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_pipeline_chunks_file_id"), "pipeline_chunks", ["file_id"])
     if op.get_bind().dialect.name == "postgresql":
+        # Stored, so ranking reads it rather than parsing every matching chunk's text again.
         op.execute(
-            f"CREATE INDEX {FULL_TEXT_INDEX} ON pipeline_chunks "
-            "USING gin (to_tsvector('english', text))"
+            f"ALTER TABLE pipeline_chunks ADD COLUMN {TSVECTOR_COLUMN} tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED"
+        )
+        op.execute(
+            f"CREATE INDEX {FULL_TEXT_INDEX} ON pipeline_chunks USING gin ({TSVECTOR_COLUMN})"
         )
     else:
         op.execute(

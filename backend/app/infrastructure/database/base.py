@@ -42,10 +42,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 # Schema objects the models do not describe, made by migrations or at start-up for the database's
-# own indexes: SQLite's FTS5 table (and the shadow tables it keeps), PostgreSQL's full-text GIN
-# index, and pgvector's column and HNSW indexes (`repositories/pipeline_vectors.py`).
+# own indexes: SQLite's FTS5 table (and the shadow tables it keeps), PostgreSQL's stored tsvector
+# and its GIN index, and pgvector's column and HNSW indexes (`repositories/pipeline_vectors.py`).
 UNMODELLED_NAME_PREFIXES = (
     "pipeline_chunks_fts",
+    "text_tsvector",
     "ix_pipeline_chunks_text_fts",
     "ix_pipeline_chunks_hnsw_",
     "embedding_vector",

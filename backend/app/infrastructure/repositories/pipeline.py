@@ -365,7 +365,9 @@ class SqlAlchemyChunkRepository:
         self, owner_id: UUID, words: list[str], limit: int, resource_id: UUID | None
     ) -> list[ChunkHit]:
         # Each word is \w+ only, so joining them with | makes a well-formed tsquery; stop words
-        # drop out in to_tsquery. ts_rank_cd rewards chunks where matching words sit close.
+        # drop out in to_tsquery. ts_rank (how often the words occur in the chunk) ranked the
+        # labelled set better than ts_rank_cd, which rewards words close together (keyword MRR
+        # 0.795 against 0.645, make bench).
         statement = _PG_KEYWORD_SEARCH[resource_id is not None]
         result = await self._connection.execute(
             statement,
@@ -400,9 +402,9 @@ class SqlAlchemyChunkRepository:
 _PG_KEYWORD_SEARCH = {
     narrowed: typed_statement(
         "SELECT run_id, seq, owner_id, resource_id, file_id, text, start_offset, end_offset, "
-        "ts_rank_cd(to_tsvector('english', text), query) AS score "
+        "ts_rank(text_tsvector, query) AS score "
         "FROM pipeline_chunks, to_tsquery('english', :query) AS query "
-        "WHERE owner_id = :owner_id AND searchable AND to_tsvector('english', text) @@ query "
+        "WHERE owner_id = :owner_id AND searchable AND text_tsvector @@ query "
         + ("AND resource_id = :resource_id " if narrowed else "")
         + "ORDER BY score DESC, id LIMIT :limit"
     )
