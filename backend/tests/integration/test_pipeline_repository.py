@@ -29,7 +29,7 @@ from app.infrastructure.repositories.pipeline import (
     SqlAlchemyPipelineArtifactRepository,
     SqlAlchemyPipelineRunRepository,
 )
-from app.infrastructure.repositories.pipeline_vectors import (
+from app.infrastructure.repositories.pipeline.vectors import (
     EXACT,
     PGVECTOR_HNSW,
     SqlVectorIndex,

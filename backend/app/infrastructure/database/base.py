@@ -43,7 +43,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 # Schema objects the models do not describe, made by migrations or at start-up for the database's
 # own indexes: SQLite's FTS5 table (and the shadow tables it keeps), PostgreSQL's stored tsvector
-# and its GIN index, and pgvector's column and HNSW indexes (`repositories/pipeline_vectors.py`).
+# and its GIN index, and pgvector's column and HNSW indexes (`repositories/pipeline/vectors.py`).
 UNMODELLED_NAME_PREFIXES = (
     "pipeline_chunks_fts",
     "text_tsvector",

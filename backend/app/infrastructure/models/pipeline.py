@@ -5,7 +5,7 @@ chunks do not: they go with the file (a foreign key with ON DELETE CASCADE), so 
 file is ever found by search. The full-text index is the database's own (a GIN index over
 `to_tsvector` on PostgreSQL, an FTS5 table on SQLite; see the migration). On PostgreSQL with the
 `vector` extension the chunks get an `embedding_vector` column and an HNSW index as well, added
-at start-up when the extension is there (`adapters/vector_index.py`).
+at start-up when the extension is there (`repositories/pipeline/vectors.py`).
 """
 
 from __future__ import annotations

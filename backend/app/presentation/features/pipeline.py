@@ -19,7 +19,7 @@ from app.infrastructure.repositories.pipeline import (
     SqlAlchemyPipelineArtifactRepository,
     SqlAlchemyPipelineRunRepository,
 )
-from app.infrastructure.repositories.pipeline_vectors import SqlVectorIndex
+from app.infrastructure.repositories.pipeline.vectors import SqlVectorIndex
 from app.presentation.api.messages import pipeline as messages
 from app.presentation.api.v1.dependencies import pipeline as dependencies
 from app.presentation.api.v1.routers import pipeline as routers

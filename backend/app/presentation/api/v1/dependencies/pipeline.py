@@ -47,7 +47,7 @@ from app.infrastructure.adapters.transcription.openai_compatible import (
     OpenAiCompatibleTranscriber,
 )
 from app.infrastructure.adapters.transcription.pocketsphinx import PocketSphinxTranscriber
-from app.infrastructure.repositories.pipeline_vectors import prepare_vector_index
+from app.infrastructure.repositories.pipeline.vectors import prepare_vector_index
 from app.presentation.api.v1.dependencies.common import (
     AccessPolicyDep,
     ContainerDep,
