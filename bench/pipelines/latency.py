@@ -65,7 +65,7 @@ from app.infrastructure.repositories.pipeline import (
     SqlAlchemyChunkRepository,
     SqlAlchemyPipelineRunRepository,
 )
-from app.infrastructure.repositories.pipeline_vectors import (
+from app.infrastructure.repositories.pipeline.vectors import (
     SqlVectorIndex,
     hnsw_index_name,
     prepare_vector_index,
