@@ -1136,3 +1136,29 @@ async def test_erasure_deletes_the_users_runs_chunks_and_artifacts_and_then_thei
     assert len(pipeline.artifacts(mallorys.id)) == 4
     async with pipeline.uow as uow:
         assert await uow.pipeline_runs.changes_after(alices.id, 0) == []
+
+
+async def test_a_step_that_cannot_record_its_end_raises_for_another_attempt_and_keeps_no_text(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process changes the run at every try: the job's attempt fails (its next attempt
+    runs the step again) and the text it stored, never referenced, is removed."""
+    run = await pipeline.start()
+    job = only(pipeline.pending_jobs())
+    runs = pipeline.uow.pipeline_runs
+    update = runs.update
+
+    async def stale_after_the_start(changed: PipelineRun, *, expected_version: int) -> bool:
+        if changed.step(X).status is StepStatus.RUNNING and changed.version == 2:
+            return await update(changed, expected_version=expected_version)  # the start
+        return False
+
+    monkeypatch.setattr(runs, "update", stale_after_the_start)
+    blobs_before = set(pipeline.storage.blobs)
+
+    with pytest.raises(RuntimeError, match="kept changing"):
+        await pipeline.handle(job)
+
+    assert set(pipeline.storage.blobs) == blobs_before
+    assert pipeline.artifacts(run.id) == []
+    assert pipeline.run(run.id).step(X).status is StepStatus.RUNNING

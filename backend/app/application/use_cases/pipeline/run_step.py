@@ -143,12 +143,14 @@ class RunPipelineStep:
     async def _finish(self, begun: PipelineRun, name: StepName, output: StepOutput) -> None:
         run_id = begun.id
         artifact = await self._artifact(begun, name, output)
+        wanted = True
         for _ in range(_CHANGE_ATTEMPTS):
             events: list[DomainEvent] = []
             async with self._unit_of_work() as uow:
                 run = await uow.pipeline_runs.get(run_id)
                 if run is None or run.step(name).status is not StepStatus.RUNNING:
-                    break  # canceled (or deleted) while the step ran: its work is not wanted
+                    wanted = False  # canceled (or deleted) while the step ran
+                    break
                 expected = run.version
                 await uow.pipeline_artifacts.add_if_absent(artifact)
                 following = run.finish_step(name, self._clock.now())
@@ -165,8 +167,10 @@ class RunPipelineStep:
             )
             await self._relay.relay(events)
             return
-        if artifact.storage_key is not None:
+        if artifact.storage_key is not None:  # never referenced: its data key was not stored
             await self._storage.delete_all([artifact.storage_key])
+        if wanted:  # another process kept changing the run: the job's next attempt finishes it
+            raise RuntimeError("the run kept changing while its step was being finished")
 
     async def _artifact(
         self, run: PipelineRun, name: StepName, output: StepOutput
