@@ -72,7 +72,7 @@ class Config:
     databases: tuple[str, ...]
     postgres_url: str
     jobs: bool  # the jobs and events pass (bench/jobs.py)
-    pipelines: bool  # the pipelines pass (bench/pipelines.py)
+    pipelines: bool  # the pipelines pass (bench/pipelines/)
     only: str | None  # run this one pass and nothing else
 
     @classmethod

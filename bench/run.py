@@ -17,7 +17,7 @@ BENCH_CONNECTIONS (default 32), BENCH_DATABASES (default "sqlite,postgres"),
 BENCH_POSTGRES_URL (an existing database to connect to for CREATE/DROP DATABASE; default
 postgresql://postgres@127.0.0.1:5432/postgres), BENCH_JOBS (default 1: the jobs and events pass,
 bench/jobs.py; 0 skips it), BENCH_REDIS_URL (its Redis database, flushed), BENCH_PIPELINES
-(default 1: the pipelines pass, bench/pipelines.py; 0 skips it), BENCH_ONLY=pipelines (that pass
+(default 1: the pipelines pass, bench/pipelines/; 0 skips it), BENCH_ONLY=pipelines (that pass
 alone: no wrk, no servers). See bench/README.md.
 """
 

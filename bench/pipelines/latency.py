@@ -208,11 +208,9 @@ async def _hnsw_as_intended(
     queries: Sequence[tuple[str, list[float]]],
     run_starts: dict[UUID, int],
 ) -> tuple[float, tuple[float, ...]]:
-    """The recall and the time of each call of `SqlVectorIndex.nearest` inside a transaction,
-    where its `SET LOCAL hnsw.ef_search = 100` and `hnsw.iterative_scan` take effect. Search
-    runs on the read engine, whose connections are in autocommit: there a SET LOCAL is outside
-    any transaction and PostgreSQL ignores it (pgvector's defaults apply: ef_search 40, no
-    iterative scan)."""
+    """The recall and the time of each call of `SqlVectorIndex.nearest` alone (the index, without
+    the use case around it), on a connection of the write engine: a check that the index's
+    settings (ef_search 100, the iterative scan) hold on both engines alike."""
     total, times = 0.0, []
     async with database.engine.connect() as connection:
         index = SqlVectorIndex(connection)

@@ -157,16 +157,14 @@ def _hnsw_findings(report: PipelinesReport) -> list[str]:
         lines.append(
             f"- HNSW recall@{TOP_K} against the exact top {TOP_K} (NumPy, same {SIZES[-1]:,} "
             f"vectors), {HNSW_RECALL_QUERIES} queries near the clusters: "
-            f"**{report.hnsw_recall:.3f}**, as the API searches: on the read engine, whose "
-            "connections are in autocommit, so `SqlVectorIndex`'s `SET LOCAL hnsw.ef_search = 100` "
-            "and `SET LOCAL hnsw.iterative_scan` fall outside any transaction and are ignored "
-            "(pgvector's defaults apply: ef_search 40, no iterative scan)."
+            f"**{report.hnsw_recall:.3f}**, as the API searches (`SearchChunks` on the read "
+            "engine, ef_search 100 with pgvector's iterative scan)."
         )
     if report.hnsw_as_intended is not None:
         recall, times = report.hnsw_as_intended
         lines.append(
-            f"- The same queries through `SqlVectorIndex.nearest` inside a transaction, where "
-            f"those settings take effect: recall@{TOP_K} **{recall:.3f}**, nearest() p50 "
+            f"- The same queries through `SqlVectorIndex.nearest` alone, on the write engine: "
+            f"recall@{TOP_K} **{recall:.3f}**, nearest() p50 "
             f"{percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms."
         )
     if report.hnsw_build_s:
