@@ -26,7 +26,7 @@ async def test_ready_answers_200_when_the_database_and_the_job_engine_answer(
 ) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "jobs": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "jobs": "ok", "vector_index": "exact"}
 
 
 async def test_ready_names_redis_and_the_job_engine_when_they_are_configured(
@@ -36,7 +36,12 @@ async def test_ready_names_redis_and_the_job_engine_when_they_are_configured(
     async with running_client(settings) as client:
         response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "jobs": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "redis": "ok",
+        "jobs": "ok",
+        "vector_index": "exact",
+    }
 
 
 async def test_ready_answers_503_naming_redis_and_the_job_engine_when_redis_is_down(
@@ -68,7 +73,8 @@ async def test_a_database_that_does_not_answer_is_a_503_not_a_500() -> None:
     assert read.json()["code"] == "service_unavailable"
     assert "127.0.0.1" not in read.text
     assert ready.status_code == 503
-    assert [error["field"] for error in ready.json()["errors"]] == ["database"]
+    # The vector index is read from the database: unknown until it answers.
+    assert [error["field"] for error in ready.json()["errors"]] == ["database", "vector_index"]
 
 
 # ------------------------------------------------------------------ /metrics: who may read it

@@ -8,11 +8,13 @@ protocol (`…_URL` set). Each HTTP model gets its own circuit breaker.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.application.interfaces.pipeline import (
     Embedder,
@@ -56,6 +58,8 @@ from app.presentation.api.v1.dependencies.common import (
 )
 from app.presentation.container import Container, Provider, ProviderKey
 from app.presentation.shared_providers import FILE_STORAGE, JOB_FACTORY
+
+logger = logging.getLogger("strata.pipelines")
 
 
 class PipelineSettings(BaseModel):
@@ -213,16 +217,21 @@ def follow_deletions_and_dead_jobs(container: Container) -> None:
 
 
 async def prepare_index(container: Container) -> None:
-    """At start-up: set pgvector up where the database has it; `/health/ready` says which index
-    serves (`pgvector-hnsw` or `exact`)."""
+    """At start-up: set pgvector up where the database has it (a database not answering yet is
+    left to readiness, as for migrations). `/health/ready` names the index in use."""
     model = container.get(EMBEDDER).model
-    async with container.database.engine.begin() as connection:
-        index = await prepare_vector_index(connection, model)
-    container.readiness_checks["vector_index"] = lambda: _report(index)
+    try:
+        async with container.database.engine.begin() as connection:
+            await prepare_vector_index(connection, model)
+    except (OperationalError, InterfaceError, OSError) as error:
+        logger.warning("vector index not prepared", extra={"error": type(error).__name__})
+    container.readiness_checks["vector_index"] = lambda: _vector_index_in_use(container)
 
 
-async def _report(index: str) -> str:
-    return index
+async def _vector_index_in_use(container: Container) -> str:
+    """`pgvector-hnsw` or `exact`: what readiness reports beside "ok"."""
+    async with container.read_unit_of_work(PipelineUnitOfWork) as uow:
+        return str(await uow.chunk_vectors.name())
 
 
 # ------------------------------------------------------------------------------- use cases
