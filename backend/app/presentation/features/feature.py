@@ -57,8 +57,9 @@ class JobDefinition:
     name: str
     handler: Callable[[Container], JobHandler]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # A worker that has not renewed its hold on a running job for this long is taken for dead.
-    visibility_timeout: timedelta = timedelta(minutes=5)
+    # A worker that has not renewed its hold on a running job for this long is taken for dead;
+    # or a function of the container that says (from the feature's settings).
+    visibility_timeout: timedelta | Callable[[Container], timedelta] = timedelta(minutes=5)
     # A periodic job: one per period across every process.
     every: timedelta | None = None
 

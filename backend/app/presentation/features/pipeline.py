@@ -61,9 +61,9 @@ FEATURE = Feature(
                 backoff_base=timedelta(seconds=2),
                 backoff_cap=timedelta(minutes=2),
             ),
-            # A running step renews its hold every 20 s, however long it takes; a worker that
-            # died in one (killed, its machine gone) loses it to another within a minute.
-            visibility_timeout=timedelta(minutes=1),
+            # A running step renews its hold every third of it, however long it takes; a worker
+            # that died in one (killed, its machine gone) loses it to another within the hold.
+            visibility_timeout=dependencies.step_hold,
         ),
         JobDefinition(
             name=REEMBED_JOB,

@@ -123,7 +123,11 @@ class JobsRuntime:
                 name=definition.name,
                 handler=definition.handler(self._container),
                 retry=definition.retry,
-                visibility_timeout=definition.visibility_timeout,
+                visibility_timeout=(
+                    definition.visibility_timeout
+                    if isinstance(definition.visibility_timeout, timedelta)
+                    else definition.visibility_timeout(self._container)
+                ),
                 every=definition.every,
             )
             for definition in self._container.features.job_definitions

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -93,6 +94,9 @@ class PipelineSettings(BaseModel):
     max_pdf_pages: int = Field(default=2_000, ge=1, le=100_000)
     # How often an event stream looks for a run's changes (they may come from any process).
     events_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    # How long a worker holds a running step without renewing it (it renews every third of
+    # that): a worker that died in a step loses it to another this long after.
+    step_hold_seconds: float = Field(default=60.0, ge=3, le=3_600)
 
 
 TRANSCRIBER = ProviderKey[Transcriber]("pipeline.transcriber")
@@ -183,6 +187,10 @@ PROVIDERS = (
 # ------------------------------------------------------------------------ jobs and handlers
 def _unit_of_work(container: Container) -> PipelineUnitOfWork:
     return container.unit_of_work(PipelineUnitOfWork)
+
+
+def step_hold(container: Container) -> timedelta:
+    return timedelta(seconds=_settings(container).step_hold_seconds)
 
 
 def run_pipeline_step(container: Container) -> RunPipelineStep:
