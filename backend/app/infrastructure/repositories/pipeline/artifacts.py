@@ -23,18 +23,10 @@ from app.domain.entities.pipeline import (
 from app.infrastructure.database.upsert import insert_if_absent
 from app.infrastructure.models.pipeline import (
     PipelineArtifactModel,
-    PipelineChunkModel,
-    PipelineRunChangeModel,
-    PipelineRunModel,
 )
 
-_runs = cast(Table, PipelineRunModel.__table__)
-_changes = cast(Table, PipelineRunChangeModel.__table__)
 _artifacts = cast(Table, PipelineArtifactModel.__table__)
-_chunks = cast(Table, PipelineChunkModel.__table__)
-_r = _runs.c
 _a = _artifacts.c
-_c = _chunks.c
 
 _ARTIFACTS_OF = select(_artifacts).where(_a.run_id == bindparam("run_id")).order_by(_a.created_at)
 _ARTIFACTS_BY_OWNER = (

@@ -24,10 +24,7 @@ from app.domain.entities.pipeline import (
 )
 from app.infrastructure.database.upsert import insert_if_absent
 from app.infrastructure.models.pipeline import (
-    PipelineArtifactModel,
     PipelineChunkModel,
-    PipelineRunChangeModel,
-    PipelineRunModel,
 )
 from app.infrastructure.repositories.pipeline.vectors import (
     CHUNK_COLUMNS,
@@ -38,12 +35,7 @@ from app.infrastructure.repositories.pipeline.vectors import (
     typed_statement,
 )
 
-_runs = cast(Table, PipelineRunModel.__table__)
-_changes = cast(Table, PipelineRunChangeModel.__table__)
-_artifacts = cast(Table, PipelineArtifactModel.__table__)
 _chunks = cast(Table, PipelineChunkModel.__table__)
-_r = _runs.c
-_a = _artifacts.c
 _c = _chunks.c
 
 _CHUNKS_OF = select(*CHUNK_COLUMNS).where(_c.run_id == bindparam("run_id")).order_by(_c.seq)

@@ -26,19 +26,13 @@ from app.domain.entities.pipeline import (
     StepStatus,
 )
 from app.infrastructure.models.pipeline import (
-    PipelineArtifactModel,
-    PipelineChunkModel,
     PipelineRunChangeModel,
     PipelineRunModel,
 )
 
 _runs = cast(Table, PipelineRunModel.__table__)
 _changes = cast(Table, PipelineRunChangeModel.__table__)
-_artifacts = cast(Table, PipelineArtifactModel.__table__)
-_chunks = cast(Table, PipelineChunkModel.__table__)
 _r = _runs.c
-_a = _artifacts.c
-_c = _chunks.c
 
 _GET = select(_runs).where(_r.id == bindparam("run_id"))
 _UPDATE = (
