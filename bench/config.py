@@ -19,8 +19,12 @@ HOST = "127.0.0.1"  # every server and every request stays on this machine
 PRODUCTS = 10_000
 BIG_PRODUCTS = 100_000
 PRODUCT_ID_SAMPLE = 16
+# Login is measured with BENCH_CONNECTIONS logins in flight (32 by default) and again with this many.
 LOGIN_IN_FLIGHT = 64
-HEALTH_CONNECTIONS = 4
+HEALTH_CONNECTIONS = 4  # the second wrk on /health/live beside the logins
+# The rows measured again at BENCH_LOW_CONNECTIONS (a server that is not saturated) run at most
+# this long each (after the usual warm-up).
+LOW_CONNECTIONS_MAX_DURATION_S = 10
 RECOMMENDATION_BODY = '{"categories": ["books"], "price_range": "low", "limit": 10}'
 PAYMENT_INTENT_BODY = '{"amount_cents": 1000, "currency": "usd"}'
 # Payment intents made before the webhook rows, that their events are about (rotating over them).
@@ -69,6 +73,7 @@ class Config:
     duration_s: int
     warmup_s: int
     connections: int
+    low_connections: int  # 0: no rows at low connections
     databases: tuple[str, ...]
     postgres_url: str
     jobs: bool  # the jobs and events pass (bench/jobs.py)
@@ -92,12 +97,23 @@ class Config:
             duration_s=_env_int("BENCH_DURATION", 15, minimum=1),
             warmup_s=_env_int("BENCH_WARMUP", 3, minimum=0),
             connections=_env_int("BENCH_CONNECTIONS", 32, minimum=1),
+            low_connections=_env_int("BENCH_LOW_CONNECTIONS", 4, minimum=0),
             databases=databases,
             postgres_url=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
             jobs=os.environ.get("BENCH_JOBS", "1") != "0",
             pipelines=os.environ.get("BENCH_PIPELINES", "1") != "0",
             only=only,
         )
+
+    @property
+    def low_duration_s(self) -> int:
+        """Each measured run at low connections: the duration, at most 10 s."""
+        return min(self.duration_s, LOW_CONNECTIONS_MAX_DURATION_S)
+
+    @property
+    def login_in_flight(self) -> tuple[int, ...]:
+        """Logins in flight of the login rows: BENCH_CONNECTIONS, then 64."""
+        return tuple(sorted({self.connections, LOGIN_IN_FLIGHT}))
 
 
 def _env_int(name: str, default: int, *, minimum: int) -> int:

@@ -19,14 +19,14 @@ from bench.config import (
     IDLE_QUIET_SAMPLES,
     IDLE_SAMPLE_INTERVAL_S,
     IDLE_TIMEOUT_S,
-    LOGIN_IN_FLIGHT,
     MEMORY_SAMPLE_INTERVAL_S,
     PRODUCT_ID_SAMPLE,
     RECOMMENDATION_BODY,
     BenchError,
     log,
 )
-from bench.endpoints import HEALTH_BESIDE_LOGIN, LOGIN_UNDER_LOAD, Endpoint
+from bench.endpoints import Endpoint, health_beside_login, login_endpoint
+from bench.hashes import BareHashes
 from bench.records import CacheLookups, Memory, Row, endpoint_checks, format_ms
 from bench.servers import App, Server, http_get
 from bench.wrk import FINISH_GRACE_S, Load, WrkResult, finish_wrk, run_wrk, start_wrk
@@ -201,40 +201,49 @@ def measure_row(
 ) -> Row:
     result, peak = measure(server, load, warmup_s, endpoint)
     checks = endpoint_checks(endpoint, result, ceiling_rps)
-    return Row(endpoint, result, ceiling_rps, checks, peak.rss_kib, peak.threads)
+    return Row(endpoint, result, ceiling_rps, checks, peak.rss_kib, peak.threads, load.connections)
 
 
 def measure_login_with_health(
-    server: Server, load: Load, warmup_s: int, ceiling_rps: float
+    server: Server,
+    load: Load,
+    warmup_s: int,
+    ceiling_rps: float,
+    in_flight: int,
+    bare_hashes: BareHashes,
 ) -> list[Row]:
-    """64 logins in flight and, at the same time, a few connections asking /health/live: does the
-    event loop stay responsive while Argon2 runs?"""
-    logins = load.with_connections(LOGIN_IN_FLIGHT)
+    """`in_flight` logins at once and, at the same time, a few connections asking /health/live:
+    does the event loop stay responsive while Argon2 runs? The logins per second are compared
+    with `bare_hashes`, as many Argon2id verifications at once with nothing around them."""
+    login = login_endpoint(in_flight)
+    health_endpoint = health_beside_login(in_flight)
+    logins = load.with_connections(in_flight)
     health = load.with_connections(HEALTH_CONNECTIONS)
-    log(f"  {LOGIN_UNDER_LOAD.label} + {HEALTH_BESIDE_LOGIN.label}")
+    log(f"  {login.label} + {health_endpoint.label}")
     if warmup_s:
-        _warn_on_errors(
-            "warm-up", run_wrk(logins.with_duration(warmup_s), server.base_url, LOGIN_UNDER_LOAD)
-        )
+        _warn_on_errors("warm-up", run_wrk(logins.with_duration(warmup_s), server.base_url, login))
         _drain(server)
     timeout_s = load.duration_s + FINISH_GRACE_S
     with RssSampler(server.pid) as rss:
-        login_process = start_wrk(logins, server.base_url, LOGIN_UNDER_LOAD)
+        login_process = start_wrk(logins, server.base_url, login)
         try:
-            health_process = start_wrk(health, server.base_url, HEALTH_BESIDE_LOGIN)
+            health_process = start_wrk(health, server.base_url, health_endpoint)
             health_result = finish_wrk(health_process, timeout_s=timeout_s)
         finally:
             login_result = finish_wrk(login_process, timeout_s=timeout_s)
     _drain(server)
     rows = []
-    for endpoint, result in (
-        (LOGIN_UNDER_LOAD, login_result),
-        (HEALTH_BESIDE_LOGIN, health_result),
+    for endpoint, result, connections in (
+        (login, login_result, in_flight),
+        (health_endpoint, health_result, HEALTH_CONNECTIONS),
     ):
         _warn_on_errors(endpoint.label, result)
         log(f"    {endpoint.label}: {result.rps:,.1f} req/s, p99 {format_ms(result.p99_ms)} ms")
-        checks = endpoint_checks(endpoint, result, ceiling_rps)
-        rows.append(Row(endpoint, result, ceiling_rps, checks, rss.peak.rss_kib, rss.peak.threads))
+        checks = endpoint_checks(endpoint, result, ceiling_rps, bare_hashes)
+        peak = rss.peak
+        rows.append(
+            Row(endpoint, result, ceiling_rps, checks, peak.rss_kib, peak.threads, connections)
+        )
     return rows
 
 

@@ -2,10 +2,11 @@
 
 For SQLite and PostgreSQL in turn: a fresh database, `strata migrate`, `strata seed-demo` with
 10,000 products, then `strata serve` (one uvicorn worker, no access log) driven by wrk for each
-endpoint after a warm-up, with the catalog read cache at its default (5 s); then, on a restarted
-server with the cache off, the catalog reads again. In the same run a bare FastAPI app
-(bench/baseline_app.py) under the same server settings gives the ceiling. Also: login under load
-with /health/live measured beside it, payment intents and Stripe webhooks against a local Stripe
+endpoint after a warm-up (at 32 connections, then again at 4), with the catalog read cache at its
+default (5 s); then, on a restarted server with the cache off, the catalog reads again. In the
+same run a bare FastAPI app (bench/baseline_app.py) under the same server settings gives the
+ceiling. Also: login at 32 and 64 in flight with /health/live measured beside it, each compared
+with as many bare Argon2id verifications at once (bench/hashes.py), payment intents and Stripe webhooks against a local Stripe
 stand-in (backend/tests/stripe_fake.py), the server's resident memory, and recommendations over
 100,000 products (SQLite).
 
@@ -13,7 +14,8 @@ Targets are printed beside the measurements, never asserted: the exit status say
 benchmark ran, not whether the application is fast enough.
 
 Knobs (environment): BENCH_DURATION (s, default 15), BENCH_WARMUP (s, default 3),
-BENCH_CONNECTIONS (default 32), BENCH_DATABASES (default "sqlite,postgres"),
+BENCH_CONNECTIONS (default 32), BENCH_LOW_CONNECTIONS (default 4; 0: no low-connection rows),
+BENCH_DATABASES (default "sqlite,postgres"),
 BENCH_POSTGRES_URL (an existing database to connect to for CREATE/DROP DATABASE; default
 postgresql://postgres@127.0.0.1:5432/postgres), BENCH_JOBS (default 1: the jobs and events pass,
 bench/jobs.py; 0 skips it), BENCH_REDIS_URL (its Redis database, flushed), BENCH_PIPELINES
