@@ -18,6 +18,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from app.infrastructure.database.sqlite_driver import one_trip_aiosqlite
 from app.infrastructure.database.sqlite_file import prepare_sqlite_file
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -57,7 +58,10 @@ class Database:
 
     def _driver_options(self, *, read_only: bool = False) -> dict[str, Any]:
         if self.is_sqlite:
-            return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+            return {
+                "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                "module": one_trip_aiosqlite(),  # a statement per trip to the driver's thread
+            }
         if read_only:
             # PostgreSQL refuses any write on these connections, whatever the code asks.
             settings = {"default_transaction_read_only": "on"}
