@@ -205,7 +205,7 @@ async def test_an_unchanged_version_keeps_the_loaded_enforcer(database: Database
 
     assert await policy.allows(make_user(role=Role.ADMIN), "read", "audit")
     assert await policy.allows(make_user(role=Role.ADMIN), "read", "policy")
-    assert policy._enforcer is loaded
+    assert policy._policy is loaded
 
 
 async def test_a_policy_unreadable_at_start_up_is_logged_and_read_at_the_next_question(
@@ -278,3 +278,48 @@ async def test_stored_rules_are_added_removed_and_each_change_claims_a_version(
     assert listed == sorted([*migrated, USER_READS_PRODUCTS])
     assert (removed, removed_again) == (True, False)
     assert await rules.list_rules() == migrated
+
+
+async def test_remembered_decisions_are_casbins_own_for_every_question(database: Database) -> None:
+    """The memo answers from (role, object type, action, whose object): for every such question
+    on the stored policy, and for different users of one role, it says what Casbin says."""
+    await change_stored_policy(database, add=USER_CREATES_RESOURCES)
+    policy = CasbinAccessPolicy(database.read_engine)
+    loaded = await policy.load()
+    rules = await committed_rules(database)
+    object_types = {rule.object_type for rule in rules} | {"resource", "nothing-by-that-name"}
+    actions = {rule.action for rule in rules} | {"read", "delete", "no-such-action"}
+    users = [make_user(role=role, email=f"{role}-{n}@example.com") for role in Role for n in (1, 2)]
+    questions = 0
+    for _round in range(2):  # the second round is answered from the memo
+        for user in users:
+            stranger = make_user(email="stranger@example.com")
+            for object_type in sorted(object_types):
+                for action in sorted(actions):
+                    for owner in (None, user.id, stranger.id):
+                        casbin_says = loaded.enforcer.enforce(
+                            str(user.id),
+                            user.role.value,
+                            object_type,
+                            action,
+                            "" if owner is None else str(owner),
+                        )
+                        assert await policy.allows(
+                            user, action, object_type, owner_id=owner
+                        ) is bool(casbin_says), (user.role, object_type, action, owner)
+                        questions += 1
+    assert questions > 100
+    assert 0 < len(loaded.decisions) <= len(Role) * len(object_types) * len(actions) * 3
+
+
+async def test_a_reload_forgets_the_remembered_decisions(database: Database) -> None:
+    policy = CasbinAccessPolicy(database.read_engine, refresh_interval=3600)
+    alice = make_user()
+    assert not await policy.allows(alice, "read", "audit", owner_id=alice.id)
+
+    await change_stored_policy(database, add=PolicyRule("user", "audit", "read", "own"))
+    assert not await policy.allows(alice, "read", "audit", owner_id=alice.id)  # the memo
+    await policy.refresh()
+
+    assert await policy.allows(alice, "read", "audit", owner_id=alice.id)
+    assert not await policy.allows(alice, "read", "audit", owner_id=make_user().id)
