@@ -8,11 +8,20 @@ Every claim is read strictly and fails closed (InvalidTokenError, a 401): times 
 later than year 9999, and a token lives no longer than its kind is issued for; identifiers are
 canonical UUID strings, the token id a short string. Only a holder of the signing key can make a
 token with odd claims, but even then the answer is a refusal, never an error.
+
+An access token is verified on every authenticated request (twice: the rate limiter keys on its
+user), and a client sends the same one for its whole life. PyJWT re-derives the key, decodes and
+checks everything each time: about a tenth of an authenticated GET. So each service remembers the
+access tokens it has verified, by their exact text, until they expire: the same bytes under the
+same key verify the same way, and the expiry is checked again on every use against the real
+clock, as PyJWT checks it. Nothing else is skipped: the session and the deny-list are still asked
+on every request (see Authenticate), so a logout or a revocation is obeyed at once.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -33,6 +42,9 @@ MAX_TOKEN_LENGTH = 4096
 TOKEN_ID_MAX_LENGTH = 64
 _MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
 _UUID_LENGTH = 36
+# Verified access tokens remembered per process; when full, the memo starts again (a few hundred
+# bytes each: a bound on memory, not a cache that must be tuned).
+MAX_REMEMBERED_TOKENS = 2048
 
 
 class JwtTokenService:
@@ -42,20 +54,29 @@ class JwtTokenService:
         self._key = signing_key
         self._ttl = ttl_seconds
         self._clock = clock
+        self._verified: dict[str, tuple[AccessTokenClaims, int]] = {}
 
     def issue(self, user_id: UUID, session_id: UUID) -> AccessToken:
         token = self._encode(user_id, ACCESS_TOKEN_TYPE, self._ttl, {"sid": str(session_id)})
         return AccessToken(token=token, expires_in=self._ttl)
 
     def verify(self, token: str) -> AccessTokenClaims:
+        remembered = self._verified.get(token)
+        # PyJWT's own expiry rule (valid while now < exp), on the same clock it reads.
+        if remembered is not None and time.time() < remembered[1]:
+            return remembered[0]
         claims = self._decode(token, ACCESS_TOKEN_TYPE, self._ttl)
-        return AccessTokenClaims(
+        verified = AccessTokenClaims(
             subject=_uuid(claims, "sub"),
             session_id=_uuid(claims, "sid"),
             token_id=_token_id(claims),
             issued_at=_time(claims, "iat"),
             expires_at=_time(claims, "exp"),
         )
+        if len(self._verified) >= MAX_REMEMBERED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = (verified, _timestamp(claims, "exp"))
+        return verified
 
     def issue_mfa(self, user_id: UUID) -> str:
         return self._encode(user_id, MFA_TOKEN_TYPE, MFA_TOKEN_TTL_SECONDS, {})

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from app.domain.entities.session import InvalidTokenError
 from app.domain.value_objects.identifiers import new_id
+from app.infrastructure.adapters import jwt_tokens
 from app.infrastructure.adapters.jwt_tokens import MFA_TOKEN_TTL_SECONDS, JwtTokenService
 from tests.fakes import FakeClock
 
@@ -381,3 +382,68 @@ def test_whatever_the_signed_payload_the_answer_is_claims_or_a_plain_refusal(
     for verify in (tokens.verify, tokens.verify_mfa):
         with pytest.raises(InvalidTokenError):
             verify(signed_raw(payload))
+
+
+# ---------------------------------------------------------------- remembered verifications
+
+
+def test_a_verified_access_token_is_answered_again_without_decoding_it(
+    tokens: JwtTokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = tokens.issue(new_id(), new_id()).token
+    first = tokens.verify(token)
+    decoded: list[str] = []
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decoded.append("decode"))
+
+    assert tokens.verify(token) is first
+    assert decoded == []
+
+
+def test_a_remembered_token_is_refused_once_it_expires(
+    tokens: JwtTokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = tokens.issue(new_id(), new_id()).token
+    expires_at = tokens.verify(token).expires_at.timestamp()
+    monkeypatch.setattr(jwt_tokens.time, "time", lambda: expires_at - 1)
+    assert tokens.verify(token).expires_at.timestamp() == expires_at  # still valid, remembered
+    # At the second it expires, PyJWT's rule refuses it (valid while now < exp); PyJWT reads its
+    # own clock, so the memo must not be what answers.
+    monkeypatch.setattr(jwt_tokens.time, "time", lambda: expires_at)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", _FrozenDatetime(expires_at))
+    with pytest.raises(InvalidTokenError):
+        tokens.verify(token)
+
+
+def test_only_the_exact_token_is_remembered(tokens: JwtTokenService) -> None:
+    token = tokens.issue(new_id(), new_id()).token
+    tokens.verify(token)
+    header, payload, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+
+    with pytest.raises(InvalidTokenError):
+        tokens.verify(f"{header}.{payload}.{flipped}")
+    with pytest.raises(InvalidTokenError):
+        tokens.verify_mfa(token)  # remembered as an access token, still no MFA token
+
+
+def test_the_memo_is_bounded(tokens: JwtTokenService, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jwt_tokens, "MAX_REMEMBERED_TOKENS", 3)
+    issued = [tokens.issue(new_id(), new_id()).token for _ in range(7)]
+    for token in issued:
+        tokens.verify(token)
+
+    assert 0 < len(tokens._verified) <= 3
+    assert issued[-1] in tokens._verified
+
+
+class _FrozenDatetime:
+    """Stands in for PyJWT's `datetime` module attribute: `now()` at a fixed timestamp."""
+
+    def __init__(self, timestamp: float) -> None:
+        self._timestamp = timestamp
+
+    def now(self, tz: Any = None) -> datetime:
+        return datetime.fromtimestamp(self._timestamp, tz or UTC)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
