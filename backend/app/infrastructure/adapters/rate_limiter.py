@@ -3,7 +3,8 @@
 Strategy: moving window. A fixed window lets a client spend a whole budget just before a window
 boundary and another just after it (10 password guesses in two seconds under "5/minute"); the moving
 window counts the exact last N seconds, and its Retry-After is exact: when the oldest counted hit
-leaves the window. Its cost is one list per active key of at most `amount` timestamps.
+leaves the window. In Redis, limits keeps one list per active key of at most `amount` timestamps;
+in process, `SweptMemoryStorage` keeps the same timestamps in an array per key (see there).
 
 Keys read `strata:ratelimit:<limit name>/<sha256 of the key>/<window>`: the key (a normalised e-mail,
 a user id, an address) is hashed so no personal data or secret lands in Redis. When Redis cannot answer, the
@@ -17,6 +18,7 @@ import bisect
 import hashlib
 import math
 import time
+from array import array
 from collections.abc import Mapping
 from uuid import UUID
 
@@ -37,13 +39,54 @@ STORAGE_TIMEOUT_SECONDS = 1.0
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
+class _Window:
+    """One key's hits in a moving window: their times, oldest first, in a flat array of floats.
+
+    Hits are appended at the end and forgotten from the front (an index moves; the array is
+    compacted once most of it is forgotten), so taking a hit costs the same however large the
+    limit. limits' own in-process storage keeps a list of objects, newest first, and inserts
+    every hit at its front: time and memory grow with the hits in the window, which under a
+    generous limit ("100000/minute") means a copy of hundreds of thousands of pointers per hit.
+    """
+
+    __slots__ = ("seconds", "start", "times")
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.times = array("d")
+        self.start = 0
+
+    def live(self, now: float) -> int:
+        """Forget the hits that left the window by `now`; how many are left. A hit exactly one
+        window old still counts, as in limits' own storage."""
+        times = self.times
+        cutoff = now - self.seconds
+        if self.start < len(times) and times[self.start] < cutoff:
+            self.start = bisect.bisect_left(times, cutoff, lo=self.start)
+            if self.start * 2 >= len(times):
+                del times[: self.start]
+                self.start = 0
+        return len(times) - self.start
+
+    def counted_since(self, cutoff: float) -> tuple[float, int]:
+        """The oldest hit after `cutoff` and how many there are (limits' window statistics)."""
+        first = bisect.bisect_right(self.times, cutoff, lo=self.start)
+        return (self.times[first], len(self.times) - first) if first < len(self.times) else (0, 0)
+
+    def __len__(self) -> int:
+        """The hits kept (some may have left the window since `live` last looked)."""
+        return len(self.times) - self.start
+
+
 class SweptMemoryStorage(MemoryStorage):
-    """limits' in-process storage, with a cheaper way of forgetting expired hits.
+    """limits' in-process storage, with the moving window kept in `_Window`s and a cheaper way of
+    forgetting expired hits.
 
     The stock one starts a new sweep task after every hit once the last sweep ended, and that
     sweep hops to a worker thread for every key: under a real event loop this measured ~180 µs per
     hit for the moving window. Here the sweep runs inline, without threads, at most once every
     SWEEP_INTERVAL_SECONDS; memory stays bounded by the keys active within a window plus one interval.
+    Nothing here awaits, so no other request's hit interleaves with one being taken.
     """
 
     SWEEP_INTERVAL_SECONDS = 5.0
@@ -51,24 +94,54 @@ class SweptMemoryStorage(MemoryStorage):
     def __init__(self) -> None:
         super().__init__()
         self._next_sweep_at = 0.0
+        self.windows: dict[str, _Window] = {}  # the moving window's hits, per key
 
     # Overrides MemoryStorage's private `__schedule_expiry`, which every hit calls (name-mangled).
     async def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - the mangled name
-        now = time.time()
+        self._sweep_if_due(time.time())
+
+    def _sweep_if_due(self, now: float) -> None:
         if now >= self._next_sweep_at:
             self._next_sweep_at = now + self.SWEEP_INTERVAL_SECONDS
             self.sweep(now)
 
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = time.time()
+        self._sweep_if_due(now)
+        window = self.windows.get(key)
+        if window is None:
+            window = self.windows[key] = _Window(expiry)
+        if window.live(now) + amount > limit:
+            return False
+        window.times.extend([now] * amount)
+        return True
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """(when the oldest counted hit was taken, how many are counted); (now, 0) for none."""
+        now = time.time()
+        window = self.windows.get(key)
+        if window is None:
+            return now, 0
+        window.live(now)
+        oldest, count = window.counted_since(now - expiry)
+        return (oldest, count) if count else (now, 0)
+
+    async def clear(self, key: str) -> None:
+        await super().clear(key)
+        self.windows.pop(key, None)
+
+    async def reset(self) -> int | None:
+        count = len(self.windows)
+        self.windows.clear()
+        return max(count, await super().reset() or 0)
+
     def sweep(self, now: float) -> None:
         """Drop the hits and counters expired by `now`; no await, so no hit interleaves with it."""
-        for key, events in list(self.events.items()):
-            # Newest first: the expired entries are a tail.
-            live = bisect.bisect_left(events, -now, key=lambda entry: -entry.expiry)
-            if live:
-                del events[live:]
-            else:
-                del self.events[key]
-                self.locks.pop(key, None)
+        for key, window in list(self.windows.items()):
+            if not window.live(now):
+                del self.windows[key]
         for key, expires_at in list(self.expirations.items()):
             if expires_at <= now:
                 self.storage.pop(key, None)

@@ -6,6 +6,10 @@ import time
 from uuid import uuid4
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import ValidationError
 
 from app.application.errors import RateLimitedError
@@ -142,7 +146,7 @@ async def test_stored_keys_hold_no_personal_data(clock: FrozenTime) -> None:
     storage = SweptMemoryStorage()
     limiter = LimitsRateLimiter(storage, {"login_account": "5/minute"})
     await limiter.hit("login_account", "alice@example.com")
-    assert list(storage.events) == [f"login_account/{hashed_key('alice@example.com')}/5/1/minute"]
+    assert list(storage.windows) == [f"login_account/{hashed_key('alice@example.com')}/5/1/minute"]
     assert len(hashed_key("alice@example.com")) == 64
 
 
@@ -154,8 +158,8 @@ async def test_sweep_forgets_expired_hits(clock: FrozenTime) -> None:
     await limiter.hit("login_ip", "d")
     clock.now += SweptMemoryStorage.SWEEP_INTERVAL_SECONDS + 1
     await limiter.hit("api", "e")  # the next hit after the interval sweeps
-    assert sorted(key.split("/")[0] for key in storage.events) == ["api", "login_ip"]
-    assert len(storage.events) == 2
+    assert sorted(key.split("/")[0] for key in storage.windows) == ["api", "login_ip"]
+    assert len(storage.windows) == 2
 
 
 async def test_sweep_keeps_live_hits_and_drops_expired_counters(clock: FrozenTime) -> None:
@@ -166,7 +170,7 @@ async def test_sweep_keeps_live_hits_and_drops_expired_counters(clock: FrozenTim
     await limiter.hit("api", "k")
     await storage.incr("fixed", 1)
     storage.sweep(clock.now + 3)  # the first hit and the counter have expired, the second not
-    assert [len(events) for events in storage.events.values()] == [1]
+    assert [len(window) for window in storage.windows.values()] == [1]
     assert "fixed" not in storage.storage
 
 
@@ -256,3 +260,44 @@ async def test_the_mfa_default_bounds_guesses_per_account_per_hour(clock: Frozen
             pass
         clock.now += 60
     assert allowed == 20
+
+
+# ---------------------------------------------------------------- the moving window in process
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from([0.0, 0.1, 0.5, 1.0, 2.5, 7.0]), st.integers(1, 3)),
+        max_size=60,
+    ),
+    amount=st.integers(1, 6),
+)
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_the_window_decides_as_limits_own_memory_storage(
+    clock: FrozenTime, steps: list[tuple[float, int]], amount: int
+) -> None:
+    """Same hits, same times: ours and limits' stock storage accept and refuse alike, and report
+    the same window while hits are counted (so the same Retry-After)."""
+    ours = MovingWindowRateLimiter(SweptMemoryStorage())
+    stock = MovingWindowRateLimiter(MemoryStorage())
+    item = parse_limit("api", f"{amount}/5 seconds")[0]
+    for advance, cost in steps:
+        clock.now += advance
+        assert await ours.hit(item, "k", cost=cost) == await stock.hit(item, "k", cost=cost)
+        expected = await stock.get_window_stats(item, "k")
+        if expected.remaining < amount:  # (with nothing counted, limits reports a stale start)
+            assert await ours.get_window_stats(item, "k") == expected
+
+
+async def test_forgotten_hits_give_their_memory_back(clock: FrozenTime) -> None:
+    storage = SweptMemoryStorage()
+    limiter = LimitsRateLimiter(storage, {"api": "100000/10 seconds"})
+    for _ in range(20_000):  # 100 hits a second for 200 s: at most 1,000 in any window
+        clock.now += 0.01
+        await limiter.hit("api", "k")
+    (window,) = storage.windows.values()
+
+    assert len(window) <= 1_001
+    assert len(window.times) <= 2 * 1_001  # compacted once half of it is forgotten
