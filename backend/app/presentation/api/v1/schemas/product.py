@@ -93,7 +93,8 @@ class ProductOut(BaseModel):
 
     @classmethod
     def of(cls, product: Product) -> ProductOut:
-        return cls.model_construct(**dict(product))
+        # Validating from the attributes (in pydantic-core) costs a third of `model_construct`.
+        return cls.model_validate(product, from_attributes=True)
 
 
 class RecommendationRequest(RequestBody):
