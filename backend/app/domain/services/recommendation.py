@@ -9,15 +9,16 @@ Every product with the same (category, price range) has the same vector, so at m
 3 x |categories| distinct scores exist. We score those product classes once, vectorised, and the
 repository fetches products class by class in score order: the cost of a request depends on the
 number of classes and the page size, never on the size of the catalog.
+
+NumPy is imported by the functions that compute, on the first recommendation: importing this
+module (for `Preference` and `ProductClass`) does not load it, so the API starts without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from app.domain.entities.product import PriceRange, UnknownCategoryError
 from app.domain.errors import InvalidValueError
@@ -25,6 +26,10 @@ from app.domain.value_objects.text import reject_control_characters
 
 # Scores closer than this are the same score: ties are then broken by product id.
 _SCORE_DECIMALS = 9
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,8 @@ class ScoreTier:
 
 def class_vectors(categories: Sequence[str], *, with_price: bool) -> npt.NDArray[np.float64]:
     """One row per (category, price range), in `categories` x `PriceRange` order."""
+    import numpy as np  # noqa: PLC0415
+
     one_hot = np.repeat(np.eye(len(categories)), len(PriceRange), axis=0)
     if not with_price:
         return one_hot
@@ -75,6 +82,8 @@ def class_vectors(categories: Sequence[str], *, with_price: bool) -> npt.NDArray
 
 
 def preference_vector(preference: Preference, categories: Sequence[str]) -> npt.NDArray[np.float64]:
+    import numpy as np  # noqa: PLC0415
+
     weights = np.array([1.0 if c in preference.categories else 0.0 for c in categories])
     if preference.price_range is None:
         return weights
@@ -85,6 +94,8 @@ def cosine_scores(
     vectors: npt.NDArray[np.float64], preference: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """Cosine similarity of each row of `vectors` with `preference`, clipped to [0, 1]."""
+    import numpy as np  # noqa: PLC0415
+
     norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(preference)
     scores = np.divide(vectors @ preference, norms, out=np.zeros(len(vectors)), where=norms > 0)
     clipped: npt.NDArray[np.float64] = np.clip(scores, 0.0, 1.0)
@@ -93,6 +104,8 @@ def cosine_scores(
 
 def rank_classes(preference: Preference, categories: Sequence[str]) -> list[ScoreTier]:
     """The product classes that resemble `preference` at all, best first, grouped by equal score."""
+    import numpy as np  # noqa: PLC0415
+
     preference.ensure_valid(frozenset(categories))
     with_price = preference.price_range is not None
     scores = np.round(

@@ -7,6 +7,9 @@ zxcvbn's cost grows steeply with length, and most of all with the number of l33t
 guesses: guessing the whole means guessing every part. A password that merely repeats a shorter
 one is judged as that shorter one, since splitting a repetition would hide it from zxcvbn.
 A password of up to `CHUNK_LENGTH` characters gets exactly zxcvbn's own verdict.
+
+zxcvbn is imported on the first password judged, not with this module: its frequency lists take
+about 12 MiB, which an API process that only logs people in never needs.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import math
 import threading
 from collections.abc import Sequence
 from typing import Any
-
-from zxcvbn import zxcvbn
 
 MIN_SCORE = 3  # zxcvbn's "safely unguessable: moderate protection from offline slow-hash attack"
 # zxcvbn gives score 3 from 10^8 + 5 guesses on (its `guesses_to_score`).
@@ -31,6 +32,13 @@ MAX_CONCURRENT_CHECKS = 1
 _ZXCVBN_LOCK = threading.Lock()
 REPEAT_WARNING = 'Repeats like "abcabcabc" are only slightly harder to guess than "abc".'
 FALLBACK_WARNING = "Add another word or two. Uncommon words are better."
+
+
+def zxcvbn(password: str, user_inputs: list[str]) -> dict[str, Any]:
+    """zxcvbn's own verdict on `password` (its module loaded on the first call)."""
+    from zxcvbn import zxcvbn as judge_with_zxcvbn  # noqa: PLC0415
+
+    return dict(judge_with_zxcvbn(password, user_inputs=user_inputs))
 
 
 def shortest_period(password: str) -> int:

@@ -8,16 +8,18 @@ from our payment id, so no retry of ours or the client's can create a second int
 
 What leaves here is plain DTOs and domain errors; no SDK object and no provider message (which may
 quote our key) reaches a caller. Stripe's decline code does: it is meant for the payer.
+
+The SDK (about 7 MiB) is imported and its client made on the first call, not at start-up: an API
+process that takes no payment never carries it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import stripe
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from app.application.errors import ApplicationError
@@ -38,6 +40,9 @@ logger = logging.getLogger("strata.payments.stripe")
 IDEMPOTENCY_KEY_PREFIX = "strata-payment-"
 _RATE_LIMITED_RETRY_AFTER_SECONDS = 5
 
+if TYPE_CHECKING:
+    import stripe
+
 
 class StripePaymentGateway:
     def __init__(
@@ -52,19 +57,38 @@ class StripePaymentGateway:
         retry_max_delay_seconds: float,
         breaker: CircuitBreaker,
     ) -> None:
-        timeout = httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds)
-        self._http = stripe.HTTPXClient(timeout=timeout)
-        self._client = stripe.StripeClient(
-            api_key,
-            http_client=self._http,
-            base_addresses={"api": api_base},
-            max_network_retries=0,  # ours below: bounded, jittered, and never on a 4xx
-        )
+        self._api_key = api_key
+        self._api_base = api_base
+        self._timeout = httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds)
+        self._sdk: tuple[stripe.HTTPXClient, stripe.StripeClient] | None = None
         self._attempts = max_retries + 1
         self._wait = wait_random_exponential(
             multiplier=retry_base_delay_seconds, max=retry_max_delay_seconds
         )
         self._breaker = breaker
+
+    @property
+    def _http(self) -> stripe.HTTPXClient:
+        return self._connected()[0]
+
+    @property
+    def _client(self) -> stripe.StripeClient:
+        return self._connected()[1]
+
+    def _connected(self) -> tuple[stripe.HTTPXClient, stripe.StripeClient]:
+        """The SDK's HTTP client and Stripe client, made on first use (synchronously, so once)."""
+        if self._sdk is None:
+            import stripe  # noqa: PLC0415
+
+            http = stripe.HTTPXClient(timeout=self._timeout)
+            client = stripe.StripeClient(
+                self._api_key,
+                http_client=http,
+                base_addresses={"api": self._api_base},
+                max_network_retries=0,  # ours below: bounded, jittered, and never on a 4xx
+            )
+            self._sdk = (http, client)
+        return self._sdk
 
     def ensure_available(self) -> None:
         try:
@@ -94,9 +118,12 @@ class StripePaymentGateway:
         return provider_intent(intent.to_dict())
 
     async def close(self) -> None:
-        await self._http.close_async()  # type: ignore[no-untyped-call]
+        if self._sdk is not None:  # never used: nothing to close
+            await self._sdk[0].close_async()  # type: ignore[no-untyped-call]
 
     async def _call(self, request: Callable[[], Awaitable[Any]]) -> Any:
+        import stripe  # noqa: PLC0415
+
         try:
             self._breaker.before_call()
         except CircuitOpenError as exc:
@@ -125,6 +152,8 @@ class StripePaymentGateway:
 
 
 def _timed_out(exc: stripe.StripeError) -> bool:
+    import stripe  # noqa: PLC0415
+
     return isinstance(exc, stripe.APIConnectionError) and isinstance(
         exc.__cause__, httpx.TimeoutException
     )
@@ -133,6 +162,8 @@ def _timed_out(exc: stripe.StripeError) -> bool:
 def _is_transient(exc: BaseException) -> bool:
     """Worth another attempt: the network failed before an answer, Stripe asked us to slow
     down, or Stripe failed. Not a read timeout: Stripe may still be working on it."""
+    import stripe  # noqa: PLC0415
+
     if isinstance(exc, stripe.APIConnectionError):
         cause = exc.__cause__
         return not isinstance(cause, httpx.TimeoutException) or isinstance(
@@ -144,6 +175,8 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 def _counts_against_provider(exc: stripe.StripeError) -> bool:
+    import stripe  # noqa: PLC0415
+
     return (
         _is_transient(exc)
         or _timed_out(exc)
@@ -157,6 +190,8 @@ def _counts_against_provider(exc: stripe.StripeError) -> bool:
 def _provider_error(exc: stripe.StripeError) -> ApplicationError:
     # Log what an operator needs (type, status, Stripe's request id), never the message: an
     # authentication error quotes part of the key.
+    import stripe  # noqa: PLC0415
+
     logger.warning(
         "stripe call failed",
         extra={

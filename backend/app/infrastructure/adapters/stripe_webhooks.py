@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import stripe
-
 from app.application.interfaces.payment import (
     InvalidWebhookSignatureError,
     MalformedWebhookError,
@@ -68,6 +66,8 @@ class StripeWebhookVerifier:
 
     @staticmethod
     def _signed_with(secret: str, text: str, header: str) -> bool:
+        import stripe  # noqa: PLC0415  (on the first event: the app starts without the SDK)
+
         try:
             # tolerance=None: the SDK would read the wall clock; we checked ours above.
             stripe.WebhookSignature.verify_header(text, header, secret, tolerance=None)

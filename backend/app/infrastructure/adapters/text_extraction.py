@@ -14,8 +14,6 @@ from __future__ import annotations
 import io
 import logging
 
-from pypdf import PasswordType, PdfReader
-
 from app.application.interfaces.pipeline import MediaUnreadableError, UnsupportedPipelineMediaError
 from app.domain.entities.resource import TEXT_PLAIN
 
@@ -58,6 +56,9 @@ class DocumentTextExtractor:
         return text
 
     def _pdf_pages(self, content: bytes) -> list[str]:
+        # Imported on the first PDF (about 15 MiB): only pipeline jobs read PDFs.
+        from pypdf import PasswordType, PdfReader  # noqa: PLC0415
+
         reader = PdfReader(io.BytesIO(content))
         # Readable as any viewer reads it when only an owner password is set.
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-import numpy as np
 
 from app.application.errors import UpstreamError
 from app.application.interfaces.pipeline import EmbeddingModel
@@ -148,6 +147,8 @@ def _unit_vectors(response: httpx.Response, count: int, dimension: int) -> list[
     rows = [by_index[index] for index in range(count)]
     if not all(_is_vector(row, dimension) for row in rows):
         raise _UnusableAnswerError(f"an embedding that is not {dimension} numbers")
+    import numpy as np  # noqa: PLC0415  (on the first answer: the app starts without NumPy)
+
     vectors = np.asarray(rows, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     if not np.all(np.isfinite(vectors)) or not np.all(norms > 0):

@@ -6,16 +6,16 @@ recording costs memory for its 16 kHz output only (about 115 MB an hour), never 
 of the original. The duration is checked before decoding, on the frame count libsndfile reads
 from the header (or, for an MP3, its Xing/VBRI header or an estimate): soundfile never reads a
 seekable file past that count, so it bounds the work too.
+
+NumPy, soundfile and soxr are imported on the first decoding, not with this module: the API
+imports it for `media_type_essence` and should not carry them from start-up.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
-import numpy as np
-import soundfile as sf
-import soxr
+from typing import TYPE_CHECKING
 
 from app.application.interfaces.pipeline import MediaUnreadableError, UnsupportedPipelineMediaError
 
@@ -25,6 +25,10 @@ RECOGNISER_SAMPLE_RATE = 16_000
 DEFAULT_MAX_AUDIO_SECONDS = 2 * 60 * 60
 _BLOCK_FRAMES = 65_536
 _BYTES_PER_SAMPLE = 2
+
+if TYPE_CHECKING:
+    import numpy as np
+    import soundfile as sf
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ def decode_to_pcm16(
     is not audio, MediaUnreadableError for bytes that do not decode or last over `max_seconds`."""
     if media_type_essence(media_type) not in AUDIO_MEDIA_TYPES:
         raise UnsupportedPipelineMediaError(media_type=media_type)
+    import soundfile as sf  # noqa: PLC0415
+
     try:
         with sf.SoundFile(io.BytesIO(audio)) as sound:
             if sound.frames > max_seconds * sound.samplerate:
@@ -69,6 +75,9 @@ def decode_to_pcm16(
 
 
 def _resampled_pcm(sound: sf.SoundFile) -> bytes:
+    import numpy as np  # noqa: PLC0415
+    import soxr  # noqa: PLC0415
+
     resampler = soxr.ResampleStream(sound.samplerate, RECOGNISER_SAMPLE_RATE, 1, dtype="float32")
     pieces: list[bytes] = []
     for block in sound.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
@@ -78,6 +87,8 @@ def _resampled_pcm(sound: sf.SoundFile) -> bytes:
 
 
 def _to_int16(samples: np.ndarray) -> bytes:
+    import numpy as np  # noqa: PLC0415
+
     # Resampling may overshoot full scale a little: clip rather than wrap around.
     scaled = np.clip(np.rint(samples * 32768.0), -32768, 32767)
     return scaled.astype("<i2").tobytes()

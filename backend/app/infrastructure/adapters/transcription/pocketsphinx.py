@@ -23,8 +23,7 @@ import asyncio
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from pocketsphinx import Decoder, Vad
+from typing import TYPE_CHECKING
 
 from app.infrastructure.adapters.transcription.audio import (
     DEFAULT_MAX_AUDIO_SECONDS,
@@ -36,6 +35,10 @@ DEFAULT_MAX_UTTERANCE_SECONDS = 30.0
 # Less speech than this in a piece is a click or a breath, not a word.
 MIN_SPEECH_SECONDS = 0.2
 _BYTES_PER_SAMPLE = 2
+
+if TYPE_CHECKING:
+    # Imported where a decoder or the detector is first made: the app starts without it.
+    from pocketsphinx import Decoder
 
 
 class PocketSphinxTranscriber:
@@ -84,6 +87,8 @@ class PocketSphinxTranscriber:
 
 def load_decoder() -> Decoder:
     """A decoder on the package's own en-US model, quiet on stderr."""
+    from pocketsphinx import Decoder  # noqa: PLC0415
+
     return Decoder(samprate=RECOGNISER_SAMPLE_RATE, loglevel="FATAL")
 
 
@@ -108,6 +113,8 @@ def split_at_pauses(pcm: bytes, max_seconds: float) -> list[Piece]:
     """`pcm` in consecutive pieces of at most `max_seconds`, each cut in the middle of the
     longest non-speech stretch of the piece's second half (at the limit if the detector hears
     speech all through it). The pieces joined are `pcm` again."""
+    from pocketsphinx import Vad  # noqa: PLC0415
+
     vad = Vad(sample_rate=RECOGNISER_SAMPLE_RATE)
     frame_bytes: int = vad.frame_bytes
     speech = [

@@ -15,10 +15,9 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
-import numpy as np
 from sqlalchemy import Table, TextClause, TextualSelect, Uuid, bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +27,10 @@ from app.domain.entities.pipeline import Chunk
 from app.infrastructure.models.pipeline import PipelineChunkModel
 
 PGVECTOR_HNSW = "pgvector-hnsw"
+
+if TYPE_CHECKING:
+    # NumPy is imported by the functions that use it: the API starts without it.
+    import numpy as np
 EXACT = "exact"
 # Candidates the HNSW search keeps per query (pgvector's default is 40): more is better recall.
 HNSW_EF_SEARCH = 100
@@ -51,6 +54,8 @@ _pgvector_databases: dict[str, bool] = {}
 
 
 def pack_vector(vector: Sequence[float]) -> bytes:
+    import numpy as np  # noqa: PLC0415
+
     return np.asarray(vector, dtype="<f4").tobytes()
 
 
@@ -156,6 +161,8 @@ async def _fill_vectors(connection: AsyncConnection) -> None:
         .where(_c.embedding.is_not(None), text("embedding_vector IS NULL"))
         .limit(_FILL_BATCH)
     )
+    import numpy as np  # noqa: PLC0415
+
     while rows := (await connection.execute(missing)).all():
         await connection.execute(
             text(
@@ -242,6 +249,8 @@ class SqlVectorIndex:
         rows = (await self._connection.execute(statement)).all()
         if not rows:
             return []
+        import numpy as np  # noqa: PLC0415
+
         ids = np.fromiter((row.id for row in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(row.embedding for row in rows), dtype="<f4").reshape(
             len(rows), model.dimension
@@ -259,6 +268,8 @@ class SqlVectorIndex:
 def _top(scores: np.ndarray[Any, np.dtype[np.float32]], limit: int) -> list[int]:
     if len(scores) <= limit:
         return list(range(len(scores)))
+    import numpy as np  # noqa: PLC0415
+
     part = np.argpartition(-scores, limit)[:limit]
     return [int(i) for i in part]
 

@@ -1,0 +1,88 @@
+"""What an API process loads at start-up (issue 13: its memory): the libraries only some requests or
+jobs need are imported on their first use, never by building the app and its container.
+
+Checked in a fresh interpreter (this one has long imported everything), with payments configured,
+so that the Stripe gateway and webhook verifier are built too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BACKEND_DIR = Path(__file__).resolve().parents[3]
+
+# Each costs several MiB of resident memory once imported (measured: NumPy ~12, pypdf ~15,
+# soundfile/soxr ~12 with NumPy, tokenizers ~6, zxcvbn ~12, the Stripe SDK ~7).
+LOADED_ON_FIRST_USE = (
+    "numpy",
+    "pypdf",
+    "soundfile",
+    "soxr",
+    "pocketsphinx",
+    "tokenizers",
+    "safetensors",
+    "zxcvbn",
+    "stripe",
+)
+
+PROBE = """
+import asyncio, json, sys
+
+from app.core.config import Settings
+from app.presentation.api.v1.dependencies.payment import PAYMENT_GATEWAY
+from app.presentation.container import Container
+from app.presentation.features.enabled import ENABLED_FEATURES
+from app.presentation.features.registry import FeatureSet
+from app.presentation.main import create_app
+
+
+async def build_container() -> None:
+    container = Container.build(Settings(), FeatureSet.load(ENABLED_FEATURES))
+    try:
+        gateway = type(container.get(PAYMENT_GATEWAY)).__name__
+        assert gateway == "StripePaymentGateway", gateway  # payments are on: it was built
+    finally:
+        await container.close()
+
+
+create_app()
+asyncio.run(build_container())
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_building_the_app_and_its_container_leaves_heavy_libraries_unimported(
+    tmp_path: Path,
+) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STRIPE_", "REDIS_", "DATABASE_"))
+    }
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'start-up.db'}",
+            "VAR_DIR": str(tmp_path / "var"),
+            "STRIPE_SECRET_KEY": "sk_test_start_up",
+            "STRIPE_WEBHOOK_SECRET": "whsec_start_up",
+            "STRIPE_API_BASE": "http://127.0.0.1:9",
+            "PYTHONPATH": str(BACKEND_DIR),
+        }
+    )
+    done = subprocess.run(  # noqa: S603 (this interpreter, on our own probe)
+        [sys.executable, "-c", PROBE],
+        cwd=tmp_path,  # no developer .env
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "app" in loaded  # the probe did build the app
+    assert loaded.isdisjoint(LOADED_ON_FIRST_USE), sorted(loaded & set(LOADED_ON_FIRST_USE))
