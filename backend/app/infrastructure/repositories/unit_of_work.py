@@ -65,9 +65,6 @@ class SqlAlchemyUnitOfWork:
                 self._connection = None
             self._release_gate()
             raise
-        self._repositories = {
-            name: open_on(self._connection) for name, open_on in self._factories.items()
-        }
         return self
 
     async def __aexit__(
@@ -83,9 +80,10 @@ class SqlAlchemyUnitOfWork:
         try:
             if self._snapshot:
                 await end_snapshot(connection)
-            await connection.rollback()  # nothing to undo after a commit
         finally:
             try:
+                # Closing rolls back whatever was not committed (nothing, after a commit): one
+                # call into the driver's world instead of a rollback and then a close.
                 await connection.close()
             finally:
                 self._release_gate()
@@ -101,12 +99,18 @@ class SqlAlchemyUnitOfWork:
         await self._connection.commit()
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for names that are not attributes: the repositories, by name.
+        # Only called for names that are not attributes: the repositories, by name, each opened
+        # on the connection the first time the block asks for it (most use only one or two).
         repositories = self.__dict__.get("_repositories", {})
         if name in repositories:
             return repositories[name]
-        if name in self.__dict__.get("_factories", {}):
-            raise RuntimeError(f"uow.{name} outside `async with` of the unit of work")
+        factories = self.__dict__.get("_factories", {})
+        if name in factories:
+            connection = self.__dict__.get("_connection")
+            if connection is None:
+                raise RuntimeError(f"uow.{name} outside `async with` of the unit of work")
+            repository = repositories[name] = factories[name](connection)
+            return repository
         raise AttributeError(
             f"this unit of work has no repository {name!r}: add it to the unit-of-work Protocol "
             "of the use case's feature"
