@@ -57,6 +57,8 @@ class RequestContextMiddleware:
         """The request's metrics and its access-log line."""
         route = _route_template(scope)
         self.metrics.observe(scope["method"], route, status, elapsed)
+        if not access_logger.isEnabledFor(logging.INFO):
+            return  # (production logs at WARNING: skip building a line nobody writes)
         access_logger.info(
             "request",
             extra={

@@ -15,7 +15,6 @@ from app.domain.errors import AuthenticationError
 from app.presentation.api.v1.dependencies.common import (
     AfterResponseRelayDep,
     ContainerDep,
-    read_unit_of_work,
     unit_of_work,
 )
 
@@ -46,19 +45,19 @@ async def get_log_in(
     )
 
 
-async def get_authenticate(
-    uow: Annotated[SessionUnitOfWork, Depends(read_unit_of_work(SessionUnitOfWork))],
-    container: ContainerDep,
-) -> Authenticate:
-    return Authenticate(uow, container.access_tokens, container.token_deny_list, container.clock)
-
-
 async def get_caller(
-    token: Annotated[str | None, Depends(bearer_scheme)],
-    authenticate: Annotated[Authenticate, Depends(get_authenticate)],
+    token: Annotated[str | None, Depends(bearer_scheme)], container: ContainerDep
 ) -> Caller:
     if not token:
         raise AuthenticationError()
+    # Built here rather than as dependencies of their own: this runs on every authenticated
+    # request, and each dependency FastAPI resolves costs more than building the use case.
+    authenticate = Authenticate(
+        container.read_unit_of_work(SessionUnitOfWork),
+        container.access_tokens,
+        container.token_deny_list,
+        container.clock,
+    )
     user, claims = await authenticate.execute_with_claims(token)
     return Caller(user=user, claims=claims)
 
