@@ -13,7 +13,7 @@ MODELS := requirements/models.txt
 export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install run migrate test test-fast fuzz lint fmt bench lock clean
+.PHONY: help install run migrate test test-fast fuzz lint fmt bench profile lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ fuzz: $(STAMP) ## schemathesis over the whole API, longer than in `make test` (b
 
 bench: $(STAMP) ## load-test a running server beside a bare FastAPI baseline (writes bench/results/)
 	$(BIN)/python -m bench.run
+
+profile: $(STAMP) ## py-spy flame graphs of the server under bench rows (BENCH_PROFILE_ROWS=resource,...; writes bench/profiles/)
+	$(BIN)/python -m bench.profile
 
 lock: $(BIN)/python ## re-resolve and pin every dependency into requirements/constraints.txt
 	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
