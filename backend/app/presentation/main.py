@@ -3,7 +3,6 @@ its lifespan, so importing this module starts nothing."""
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -77,21 +76,11 @@ def _lifespan(
             await migrations.ensure_at_head(container.database.engine, features.migration_locations)
             await container.access_policy.warm_up()
             await bootstrap(container)
-            _freeze_start_up_objects()
             yield
         finally:
             await container.close()
 
     return lifespan
-
-
-def _freeze_start_up_objects() -> None:
-    """Move what start-up made (modules, models, routes, the container) out of the collector's
-    sight. They live as long as the process, yet every full collection would walk them all again:
-    with a few hundred thousand objects that is a pause of tens of milliseconds in the middle of
-    requests. Frozen, a collection walks only what requests made."""
-    gc.collect()
-    gc.freeze()
 
 
 def _add_middleware(app: FastAPI, settings: Settings, features: FeatureSet) -> None:
