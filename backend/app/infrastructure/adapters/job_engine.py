@@ -1,6 +1,9 @@
-"""The `JobEngine` port over taskiq: job ids go to workers through a taskiq broker.
+"""The `JobEngine` port: job ids go to whatever runs jobs, in this process or through taskiq.
 
-- Embedded (no Redis): taskiq's `InMemoryBroker` runs each job as a task of this event loop.
+- Embedded (no Redis): each id sent runs as a task of this event loop (`InProcessJobEngine`). It
+  did so through taskiq's `InMemoryBroker`, which added nothing to that but its imports: importing
+  any part of taskiq runs its package, which imports aiohttp for an admin middleware (~9 MiB
+  resident in every API process, issue 13). taskiq is imported only by the distributed engine.
 - Distributed: taskiq-redis's `RedisStreamBroker` (a stream read by one consumer group); `strata
   worker` processes consume it with `consume`.
 
@@ -17,7 +20,8 @@ broker lost. That is how this engine works around what taskiq-redis 1.2.4 does n
   which kills taskiq's own worker loop: ours recreates the group and carries on.
 - Python 3.11 with redis-py 8's default `socket_timeout=5` swallows the cancellation SIGTERM
   needs (CPython gh-86296): our connections have no socket timeout, and reads block 1 s at most.
-- `InMemoryBroker` ignores `max_async_tasks` (taskiq #396): concurrency is our own semaphore.
+- Concurrency is our own semaphore, in both engines (taskiq's `InMemoryBroker` ignored
+  `max_async_tasks`, taskiq #396).
 """
 
 from __future__ import annotations
@@ -26,16 +30,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq import AsyncBroker, InMemoryBroker
-from taskiq_redis import RedisStreamBroker
-
 from app.application.tasks import cancel_and_wait
+
+if TYPE_CHECKING:
+    from taskiq_redis import RedisStreamBroker
 
 logger = logging.getLogger("strata.jobs")
 
@@ -52,18 +53,11 @@ RunJob = Callable[[UUID], Awaitable[object]]
 
 
 class TaskiqJobEngine:
-    """Sends job ids through a taskiq broker and, in a process that runs jobs, runs them at most
-    `concurrency` at a time with `run_job` (the application's `JobRunner.run`)."""
+    """Sends job ids to what runs jobs and, in a process that runs jobs, runs them at most
+    `concurrency` at a time with `run_job` (the application's `JobRunner.run`). How ids are
+    carried is the subclasses': `in_process` or `redis_streams` (taskiq's)."""
 
-    def __init__(self, broker: AsyncBroker, *, concurrency: int) -> None:
-        self._broker = broker
-
-        async def run_job(job_id: str) -> None:
-            # What the in-memory broker's receiver calls, as a task of this loop, for each id.
-            await self._run(UUID(job_id))
-
-        # A plain function: taskiq renames the function it registers, which a method refuses.
-        self._task = broker.register_task(run_job, task_name=RUN_JOB_TASK)
+    def __init__(self, *, concurrency: int) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self._run_job: RunJob | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -71,12 +65,14 @@ class TaskiqJobEngine:
 
     @classmethod
     def in_process(cls, *, concurrency: int) -> TaskiqJobEngine:
-        return cls(InMemoryBroker(), concurrency=concurrency)
+        return InProcessJobEngine(concurrency=concurrency)
 
     @classmethod
     def redis_streams(
         cls, redis_url: str, *, concurrency: int, maxlen: int
     ) -> RedisStreamJobEngine:
+        from taskiq_redis import RedisStreamBroker  # noqa: PLC0415 - taskiq only when distributed
+
         broker = RedisStreamBroker(
             redis_url,
             queue_name=JOB_STREAM,
@@ -99,11 +95,11 @@ class TaskiqJobEngine:
         answering yet stops nothing: readiness says so, and sending works once it answers."""
         self._run_job = run_job
         if not self._started:
-            try:
-                await self._broker.startup()
-            except (RedisError, OSError) as error:
-                logger.warning("job engine not connected", extra={"error": type(error).__name__})
+            await self._connect()
             self._started = True
+
+    async def _connect(self) -> None:
+        """Whatever carries ids gets ready (nothing to do in process)."""
 
     async def ping(self) -> None:
         """For readiness: raises unless this engine can carry job ids now."""
@@ -111,8 +107,7 @@ class TaskiqJobEngine:
             raise JobEngineNotStartedError()
 
     async def send(self, job_ids: Sequence[UUID]) -> None:
-        for job_id in job_ids:
-            await self._task.kiq(str(job_id))
+        raise NotImplementedError
 
     async def _run(self, job_id: UUID) -> None:
         await self._slots.acquire()
@@ -157,8 +152,28 @@ class TaskiqJobEngine:
 
     async def close(self) -> None:
         if self._started:
-            await self._broker.shutdown()
+            await self._disconnect()
             self._started = False
+
+    async def _disconnect(self) -> None:
+        """Whatever carries ids lets go (nothing to do in process)."""
+
+
+class InProcessJobEngine(TaskiqJobEngine):
+    """The embedded engine: each id sent runs as a task of this event loop, as taskiq's
+    `InMemoryBroker` ran it (a task per id, started at once, waiting for a slot; neither starting
+    nor closing the engine touches the tasks)."""
+
+    def __init__(self, *, concurrency: int) -> None:
+        super().__init__(concurrency=concurrency)
+        self._carried: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+
+    async def send(self, job_ids: Sequence[UUID]) -> None:
+        loop = asyncio.get_running_loop()
+        for job_id in job_ids:
+            task = loop.create_task(self._run(job_id))
+            self._carried.add(task)
+            task.add_done_callback(self._carried.discard)
 
 
 class JobEngineNotStartedError(RuntimeError):
@@ -166,11 +181,38 @@ class JobEngineNotStartedError(RuntimeError):
 
 
 class RedisStreamJobEngine(TaskiqJobEngine):
-    """The distributed engine: `consume` is a `strata worker`'s loop over the job stream."""
+    """The distributed engine: ids go through taskiq-redis's stream broker; `consume` is a
+    `strata worker`'s loop over the job stream."""
 
-    _broker: RedisStreamBroker
+    def __init__(self, broker: RedisStreamBroker, *, concurrency: int) -> None:
+        super().__init__(concurrency=concurrency)
+        self._broker = broker
+
+        async def run_job(job_id: str) -> None:
+            # What taskiq's receiver would call for each id (`consume` reads the stream itself).
+            await self._run(UUID(job_id))
+
+        # A plain function: taskiq renames the function it registers, which a method refuses.
+        self._task = broker.register_task(run_job, task_name=RUN_JOB_TASK)
+
+    async def _connect(self) -> None:
+        from redis.exceptions import RedisError  # noqa: PLC0415 - redis only when distributed
+
+        try:
+            await self._broker.startup()
+        except (RedisError, OSError) as error:
+            logger.warning("job engine not connected", extra={"error": type(error).__name__})
+
+    async def _disconnect(self) -> None:
+        await self._broker.shutdown()
+
+    async def send(self, job_ids: Sequence[UUID]) -> None:
+        for job_id in job_ids:
+            await self._task.kiq(str(job_id))
 
     async def ping(self) -> None:
+        from redis.asyncio import Redis  # noqa: PLC0415 - redis only when distributed
+
         await super().ping()
         async with Redis(connection_pool=self._broker.connection_pool) as redis:
             await redis.ping()
@@ -178,6 +220,10 @@ class RedisStreamJobEngine(TaskiqJobEngine):
     async def consume(self) -> None:
         """Take ids off the stream and run them, until cancelled. Survives Redis going away or
         being flushed (the group is recreated)."""
+        from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: PLC0415
+        from redis.exceptions import ResponseError  # noqa: PLC0415
+        from redis.exceptions import TimeoutError as RedisTimeoutError  # noqa: PLC0415
+
         failures = 0
         while True:
             try:
@@ -220,6 +266,9 @@ class RedisStreamJobEngine(TaskiqJobEngine):
             return None
 
     async def _ensure_group(self) -> None:
+        from redis.asyncio import Redis  # noqa: PLC0415 - redis only when distributed
+        from redis.exceptions import ResponseError  # noqa: PLC0415
+
         async with Redis(connection_pool=self._broker.connection_pool) as redis:
             try:
                 await redis.xgroup_create(JOB_STREAM, WORKER_GROUP, id="0", mkstream=True)

@@ -20,17 +20,20 @@ import math
 import time
 from array import array
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool, Redis
 
 from app.application.errors import DependencyUnavailableError, RateLimitedError
 from app.domain.errors import InvalidValueError
 from app.domain.value_objects.email import normalize_email
+
+if TYPE_CHECKING:  # redis itself is imported by limits' RedisStorage, only when counting in Redis
+    from redis.asyncio import ConnectionPool, Redis
 
 KEY_PREFIX = "strata:ratelimit"
 # A rate-limit check runs on every request: when Redis hangs rather than refuses, answer 503 soon.
