@@ -323,3 +323,55 @@ async def test_a_reload_forgets_the_remembered_decisions(database: Database) -> 
 
     assert await policy.allows(alice, "read", "audit", owner_id=alice.id)
     assert not await policy.allows(alice, "read", "audit", owner_id=make_user().id)
+
+
+async def test_the_version_is_checked_ahead_in_the_background(database: Database) -> None:
+    """Past most of the interval a question is answered at once and starts the check; a change
+    made meanwhile is then obeyed without any request having waited for the database."""
+    interval = 60.0
+    policy = CasbinAccessPolicy(database.read_engine, refresh_interval=interval)
+    alice = make_user()
+    assert not await policy.allows(alice, "read", "audit", owner_id=alice.id)
+    await change_stored_policy(database, add=PolicyRule("user", "audit", "read", "own"))
+
+    policy._checked_at = time.monotonic() - interval * 0.9  # most of the interval gone
+    assert not await policy.allows(alice, "read", "audit", owner_id=alice.id)  # at once, as loaded
+    check = policy._check_ahead
+    assert check is not None
+    await check
+
+    assert policy._check_ahead is None
+    assert time.monotonic() - policy._checked_at < interval * 0.5
+    assert await policy.allows(alice, "read", "audit", owner_id=alice.id)
+
+
+async def test_no_check_ahead_early_in_the_interval(database: Database) -> None:
+    policy = CasbinAccessPolicy(database.read_engine, refresh_interval=60.0)
+    await policy.allows(make_user(), "read", "product")
+
+    assert policy._check_ahead is None
+
+
+async def test_a_failed_check_ahead_is_logged_and_left_to_the_next_stale_question(
+    database: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interval = 60.0
+    policy = CasbinAccessPolicy(database.read_engine, refresh_interval=interval)
+    await policy.load()
+
+    async def unreachable() -> int:
+        raise ConnectionRefusedError()
+
+    monkeypatch.setattr(policy, "_read_version", unreachable)
+    policy._checked_at = time.monotonic() - interval * 0.9
+    with caplog.at_level(logging.WARNING, logger="strata.access"):
+        assert await policy.allows(make_user(role=Role.ADMIN), "read", "audit")
+        check = policy._check_ahead
+        assert check is not None
+        await check
+    assert "access policy check failed" in caplog.text
+    assert policy._check_ahead is None
+
+    policy._checked_at = time.monotonic() - interval  # now stale: the request checks itself
+    with pytest.raises(ConnectionRefusedError):
+        await policy.allows(make_user(role=Role.ADMIN), "read", "audit")

@@ -8,8 +8,10 @@ Casbin's async SQLAlchemy adapter.
 Changes are written by `repositories/access.py`, in the transaction of the administrator's request,
 which also bumps a counter in `access_policy_version`. Several API processes share the tables; each
 process compares its counter with the table's at most every `refresh_interval` seconds and reloads
-when they differ, so a change is obeyed everywhere within that interval (0.25 s by default). A reload
-builds a new enforcer and swaps it in whole: a request never sees a half-loaded policy.
+when they differ, so a change is obeyed everywhere within that interval (0.25 s by default). The
+comparison starts in the background once most of the interval is gone, so requests do not queue
+behind it. A reload builds a new enforcer and swaps it in whole: a request never sees a
+half-loaded policy.
 
 Each loaded policy remembers its decisions. Casbin evaluates its matcher anew on every call (it
 parses the expression with `ast` each time: a few percent of an authenticated request's time), but
@@ -53,6 +55,8 @@ m = g(r.role, p.role) && (p.obj == "*" || r.obj == p.obj) && (p.act == "*" || r.
 DEFAULT_REFRESH_INTERVAL_SECONDS = 0.25
 # Far more than roles x object types x actions x 3 owner relations; a bound all the same.
 MAX_REMEMBERED_DECISIONS = 4096
+# The share of the refresh interval after which a request starts a background version check.
+CHECK_AHEAD_AT = 0.6
 logger = logging.getLogger("strata.access")
 _READ_VERSION = text("SELECT version FROM access_policy_version WHERE id = 1")
 
@@ -100,6 +104,7 @@ class CasbinAccessPolicy:
         self._version: int | None = None
         self._checked_at = 0.0
         self._reload_lock = asyncio.Lock()
+        self._check_ahead: asyncio.Task[None] | None = None
 
     async def load(self) -> _LoadedPolicy:
         """Read the policy (at start-up, and whenever another process changed it)."""
@@ -138,6 +143,8 @@ class CasbinAccessPolicy:
     async def _current(self) -> _LoadedPolicy:
         policy = self._policy
         if policy is not None and not self._stale():
+            if self._due_for_check_ahead():
+                self._check_ahead = asyncio.create_task(self._check_version_ahead())
             return policy
         async with self._reload_lock:  # one reload at a time, however many requests wait
             if self._policy is None:
@@ -150,6 +157,34 @@ class CasbinAccessPolicy:
 
     def _stale(self) -> bool:
         return time.monotonic() - self._checked_at >= self._refresh_interval
+
+    def _due_for_check_ahead(self) -> bool:
+        """Most of the interval gone and no check under way: check in the background now, so
+        that requests find the version checked rather than queue behind the check (which waits
+        for a pooled connection like any request) when the interval is up. The guarantee is
+        unchanged: a policy older than the interval is never used; requests wait as before
+        should the background check not have finished by then."""
+        age = time.monotonic() - self._checked_at
+        return (
+            self._check_ahead is None
+            and self._refresh_interval > 0
+            and age >= self._refresh_interval * CHECK_AHEAD_AT
+        )
+
+    async def _check_version_ahead(self) -> None:
+        try:
+            async with self._reload_lock:
+                if time.monotonic() - self._checked_at < self._refresh_interval * CHECK_AHEAD_AT:
+                    return  # a request's check got there first
+                started = time.monotonic()
+                if await self._read_version() != self._version:
+                    await self.load()
+                else:
+                    self._checked_at = started
+        except Exception as exc:  # the request that finds it stale checks (and fails) itself
+            logger.warning("access policy check failed", extra={"error": type(exc).__name__})
+        finally:
+            self._check_ahead = None
 
     async def _read_version(self) -> int:
         async with self._engine.connect() as connection:
