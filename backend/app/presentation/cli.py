@@ -9,7 +9,6 @@ from uuid import UUID
 
 import typer
 import uvicorn
-from rich.progress import Progress
 
 from app.application.interfaces.job import JobAdminUnitOfWork, JobFilter, JobUnitOfWork
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, page_of
@@ -108,6 +107,9 @@ def seed_demo(
     seed: Annotated[int | None, typer.Option(help="random seed, for repeatable data")] = None,
 ) -> None:
     """Add a realistic generated catalog (for demos and benchmarks)."""
+
+    # rich's progress bar (~2 MiB) only for this command, not in every `strata serve` (issue 13).
+    from rich.progress import Progress  # noqa: PLC0415
 
     async def run(container: Container) -> None:
         generated = generate_products(

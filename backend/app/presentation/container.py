@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
-from redis.asyncio import Redis
 
 from app.application.idempotency import IdempotencyKeys
 from app.application.interfaces.clock import Clock
@@ -49,6 +48,8 @@ from app.infrastructure.repositories.unit_of_work import SqlAlchemyUnitOfWork
 from app.presentation.api.client_ip import IPNetwork, parse_trusted_proxies
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from app.presentation.features.registry import FeatureSet
 
 T = TypeVar("T")
@@ -159,7 +160,7 @@ class Container:
             max_overflow=settings.database_max_overflow,
             pool_timeout=settings.database_timeout_seconds,
         )
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        redis = _redis_client(settings.redis_url) if settings.redis_url else None
         clock = SystemClock()
         totp = PyotpAuthenticator(settings.totp_issuer)
         key_ring = MasterKeyRing.from_setting(settings.encryption_keys)
@@ -270,3 +271,11 @@ class Container:
             if self.redis is not None:
                 await self.redis.aclose()
             await self.database.dispose()
+
+
+def _redis_client(url: str) -> Redis:
+    # redis (~6 MiB resident, and OpenTelemetry with it) is loaded only when REDIS_URL is set: the
+    # embedded default never imports it (issue 13).
+    from redis.asyncio import Redis  # noqa: PLC0415
+
+    return Redis.from_url(url)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
-from redis.asyncio import Redis
 
 from app.infrastructure.database.engine import Database
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 PROBE_TIMEOUT_SECONDS = 2.0
 

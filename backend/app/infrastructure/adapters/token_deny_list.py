@@ -9,12 +9,13 @@ from __future__ import annotations
 import heapq
 import logging
 from datetime import datetime
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from app.application.errors import DependencyUnavailableError
 from app.application.interfaces.clock import Clock
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger("strata.tokens")
 KEY_PREFIX = "strata:denied-jti:"
@@ -68,6 +69,10 @@ class RedisTokenDenyList:
     """Shared by every API process. Any Redis failure refuses the request (503), never admits it."""
 
     def __init__(self, redis: Redis, clock: Clock, *, key_prefix: str = KEY_PREFIX) -> None:
+        # Its client has imported redis already: the embedded default never loads it (issue 13).
+        from redis.exceptions import RedisError  # noqa: PLC0415
+
+        self._failures: tuple[type[BaseException], ...] = (RedisError, OSError)
         self._redis = redis
         self._clock = clock
         self._prefix = key_prefix
@@ -78,13 +83,13 @@ class RedisTokenDenyList:
             return
         try:
             await self._redis.set(self._prefix + token_id, b"1", px=ttl_ms)
-        except (RedisError, OSError) as exc:
+        except self._failures as exc:
             raise _unavailable(exc) from exc
 
     async def is_denied(self, token_id: str) -> bool:
         try:
             return bool(await self._redis.exists(self._prefix + token_id))
-        except (RedisError, OSError) as exc:
+        except self._failures as exc:
             raise _unavailable(exc) from exc
 
 

@@ -16,8 +16,9 @@ from app.presentation.container import Container
 
 
 class RecordingRelay:
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, error: Exception | None = None) -> None:
         self.failures = failures
+        self.error = error or OperationalError("SELECT", {}, ConnectionRefusedError())
         self.leftover_runs = 0
         self.sweeps = 0
 
@@ -25,15 +26,15 @@ class RecordingRelay:
         self.leftover_runs += 1
         if self.failures:
             self.failures -= 1
-            raise OperationalError("SELECT", {}, ConnectionRefusedError())
+            raise self.error
         return 0
 
     async def forget_old(self) -> None:
         self.sweeps += 1
 
 
-def container_with(relay: RecordingRelay) -> Container:
-    return cast(Container, SimpleNamespace(event_relay=relay))
+def container_with(relay: RecordingRelay, redis: object = None) -> Container:
+    return cast(Container, SimpleNamespace(event_relay=relay, redis=redis))
 
 
 async def test_the_task_relays_and_retries(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,6 +52,15 @@ async def test_the_task_relays_and_retries(monkeypatch: pytest.MonkeyPatch) -> N
 async def test_start_up_is_not_stopped_by_a_database_that_does_not_answer() -> None:
     relay = RecordingRelay(failures=1)
     await event.relay_leftovers_now(container_with(relay))
+    assert relay.leftover_runs == 1
+
+
+async def test_start_up_is_not_stopped_by_a_redis_that_does_not_answer() -> None:
+    # Distributed, the relay appends to the event stream (redis is imported by then).
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    relay = RecordingRelay(failures=1, error=RedisConnectionError("refused"))
+    await event.relay_leftovers_now(container_with(relay, redis=object()))
     assert relay.leftover_runs == 1
 
 

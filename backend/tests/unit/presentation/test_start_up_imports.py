@@ -3,7 +3,8 @@ jobs need are imported on their first use, never by building the app and its con
 its start-up (on a migrated database).
 
 Checked in a fresh interpreter (this one has long imported everything), with payments configured,
-so that the Stripe gateway and webhook verifier are built too.
+so that the Stripe gateway and webhook verifier are built too, and without REDIS_URL (the embedded
+default). The probe imports the CLI first: `strata serve` runs the server in its process.
 """
 
 from __future__ import annotations
@@ -37,11 +38,15 @@ LOADED_ON_FIRST_USE = (
     "taskiq",
     "taskiq_redis",
     "aiohttp",
+    # The Redis client (~6 MiB) when REDIS_URL is not set (the embedded default): only the
+    # distributed mode's clients, deny-list, event stream and readiness probe use it.
+    "redis",
 )
 
 PROBE = """
 import asyncio, json, sys
 
+import app.presentation.cli  # `strata serve` runs the server in the CLI's process
 from app.core.config import Settings
 from app.presentation.api.v1.dependencies.payment import PAYMENT_GATEWAY
 from app.presentation.container import Container

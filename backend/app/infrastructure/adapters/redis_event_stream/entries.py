@@ -7,16 +7,17 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-from redis.asyncio import Redis
-from redis.typing import EncodableT, FieldT
 
 # Every concrete event class registers itself when its module is imported; the event repository
 # imports them all, so an entry read from the stream has its class to restore into.
 import app.infrastructure.repositories.event  # noqa: F401
 from app.domain.events import DomainEvent
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.typing import EncodableT, FieldT
 
 STREAM = "strata:events"
 MAXLEN = 100_000
@@ -29,6 +30,8 @@ Entry = tuple[Any, Any]  # (entry id, fields), bytes or str as the client decode
 
 def stream_reader_client(url: str) -> Redis:
     """A client for blocking stream reads: no read timeout (the block bounds each read)."""
+    from redis.asyncio import Redis  # noqa: PLC0415 - the package loads without redis (issue 13)
+
     return Redis.from_url(url, socket_timeout=None, socket_connect_timeout=5, socket_keepalive=True)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from app.infrastructure.adapters.redis_event_stream.entries import (
     STREAM,
@@ -17,6 +16,9 @@ from app.infrastructure.adapters.redis_event_stream.entries import (
     stream_id,
     text,
 )
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger("strata.events")
 

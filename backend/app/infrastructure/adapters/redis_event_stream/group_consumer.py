@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from typing import TYPE_CHECKING, Any
 
 from app.infrastructure.adapters.redis_event_stream.entries import (
     STREAM,
@@ -19,6 +16,10 @@ from app.infrastructure.adapters.redis_event_stream.entries import (
     event_from,
     text,
 )
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.exceptions import ResponseError
 
 logger = logging.getLogger("strata.events")
 
@@ -64,6 +65,8 @@ class EventStreamGroupConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read and handle events until `stop` is set (returns within about one block)."""
+        from redis.asyncio import Redis  # noqa: PLC0415 - not with the package (issue 13)
+
         # A factory's client is this consumer's own; a client handed in is its owner's to close.
         redis = self._redis if isinstance(self._redis, Redis) else self._redis()
         try:
@@ -73,6 +76,8 @@ class EventStreamGroupConsumer:
                 await redis.aclose()
 
     async def _consume(self, redis: Redis, stop: asyncio.Event) -> None:
+        from redis.exceptions import ResponseError  # noqa: PLC0415 - not with the package
+
         backoff = Backoff()
         group_lost = False
         while not stop.is_set():
@@ -98,6 +103,8 @@ class EventStreamGroupConsumer:
 
     async def _create_group(self, redis: Redis) -> bool:
         """Create the group, reading the stream from its start; False if it exists already."""
+        from redis.exceptions import ResponseError  # noqa: PLC0415 - not with the package
+
         try:
             await redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
         except ResponseError as exc:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from app.domain.events import DomainEvent
 from app.infrastructure.adapters.redis_event_stream.entries import MAXLEN, STREAM, fields_of
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class RedisStreamEventPublisher:

@@ -9,8 +9,6 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.application.services.events import OutboxRelay
@@ -20,6 +18,8 @@ from app.infrastructure.adapters.redis_event_stream import EventStreamFollower, 
 from app.presentation.container import Container, Provider, ProviderKey
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from app.presentation.api.metrics import HttpMetrics
 
 logger = logging.getLogger("strata.events")
@@ -92,9 +92,15 @@ def track_events(container: Container, metrics: HttpMetrics) -> None:
 async def relay_leftovers_now(container: Container) -> None:
     """At start-up: what the last run recorded but never handed out goes out first. A database
     that does not answer yet stops nothing: readiness says so, and the periodic task retries."""
+    unreachable: tuple[type[BaseException], ...] = (OSError, OperationalError, InterfaceError)
+    if container.redis is not None:  # distributed, the relay appends to Redis
+        # Loaded with the client already; the embedded default never imports redis (issue 13).
+        from redis.exceptions import RedisError  # noqa: PLC0415
+
+        unreachable = (*unreachable, RedisError)
     try:
         relayed = await container.event_relay.relay_leftovers(min_age=timedelta(0))
-    except (OSError, OperationalError, InterfaceError, RedisError) as exc:
+    except unreachable as exc:
         logger.warning("outbox not relayed at start-up", extra={"error": type(exc).__name__})
         return
     if relayed:
