@@ -45,6 +45,14 @@ from bench.servers import App, Server, stripe_fake
 from bench.wrk import Load, ensure_wrk, finish_wrk, start_wrk
 
 PROFILES_DIR = ROOT / "bench" / "profiles"
+SUMMARY_HEADER = """# Where the server's samples were, by profile
+
+Written by `make profile` from the collapsed stacks (`<database>-<row>.txt`) in this folder: each
+sample counted once, under the file of its innermost frame (its own time). "other threads" are the
+threads besides the event loop's (aiosqlite's connection threads, Argon2's), whose samples include
+their waiting. See bench/README.md, "Profiles".
+
+"""
 SAMPLE_RATE_HZ = 250
 TOP_FUNCTIONS = 25
 
@@ -55,6 +63,9 @@ class Prepared:
 
     endpoint: object
     load: Load
+    # The refresh row has no warm-up, as in `make bench`: it would spend the prepared refresh
+    # tokens, and the profiled run would then present spent ones (reuse: 401, the error path).
+    warm_up: bool = True
 
 
 # What each row needs before wrk starts (a user, sessions, payments, signed events).
@@ -84,7 +95,7 @@ def _refresh(app: App, server: Server, load: Load, duration_s: int) -> Prepared:
     sessions = load.connections * REFRESH_SESSIONS_PER_CONNECTION + 1
     fixture = prepare_identity(server.port, sessions)
     tokens = ",".join(fixture.refresh_tokens)
-    return Prepared(REFRESH, load.with_script_env(BENCH_REFRESH_TOKENS=tokens))
+    return Prepared(REFRESH, load.with_script_env(BENCH_REFRESH_TOKENS=tokens), warm_up=False)
 
 
 def _intent(app: App, server: Server, load: Load, duration_s: int) -> Prepared:
@@ -156,9 +167,10 @@ def profile(config: Config, rows: list[str]) -> list[Path]:
 
 def _record(py_spy: str, server: Server, prepared: Prepared, config: Config, out: Path) -> None:
     endpoint = prepared.endpoint
-    log(f"  {out.stem}: {config.warmup_s} s warm-up, {config.duration_s} s profiled")
-    if config.warmup_s:
-        warm_up(server, prepared.load, config.warmup_s, endpoint)  # type: ignore[arg-type]
+    warmup_s = config.warmup_s if prepared.warm_up else 0
+    log(f"  {out.stem}: {warmup_s} s warm-up, {config.duration_s} s profiled")
+    if warmup_s:
+        warm_up(server, prepared.load, warmup_s, endpoint)  # type: ignore[arg-type]
     raw = out.with_suffix(".txt")
     process = start_wrk(prepared.load, server.base_url, endpoint)  # type: ignore[arg-type]
     try:
@@ -186,7 +198,10 @@ def _record(py_spy: str, server: Server, prepared: Prepared, config: Config, out
             )
     finally:
         result = finish_wrk(process, timeout_s=config.duration_s + 60)
-    log(f"    {result.rps:,.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms")
+    log(
+        f"    {result.rps:,.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+        f"{result.errors} errors"
+    )
     _print_top(raw)
 
 
@@ -232,8 +247,68 @@ def main() -> int:
         log(f"profile: error: {error}")
         return 1
     log("flame graphs: " + ", ".join(str(path.relative_to(ROOT)) for path in written))
+    summary = PROFILES_DIR / "SUMMARY.md"
+    summary.write_text(SUMMARY_HEADER + summarize())
+    log(f"summary of every profile in the folder: {summary.relative_to(ROOT)}")
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ---------------------------------------------------------------- the summary of all profiles
+
+# Where a sample's own time is, by the file of its innermost frame; the first that matches wins.
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("waiting (event loop idle)", ("asyncio/runners.py", "selectors.py", "base_events.py:1")),
+    ("uvicorn, HTTP parsing", ("uvicorn/", "httptools", "app/presentation/http_server.py")),
+    ("FastAPI dependencies and parameters", ("fastapi/dependencies/", "fastapi/_compat")),
+    ("Starlette / FastAPI routing and middleware", ("starlette/", "fastapi/")),
+    ("pydantic", ("pydantic",)),
+    ("SQLAlchemy", ("sqlalchemy/",)),
+    ("database driver", ("aiosqlite/", "asyncpg/", "sqlite3")),
+    ("Stripe SDK, HTTPX", ("stripe/", "httpx/", "httpcore/", "anyio/")),
+    ("Casbin", ("casbin/", "simpleeval")),
+    ("PyJWT", ("jwt/",)),
+    ("asyncio, greenlet, contextlib", ("asyncio/", "greenlet", "contextlib.py")),
+    ("Strata's own code", ("app/",)),
+)
+
+
+def summarize(directory: Path = PROFILES_DIR) -> str:
+    """A Markdown table of every `<database>-<row>.txt` in `directory`: the share of the server
+    process's samples by where their own time was. Threads other than the event loop's (aiosqlite's
+    connection threads, the Argon2 threads) are one column: their samples include waiting."""
+    rows = []
+    for path in sorted(directory.glob("*.txt")):
+        shares = _shares(path)
+        rows.append(
+            f"| {path.stem} | "
+            + " | ".join(f"{shares.get(name, 0.0):.0%}" for name, _ in CATEGORIES)
+            + f" | {shares.get('other', 0.0):.0%} | {shares.get('threads', 0.0):.0%} |"
+        )
+    header = (
+        "| profile | "
+        + " | ".join(name for name, _ in CATEGORIES)
+        + " | other | other threads |\n|---|"
+        + "---:|" * (len(CATEGORIES) + 2)
+    )
+    return header + "\n" + "\n".join(rows) + "\n"
+
+
+def _shares(raw: Path) -> dict[str, float]:
+    counts: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        frames = stack.split(";")
+        if "threading.py" in frames[0]:
+            counts["threads"] += int(count_text)
+            continue
+        leaf = frames[-1]
+        category = next(
+            (name for name, needles in CATEGORIES if any(n in leaf for n in needles)), "other"
+        )
+        counts[category] += int(count_text)
+    total = sum(counts.values()) or 1
+    return {name: count / total for name, count in counts.items()}
