@@ -21,6 +21,7 @@ from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.openapi import install_openapi
 from app.presentation.api.problem import install_problem_handlers, merged_error_statuses
+from app.presentation.api.routing import PathPrefixGate
 from app.presentation.api.v1.dependencies.rate_limit import LimitApi
 from app.presentation.bootstrap import bootstrap
 from app.presentation.container import Container
@@ -115,12 +116,13 @@ def _add_middleware(app: FastAPI, settings: Settings, features: FeatureSet) -> N
 
 def _include_routers(app: FastAPI, features: FeatureSet) -> None:
     # Each router carries its full prefix, so the route template in logs and metrics is complete.
+    # Each behind a gate that turns away paths outside its routes' shared prefix (routing.py).
     for feature in features:
         for router in feature.unlimited_routers:
-            app.include_router(router)
+            app.include_router(PathPrefixGate(router))
         for declared in feature.routers:
             router = declared if isinstance(declared, APIRouter) else declared(features)
-            app.include_router(router, dependencies=[LimitApi])
+            app.include_router(PathPrefixGate(router), dependencies=[LimitApi])
 
 
 def _upload_paths(features: FeatureSet) -> re.Pattern[str]:
