@@ -6,20 +6,14 @@ as typed: when the normalized form does not match, the form as typed is tried to
 changes it). A login tells such a legacy hash by checking the normalized form alone, and rehashes
 it (application/use_cases/auth/log_in.py).
 
-Each hash takes `memory_kib` (19 MiB by default) from malloc and frees it at once. glibc hands the
-first such block back to the system, but then raises its mmap threshold to that size, so later
-hashes take their blocks from the threads' malloc arenas, which keep them: two hashes at a time
-left ~40 MiB resident for good after the first logins. A fixed threshold (set by
-`keep_large_blocks_out_of_arenas`) makes every block of 1 MiB or more a mapping of its own,
-returned to the system when freed.
+Each hash takes `memory_kib` (19 MiB by default) from malloc and frees it. After the first hashes
+glibc keeps such blocks in its arenas and reuses them, so about `concurrency` x 19 MiB stay
+resident. A fixed mmap threshold (mallopt) would hand them back after every hash, but then every
+hash maps and faults in 19 MiB afresh: 30-40 % fewer hashes per second measured on the bench
+machine, for no lower peak (the blocks are in use while the hashes run). So it is left alone.
 """
 
 from __future__ import annotations
-
-import ctypes
-import ctypes.util
-import logging
-import threading
 
 import anyio
 from anyio import to_thread
@@ -28,43 +22,9 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.domain.value_objects.password import normalize_password
 
-logger = logging.getLogger("strata.password_hasher")
-# glibc's mallopt parameter, and the size from which a block is a mapping of its own.
-_M_MMAP_THRESHOLD = -3
-LARGE_BLOCK_BYTES = 1024 * 1024
-_threshold_lock = threading.Lock()
-_threshold_fixed = False
-
-
-def keep_large_blocks_out_of_arenas() -> bool:
-    """Fix glibc's mmap threshold at LARGE_BLOCK_BYTES (once per process): a block that large is
-    then returned to the system when freed. False where the C library is not glibc (nothing to
-    do: musl maps large blocks on its own)."""
-    global _threshold_fixed  # noqa: PLW0603  (one process-wide setting, made once)
-    with _threshold_lock:
-        if not _threshold_fixed:
-            _threshold_fixed = _set_mmap_threshold(LARGE_BLOCK_BYTES)
-        return _threshold_fixed
-
-
-def _set_mmap_threshold(size: int) -> bool:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    if mallopt(_M_MMAP_THRESHOLD, size) != 1:
-        logger.warning("could not fix malloc's mmap threshold: hashes may stay resident")
-        return False
-    return True
-
 
 class Argon2PasswordHasher:
     def __init__(self, *, memory_kib: int, iterations: int, concurrency: int) -> None:
-        keep_large_blocks_out_of_arenas()
         self._hash = PasswordHash(
             (Argon2Hasher(memory_cost=memory_kib, time_cost=iterations, parallelism=1),)
         )

@@ -3,11 +3,6 @@ an earlier version from the form as typed still opens (until the next login reha
 
 from __future__ import annotations
 
-import platform
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -116,40 +111,3 @@ async def test_burning_time_costs_what_a_real_check_of_the_same_password_costs(
         await hasher.burn_time(typed)
         assert len(checks) == against_real
     assert against_real == 1  # ASCII: NFKC changes nothing, one check
-
-
-# A fresh interpreter: the threshold is process-wide, and this one has hashed already.
-HASH_MEMORY_PROBE = """
-import asyncio
-from app.infrastructure.adapters.password_hasher import Argon2PasswordHasher
-
-def resident_mib():
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS"))
-    return int(line.split()[1]) // 1024
-
-async def main():
-    hasher = Argon2PasswordHasher(memory_kib=19_456, iterations=1, concurrency=2)
-    before = resident_mib()
-    await asyncio.gather(*(hasher.hash(f"password {n}") for n in range(6)))
-    print(resident_mib() - before)
-
-asyncio.run(main())
-"""
-
-
-@pytest.mark.skipif(
-    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
-    reason="glibc's arenas are what kept the hashes' memory",
-)
-def test_the_memory_of_hashes_is_returned_once_they_are_done() -> None:
-    # Without the fixed mmap threshold, two hashes at a time of 19 MiB stayed resident (+38 MiB).
-    done = subprocess.run(  # noqa: S603 (this interpreter, on our own probe)
-        [sys.executable, "-c", HASH_MEMORY_PROBE],
-        cwd=Path(__file__).resolve().parents[3],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert int(done.stdout.strip()) < 10
