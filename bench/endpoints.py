@@ -137,11 +137,15 @@ LOGIN = login_endpoint(32)
 
 
 def health_beside_login(in_flight: int) -> Endpoint:
-    """/health/live asked by a second wrk while `in_flight` logins run: is the event loop free?"""
+    """/health/live asked by a second wrk while `in_flight` logins run: is the event loop free?
+
+    Paced (paced_get.lua: each connection waits 10 ms between requests, ~400 req/s at most): a
+    probe asked as fast as wrk can took a whole core (over 4,000 req/s) from the logins it was
+    watching, and cut SQLite logins from ~60/s to ~14/s in a measurement of its own."""
     return Endpoint(
-        f"GET /health/live ({HEALTH_CONNECTIONS} connections, beside {in_flight} logins)",
+        f"GET /health/live ({HEALTH_CONNECTIONS} connections, paced, beside {in_flight} logins)",
         "/health/live",
-        "get.lua",
+        "paced_get.lua",
         max_p99_ms=HEALTH_UNDER_LOGIN_MAX_P99_MS,
     )
 
