@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -52,7 +53,7 @@ RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 RunJob = Callable[[UUID], Awaitable[object]]
 
 
-class TaskiqJobEngine:
+class TaskiqJobEngine(ABC):
     """Sends job ids to what runs jobs and, in a process that runs jobs, runs them at most
     `concurrency` at a time with `run_job` (the application's `JobRunner.run`). How ids are
     carried is the subclasses': `in_process` or `redis_streams` (taskiq's)."""
@@ -98,7 +99,7 @@ class TaskiqJobEngine:
             await self._connect()
             self._started = True
 
-    async def _connect(self) -> None:
+    async def _connect(self) -> None:  # noqa: B027 - a hook; the in-process engine needs none
         """Whatever carries ids gets ready (nothing to do in process)."""
 
     async def ping(self) -> None:
@@ -106,8 +107,9 @@ class TaskiqJobEngine:
         if not self._started:
             raise JobEngineNotStartedError()
 
+    @abstractmethod
     async def send(self, job_ids: Sequence[UUID]) -> None:
-        raise NotImplementedError
+        """Hand these job ids to whatever runs jobs (in process, or a Redis stream)."""
 
     async def _run(self, job_id: UUID) -> None:
         await self._slots.acquire()
@@ -155,7 +157,7 @@ class TaskiqJobEngine:
             await self._disconnect()
             self._started = False
 
-    async def _disconnect(self) -> None:
+    async def _disconnect(self) -> None:  # noqa: B027 - a hook; the in-process engine needs none
         """Whatever carries ids lets go (nothing to do in process)."""
 
 

@@ -51,30 +51,20 @@ class _Trips:
 
 
 def _execute(
-    connection: sqlite3.Connection, trips: _Trips, operation: str, parameters: Any
+    connection: sqlite3.Connection, trips: _Trips, operation: str, parameters: Any, many: bool
 ) -> _Outcome:
-    """Runs in the connection's thread: the whole statement, its rows read and its cursor closed."""
+    """Runs in the connection's thread: the whole statement (or `executemany` of it), its rows
+    read and its cursor closed."""
     try:
         cursor = connection.cursor()
         try:
-            cursor.execute(operation, () if parameters is None else parameters)
+            if many:
+                cursor.executemany(operation, parameters)
+            else:
+                cursor.execute(operation, () if parameters is None else parameters)
             description = cursor.description
             rows = cursor.fetchall() if description else []
             return description, rows, cursor.rowcount, cursor.lastrowid
-        finally:
-            cursor.close()
-    finally:
-        trips.finished += 1
-
-
-def _executemany(
-    connection: sqlite3.Connection, trips: _Trips, operation: str, rows: Any
-) -> _Outcome:
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.executemany(operation, rows)
-            return None, [], cursor.rowcount, cursor.lastrowid
         finally:
             cursor.close()
     finally:
@@ -132,24 +122,24 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            outcome = await self._trip(_execute, operation, parameters)
+            outcome = await self._trip(operation, parameters, many=False)
         self._take(outcome)
         return None
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            outcome = await self._trip(_executemany, operation, seq_of_parameters)
+            outcome = await self._trip(operation, seq_of_parameters, many=True)
         self._take(outcome)
         return None
 
-    async def _trip(self, function: Any, operation: Any, parameters: Any) -> _Outcome:
+    async def _trip(self, operation: Any, parameters: Any, *, many: bool) -> _Outcome:
         connection = cast(aiosqlite.Connection, self._connection)
         if connection._connection is None or not connection._running:
             raise ValueError("Connection closed")  # aiosqlite's own refusal, before queueing
         trips: _Trips = self._adapt_connection.trips  # type: ignore[attr-defined]
         trips.sent += 1  # from here on, the thread counts it finished, whatever happens
         outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-            function, connection._connection, trips, operation, parameters
+            _execute, connection._connection, trips, operation, parameters, many
         )
         return outcome
 
