@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -21,7 +21,7 @@ from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.openapi import install_openapi
 from app.presentation.api.problem import install_problem_handlers, merged_error_statuses
-from app.presentation.api.routing import PathPrefixGate
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1.dependencies.rate_limit import LimitApi
 from app.presentation.bootstrap import bootstrap
 from app.presentation.container import Container
@@ -115,14 +115,16 @@ def _add_middleware(app: FastAPI, settings: Settings, features: FeatureSet) -> N
 
 
 def _include_routers(app: FastAPI, features: FeatureSet) -> None:
-    # Each router carries its full prefix, so the route template in logs and metrics is complete.
-    # Each behind a gate that turns away paths outside its routes' shared prefix (routing.py).
+    # Each router carries its full prefix, so the route template in logs and metrics is complete,
+    # and its gate can compare paths with its routes'. Included directly, one level deep: each
+    # level of nesting is matched again on every request, and a `FeatureRouter` turns away by
+    # itself the paths outside its routes' shared prefix (routing.py).
     for feature in features:
         for router in feature.unlimited_routers:
-            app.include_router(PathPrefixGate(router))
+            app.include_router(router)
         for declared in feature.routers:
-            router = declared if isinstance(declared, APIRouter) else declared(features)
-            app.include_router(PathPrefixGate(router), dependencies=[LimitApi])
+            router = declared if isinstance(declared, FeatureRouter) else declared(features)
+            app.include_router(router, dependencies=[LimitApi])
 
 
 def _upload_paths(features: FeatureSet) -> re.Pattern[str]:

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,6 +33,7 @@ from app.domain.events import DomainEvent
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.database.base import UtcDateTime
 from app.infrastructure.database.upsert import insert_if_absent
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.common import ContainerDep, unit_of_work
 from app.presentation.api.v1.dependencies.job import JOBS
@@ -137,7 +138,7 @@ class RecordEvents(BaseModel):
     count: Annotated[int, Field(ge=1, le=1_000)] = 1
 
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/probe", tags=["probe"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/probe", tags=["probe"])
 
 
 @router.post("/jobs", status_code=status.HTTP_202_ACCEPTED)

@@ -10,7 +10,7 @@ from typing import Annotated, Protocol, cast
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +20,7 @@ from app.application.interfaces.unit_of_work import UnitOfWork
 from app.domain.entities.user import User
 from app.domain.errors import InvalidValueError, NotFoundError, PermissionDeniedError
 from app.domain.value_objects.identifiers import new_id
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import (
@@ -165,7 +166,7 @@ class NoteOut(BaseModel):
 NoteUow = Annotated[NoteUnitOfWork, Depends(unit_of_work(NoteUnitOfWork))]
 ReadNoteUow = Annotated[NoteUnitOfWork, Depends(read_unit_of_work(NoteUnitOfWork))]
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/notes", tags=[NOTE])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/notes", tags=[NOTE])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

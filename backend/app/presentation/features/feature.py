@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.application.interfaces.access import PolicyRule
@@ -23,6 +22,7 @@ from app.application.interfaces.privacy import PersonalDataHolder
 from app.core.config import Settings
 from app.domain.entities.job import RetryPolicy
 from app.infrastructure.repositories.unit_of_work import RepositoryFactory
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.container import Container, Provider
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # language -> error code -> message template
 MessageCatalog = Mapping[str, Mapping[str, str]]
 # A router whose routes depend on the other features (the GDPR export's sections), built per app.
-RouterFactory = Callable[["FeatureSet"], APIRouter]
+RouterFactory = Callable[["FeatureSet"], FeatureRouter]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,8 +70,9 @@ class Feature:
 
     key: str
     # Routers under the API's per-client rate limit, and those outside it (probes, signed webhooks).
-    routers: tuple[APIRouter | RouterFactory, ...] = ()
-    unlimited_routers: tuple[APIRouter, ...] = ()
+    # `FeatureRouter`s: none can be included without the gate on its routes' prefix (routing.py).
+    routers: tuple[FeatureRouter | RouterFactory, ...] = ()
+    unlimited_routers: tuple[FeatureRouter, ...] = ()
     # Paths (regular expressions) whose bodies may be as large as an upload (MAX_UPLOAD_BYTES).
     upload_paths: tuple[str, ...] = ()
     # Repository name (the unit-of-work member) -> the SQL implementation, opened on a connection.

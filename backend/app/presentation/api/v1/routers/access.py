@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.access import ChangePolicyDep, ListPolicyRulesDep
 from app.presentation.api.v1.dependencies.caller import CurrentUser
@@ -15,7 +16,7 @@ from app.presentation.api.v1.schemas.access import (
     PolicyRuleOut,
 )
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/admin", tags=["access"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/admin", tags=["access"])
 
 
 @router.get("/policies", responses=problem_responses(401, 403), summary="The access policy's rules")

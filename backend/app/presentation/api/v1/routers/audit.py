@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.application.interfaces.audit import AuditFilter
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.domain.value_objects.text import UNTRIMMED_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.audit import ListAuditEventsDep
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.schemas.audit import AuditEventOut
 from app.presentation.api.v1.schemas.common import CursorPage, PlainText
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/admin", tags=["audit"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/admin", tags=["audit"])
 
 
 @router.get(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, status
+from fastapi import BackgroundTasks, status
 
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CallerDep, CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
@@ -32,7 +33,7 @@ from app.presentation.api.v1.schemas.credentials import (
     VerifyEmailIn,
 )
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["credentials"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["credentials"])
 
 
 @router.post(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -22,10 +22,11 @@ from app.domain.errors import AuthenticationError, PermissionDeniedError
 from app.presentation.api.client_ip import client_ip
 from app.presentation.api.openapi import NO_DATABASE
 from app.presentation.api.problem import problem_response, problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1.dependencies.common import ContainerDep
 from app.presentation.api.v1.dependencies.health import READINESS
 
-router = APIRouter(tags=["health"])
+router = FeatureRouter(tags=["health"])
 
 READINESS_RETRY_AFTER_SECONDS = "5"
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.application.interfaces.job import JobFilter
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.domain.entities.job import JobStatus
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
@@ -23,7 +24,7 @@ from app.presentation.api.v1.dependencies.job import (
 from app.presentation.api.v1.schemas.common import CursorPage
 from app.presentation.api.v1.schemas.job import JobOut
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/admin/jobs", tags=["jobs"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/admin/jobs", tags=["jobs"])
 
 KIND_PATTERN = r"^[a-z0-9_.-]+$"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 
 from app.application.idempotency import IdempotencyKeyReusedError
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import (
@@ -32,10 +33,10 @@ from app.presentation.api.v1.schemas.payment import (
 )
 
 PREFIX = f"{API_V1_PREFIX}/payments"
-router = APIRouter(prefix=PREFIX, tags=["payment"])
+router = FeatureRouter(prefix=PREFIX, tags=["payment"])
 # Stripe's webhook: public and not rate limited per client address (Stripe sends from a few
 # addresses, in bursts when it replays a backlog); the signature check refuses anything else.
-webhook_router = APIRouter(prefix=PREFIX, tags=["payment"])
+webhook_router = FeatureRouter(prefix=PREFIX, tags=["payment"])
 
 # The extension members some payment problems carry (their errors' public params).
 _NOT_CONFIGURED_MEMBERS = {503: {"setting": "the payment setting this server lacks"}}

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import Depends, Header, Query, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.application.idempotency import IdempotencyKeyReusedError
@@ -21,6 +21,7 @@ from app.application.use_cases.pipeline.search_chunks import (
 )
 from app.domain.value_objects.text import NON_BLANK_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import IDEMPOTENCY_KEY_HEADER, IdempotencyKey
@@ -44,7 +45,7 @@ from app.presentation.api.v1.schemas.pipeline import (
 )
 
 PREFIX = f"{API_V1_PREFIX}/pipelines/runs"
-router = APIRouter(tags=["pipeline"])
+router = FeatureRouter(tags=["pipeline"])
 # A client reconnecting to the event stream sends the id of the last event it saw.
 LastEventId = Annotated[
     str | None,

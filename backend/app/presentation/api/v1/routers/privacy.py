@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import status
 from pydantic import BaseModel, create_model
 
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
@@ -24,7 +25,7 @@ from app.presentation.features.feature import PersonalDataPart
 from app.presentation.features.registry import FeatureSet
 
 PREFIX = f"{API_V1_PREFIX}/users"
-router = APIRouter(prefix=PREFIX, tags=["privacy"])
+router = FeatureRouter(prefix=PREFIX, tags=["privacy"])
 
 
 @router.delete(
@@ -43,10 +44,10 @@ async def erase_me(
     await erase.execute(user, body.password, body.code, context)
 
 
-def build_export_router(features: FeatureSet) -> APIRouter:
+def build_export_router(features: FeatureSet) -> FeatureRouter:
     """The export route of an app: its response model has a member per registered section."""
     parts = features.personal_data
-    export_router = APIRouter(prefix=PREFIX, tags=["privacy"])
+    export_router = FeatureRouter(prefix=PREFIX, tags=["privacy"])
 
     @export_router.get(
         "/me/export",

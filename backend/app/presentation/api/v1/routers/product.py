@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 
 from app.application.interfaces.product import ProductFilter
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
@@ -15,6 +15,7 @@ from app.domain.entities.product import PriceRange
 from app.domain.services.recommendation import Preference
 from app.domain.value_objects.text import UNTRIMMED_LINE_PATTERN
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.product import (
@@ -37,7 +38,7 @@ from app.presentation.api.v1.schemas.product import (
     RecommendationRequest,
 )
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/products", tags=["product"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/products", tags=["product"])
 _ADMIN_ERRORS = (401, 403)
 CategoryQuery = Annotated[
     str | None,

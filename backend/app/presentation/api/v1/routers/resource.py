@@ -7,11 +7,12 @@ from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
@@ -37,7 +38,7 @@ from app.presentation.api.v1.schemas.resource import (
 )
 from app.presentation.api.v1.uploads import stream_file_part
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/resources", tags=["resource"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/resources", tags=["resource"])
 UPLOAD_PATH = "/{resource_id}/files"
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Form, status
+from fastapi import Form, status
 
 from app.application.use_cases.session.log_in import MfaChallenge
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CallerDep, LogInDep
 from app.presentation.api.v1.dependencies.common import RequestContextDep
@@ -30,7 +31,7 @@ from app.presentation.api.v1.schemas.session import (
     SessionOut,
 )
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["session"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["session"])
 
 
 @router.post(

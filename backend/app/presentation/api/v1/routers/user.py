@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 
 from app.application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.application.use_cases.user.change_user_access import AccessChange
 from app.application.use_cases.user.register_user import Registration
 from app.presentation.api.problem import problem_responses
+from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
 from app.presentation.api.v1.dependencies.common import RequestContextDep
@@ -30,9 +31,9 @@ from app.presentation.api.v1.schemas.user import (
     UserRegister,
 )
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/users", tags=["user"])
+router = FeatureRouter(prefix=f"{API_V1_PREFIX}/users", tags=["user"])
 # Registration is mounted beside log in (API.md), but it creates a user.
-registration_router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["user"])
+registration_router = FeatureRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["user"])
 
 
 @registration_router.post(
