@@ -21,7 +21,7 @@ from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import Depends, status
+from fastapi import status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,7 +35,7 @@ from app.infrastructure.database.base import UtcDateTime
 from app.infrastructure.database.upsert import insert_if_absent
 from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
-from app.presentation.api.v1.dependencies.common import ContainerDep, unit_of_work
+from app.presentation.api.v1.dependencies.common import ContainerDep
 from app.presentation.api.v1.dependencies.job import JOBS
 from app.presentation.container import Container
 from app.presentation.features.feature import Feature, JobDefinition
@@ -145,8 +145,8 @@ router = FeatureRouter(prefix=f"{API_V1_PREFIX}/probe", tags=["probe"])
 async def make_jobs(
     body: MakeJobs,
     container: ContainerDep,
-    uow: Annotated[ProbeUnitOfWork, Depends(unit_of_work(ProbeUnitOfWork))],
 ) -> MadeJobs:
+    uow = container.unit_of_work(ProbeUnitOfWork)
     factory = container.get(JOBS).factory
     queued = []
     async with uow:
@@ -164,8 +164,8 @@ async def make_jobs(
 async def record_events(
     body: RecordEvents,
     container: ContainerDep,
-    uow: Annotated[ProbeUnitOfWork, Depends(unit_of_work(ProbeUnitOfWork))],
 ) -> None:
+    uow = container.unit_of_work(ProbeUnitOfWork)
     now = container.clock.now()
     events = [ProbeHappened(occurred_at=now, job_id=new_id()) for _ in range(body.count)]
     async with uow:

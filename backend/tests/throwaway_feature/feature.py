@@ -10,7 +10,7 @@ from typing import Annotated, Protocol, cast
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import Depends, status
+from fastapi import Depends, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,12 +23,7 @@ from app.domain.value_objects.identifiers import new_id
 from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1 import API_V1_PREFIX
 from app.presentation.api.v1.dependencies.caller import CurrentUser
-from app.presentation.api.v1.dependencies.common import (
-    AccessPolicyDep,
-    ContainerDep,
-    read_unit_of_work,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import container_of
 from app.presentation.features.feature import Feature, PersonalDataPart
 
 NOTE = "note"
@@ -163,28 +158,37 @@ class NoteOut(BaseModel):
     created_at: datetime
 
 
-NoteUow = Annotated[NoteUnitOfWork, Depends(unit_of_work(NoteUnitOfWork))]
-ReadNoteUow = Annotated[NoteUnitOfWork, Depends(read_unit_of_work(NoteUnitOfWork))]
+async def get_write_note(request: Request) -> WriteNote:
+    container = container_of(request)
+    return WriteNote(
+        container.unit_of_work(NoteUnitOfWork),
+        container.access_policy,
+        container.clock.now(),
+        max_length=container.settings_of(NoteSettings).max_length,
+    )
+
+
+async def get_read_note(request: Request) -> ReadNote:
+    container = container_of(request)
+    return ReadNote(container.read_unit_of_work(NoteUnitOfWork), container.access_policy)
+
 
 router = FeatureRouter(prefix=f"{API_V1_PREFIX}/notes", tags=[NOTE])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def write_note(
-    body: NoteIn, user: CurrentUser, uow: NoteUow, policy: AccessPolicyDep, container: ContainerDep
+    body: NoteIn, user: CurrentUser, write: Annotated[WriteNote, Depends(get_write_note)]
 ) -> NoteOut:
-    max_length = container.settings_of(NoteSettings).max_length
-    note = await WriteNote(uow, policy, container.clock.now(), max_length=max_length).execute(
-        user, body.text
-    )
+    note = await write.execute(user, body.text)
     return NoteOut.model_validate(note.model_dump())
 
 
 @router.get("/{note_id}")
 async def read_note(
-    note_id: UUID, user: CurrentUser, uow: ReadNoteUow, policy: AccessPolicyDep
+    note_id: UUID, user: CurrentUser, read: Annotated[ReadNote, Depends(get_read_note)]
 ) -> NoteOut:
-    note = await ReadNote(uow, policy).execute(user, note_id)
+    note = await read.execute(user, note_id)
     return NoteOut.model_validate(note.model_dump())
 
 

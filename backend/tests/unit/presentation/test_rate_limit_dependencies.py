@@ -20,8 +20,12 @@ def container(**limits: str) -> Container:
     return cast(Container, SimpleNamespace(rate_limiter=limiter, trusted_proxies=()))
 
 
-def request(*, client: tuple[str, int] | None = ("198.51.100.1", 1), **cached: Any) -> Request:
-    built = Request({"type": "http", "client": client, "headers": [], "state": {}})
+def request(
+    container: Container, *, client: tuple[str, int] | None = ("198.51.100.1", 1), **cached: Any
+) -> Request:
+    """A request to an app holding `container`, as the dependencies receive it."""
+    app = SimpleNamespace(state=SimpleNamespace(container=container))
+    built = Request({"type": "http", "app": app, "client": client, "headers": [], "state": {}})
     for name, value in cached.items():  # what FastAPI parsed before the dependencies ran
         setattr(built, name, value)
     return built
@@ -29,16 +33,16 @@ def request(*, client: tuple[str, int] | None = ("198.51.100.1", 1), **cached: A
 
 async def test_limiter_dependency_hands_out_the_containers_limiter() -> None:
     app = container(api="1/minute")
-    assert await rate_limit.get_rate_limiter(app) is app.rate_limiter
+    assert await rate_limit.get_rate_limiter(request(app)) is app.rate_limiter
 
 
 async def test_requests_without_an_address_share_one_budget() -> None:
     app = container(login_ip="1/minute")
     limit = rate_limit.LimitLoginIp.dependency
     assert limit is not None
-    await limit(request(client=None), app)
+    await limit(request(app, client=None))
     with pytest.raises(RateLimitedError):
-        await limit(request(client=None), app)
+        await limit(request(app, client=None))
 
 
 @pytest.mark.parametrize(
@@ -56,14 +60,14 @@ async def test_login_counts_every_spelling_of_an_address_against_one_account(
 ) -> None:
     app = container(login_account="1/minute")
     login = rate_limit.limit_login_account
-    await login(request(_form=FormData({"username": "victim@example.org"})), app)
+    await login(request(app, _form=FormData({"username": "victim@example.org"})))
     with pytest.raises(RateLimitedError):
-        await login(request(_form=FormData({"username": spelling})), app)
-    await login(request(_form=FormData({"username": "other@example.org"})), app)
+        await login(request(app, _form=FormData({"username": spelling})))
+    await login(request(app, _form=FormData({"username": "other@example.org"})))
 
 
 @pytest.mark.parametrize("username", ["", "   "])
 async def test_login_without_a_username_counts_no_account(username: str) -> None:
     app = container(login_account="1/minute")
     for _ in range(3):
-        await rate_limit.limit_login_account(request(_form=FormData({"username": username})), app)
+        await rate_limit.limit_login_account(request(app, _form=FormData({"username": username})))

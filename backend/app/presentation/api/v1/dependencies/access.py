@@ -2,39 +2,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends, Request
 
 from app.application.interfaces.access import AccessUnitOfWork
 from app.application.use_cases.access.change_policy import ChangePolicy
 from app.application.use_cases.access.list_policy_rules import ListPolicyRules
 from app.domain.events import DomainEvent
 from app.domain.events.access import AccessPolicyChanged
-from app.presentation.api.v1.dependencies.common import (
-    AccessPolicyDep,
-    AfterResponseRelayDep,
-    ContainerDep,
-    read_unit_of_work,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import after_response_relay, container_of
 from app.presentation.container import Container
 
-AccessUow = Annotated[AccessUnitOfWork, Depends(unit_of_work(AccessUnitOfWork))]
-ReadAccessUow = Annotated[AccessUnitOfWork, Depends(read_unit_of_work(AccessUnitOfWork))]
+
+async def get_list_policy_rules(request: Request) -> ListPolicyRules:
+    container = container_of(request)
+    return ListPolicyRules(container.access_policy, container.read_unit_of_work(AccessUnitOfWork))
 
 
-async def get_list_policy_rules(policy: AccessPolicyDep, uow: ReadAccessUow) -> ListPolicyRules:
-    return ListPolicyRules(policy, uow)
-
-
-async def get_change_policy(
-    policy: AccessPolicyDep, uow: AccessUow, container: ContainerDep, events: AfterResponseRelayDep
-) -> ChangePolicy:
+async def get_change_policy(request: Request, background: BackgroundTasks) -> ChangePolicy:
+    container = container_of(request)
     return ChangePolicy(
-        policy,
-        uow,
+        container.access_policy,
+        container.unit_of_work(AccessUnitOfWork),
         container.clock,
         object_types=container.features.object_types,
-        events=events,
+        events=after_response_relay(background, container),
     )
 
 

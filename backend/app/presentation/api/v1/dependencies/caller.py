@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from app.application.interfaces.security import AccessTokenClaims
@@ -12,11 +12,7 @@ from app.application.use_cases.session.authenticate import Authenticate
 from app.application.use_cases.session.log_in import LogIn
 from app.domain.entities.user import User
 from app.domain.errors import AuthenticationError
-from app.presentation.api.v1.dependencies.common import (
-    AfterResponseRelayDep,
-    ContainerDep,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import after_response_relay, container_of
 
 # auto_error=False: a missing token becomes our problem+json 401, not FastAPI's plain one.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -30,28 +26,24 @@ class Caller:
     claims: AccessTokenClaims
 
 
-async def get_log_in(
-    uow: Annotated[SessionUnitOfWork, Depends(unit_of_work(SessionUnitOfWork))],
-    container: ContainerDep,
-    events: AfterResponseRelayDep,
-) -> LogIn:
+async def get_log_in(request: Request, background: BackgroundTasks) -> LogIn:
+    container = container_of(request)
     return LogIn(
-        uow,
+        container.unit_of_work(SessionUnitOfWork),
         container.password_hasher,
         container.session_tokens,
         container.mfa_tokens,
         container.clock,
-        events,
+        after_response_relay(background, container),
     )
 
 
 async def get_caller(
-    token: Annotated[str | None, Depends(bearer_scheme)], container: ContainerDep
+    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Caller:
     if not token:
         raise AuthenticationError()
-    # Built here rather than as dependencies of their own: this runs on every authenticated
-    # request, and each dependency FastAPI resolves costs more than building the use case.
+    container = container_of(request)
     authenticate = Authenticate(
         container.read_unit_of_work(SessionUnitOfWork),
         container.access_tokens,

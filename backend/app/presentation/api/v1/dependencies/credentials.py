@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends, Request
 
 from app.application.interfaces.credentials import (
     CredentialsUnitOfWork,
@@ -21,15 +21,9 @@ from app.application.use_cases.credentials.verify_email import VerifyEmail
 from app.domain.events import DomainEvent
 from app.domain.events.user import UserRegistered
 from app.infrastructure.adapters.mail import FileMailSender, SmtpMailSender
-from app.presentation.api.v1.dependencies.common import (
-    AfterResponseRelayDep,
-    ContainerDep,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import after_response_relay, container_of
 from app.presentation.api.v1.dependencies.rate_limit import credential_attempts
 from app.presentation.container import Container, Provider, ProviderKey
-
-CredentialsUow = Annotated[CredentialsUnitOfWork, Depends(unit_of_work(CredentialsUnitOfWork))]
 
 MAIL_SENDER = ProviderKey[MailSender]("credentials.mail_sender")
 
@@ -57,41 +51,38 @@ RESET_PATH = "/reset-password?token="
 VERIFY_PATH = "/verify-email?token="
 
 
-async def get_change_password(
-    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
-) -> ChangePassword:
+async def get_change_password(request: Request, background: BackgroundTasks) -> ChangePassword:
+    container = container_of(request)
     return ChangePassword(
-        uow,
+        container.unit_of_work(CredentialsUnitOfWork),
         container.password_hasher,
         container.password_policy,
         container.second_factor,
         container.session_tokens,
         container.clock,
-        events,
+        after_response_relay(background, container),
     )
 
 
-async def get_request_password_reset(
-    uow: CredentialsUow, container: ContainerDep
-) -> RequestPasswordReset:
+async def get_request_password_reset(request: Request) -> RequestPasswordReset:
+    container = container_of(request)
     return RequestPasswordReset(
-        uow,
+        container.unit_of_work(CredentialsUnitOfWork),
         container.get(MAIL_SENDER),
         container.clock,
         reset_url=container.settings.public_base_url.rstrip("/") + RESET_PATH,
     )
 
 
-async def get_reset_password(
-    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
-) -> ResetPassword:
+async def get_reset_password(request: Request, background: BackgroundTasks) -> ResetPassword:
+    container = container_of(request)
     return ResetPassword(
-        uow,
+        container.unit_of_work(CredentialsUnitOfWork),
         container.password_hasher,
         container.password_policy,
         container.session_tokens,
         container.clock,
-        events,
+        after_response_relay(background, container),
     )
 
 
@@ -116,42 +107,57 @@ def mail_verification_links(container: Container) -> None:
     )
 
 
-async def get_verify_email(
-    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
-) -> VerifyEmail:
-    return VerifyEmail(uow, container.clock, events)
-
-
-async def get_set_up_mfa(uow: CredentialsUow, container: ContainerDep) -> SetUpMfa:
-    return SetUpMfa(uow, container.totp, container.secret_box, container.clock)
-
-
-async def get_enable_mfa(
-    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
-) -> EnableMfa:
-    return EnableMfa(uow, container.second_factor, container.clock, events)
-
-
-async def get_disable_mfa(
-    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
-) -> DisableMfa:
-    return DisableMfa(
-        uow, container.password_hasher, container.second_factor, container.clock, events
+async def get_verify_email(request: Request, background: BackgroundTasks) -> VerifyEmail:
+    container = container_of(request)
+    return VerifyEmail(
+        container.unit_of_work(CredentialsUnitOfWork),
+        container.clock,
+        after_response_relay(background, container),
     )
 
 
-async def get_complete_mfa_login(
-    uow: CredentialsUow, container: ContainerDep, events: AfterResponseRelayDep
-) -> CompleteMfaLogin:
+async def get_set_up_mfa(request: Request) -> SetUpMfa:
+    container = container_of(request)
+    return SetUpMfa(
+        container.unit_of_work(CredentialsUnitOfWork),
+        container.totp,
+        container.secret_box,
+        container.clock,
+    )
+
+
+async def get_enable_mfa(request: Request, background: BackgroundTasks) -> EnableMfa:
+    container = container_of(request)
+    return EnableMfa(
+        container.unit_of_work(CredentialsUnitOfWork),
+        container.second_factor,
+        container.clock,
+        after_response_relay(background, container),
+    )
+
+
+async def get_disable_mfa(request: Request, background: BackgroundTasks) -> DisableMfa:
+    container = container_of(request)
+    return DisableMfa(
+        container.unit_of_work(CredentialsUnitOfWork),
+        container.password_hasher,
+        container.second_factor,
+        container.clock,
+        after_response_relay(background, container),
+    )
+
+
+async def get_complete_mfa_login(request: Request, background: BackgroundTasks) -> CompleteMfaLogin:
+    container = container_of(request)
     return CompleteMfaLogin(
-        uow,
+        container.unit_of_work(CredentialsUnitOfWork),
         container.mfa_tokens,
         container.token_deny_list,
         container.second_factor,
         container.session_tokens,
         container.clock,
         credential_attempts(container),
-        events,
+        after_response_relay(background, container),
     )
 
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -39,13 +39,7 @@ from app.domain.entities.job import JobStatus
 from app.domain.events import DomainEvent
 from app.domain.events.job import JobQueued
 from app.infrastructure.adapters.job_engine import RedisStreamJobEngine, TaskiqJobEngine
-from app.presentation.api.v1.dependencies.common import (
-    AccessPolicyDep,
-    AfterResponseRelayDep,
-    ContainerDep,
-    read_unit_of_work,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import after_response_relay, container_of
 from app.presentation.container import Container, Provider, ProviderKey
 from app.presentation.shared_providers import JOB_FACTORY
 
@@ -319,31 +313,31 @@ def forget_finished_jobs(container: Container) -> ForgetFinishedJobs:
     )
 
 
-JobAdminUow = Annotated[JobAdminUnitOfWork, Depends(unit_of_work(JobAdminUnitOfWork))]
-ReadJobUow = Annotated[JobUnitOfWork, Depends(read_unit_of_work(JobUnitOfWork))]
+async def get_list_jobs(request: Request) -> ListJobs:
+    container = container_of(request)
+    return ListJobs(container.read_unit_of_work(JobUnitOfWork), container.access_policy)
 
 
-async def get_list_jobs(uow: ReadJobUow, policy: AccessPolicyDep) -> ListJobs:
-    return ListJobs(uow, policy)
+async def get_get_job(request: Request) -> GetJob:
+    container = container_of(request)
+    return GetJob(container.read_unit_of_work(JobUnitOfWork), container.access_policy)
 
 
-async def get_get_job(uow: ReadJobUow, policy: AccessPolicyDep) -> GetJob:
-    return GetJob(uow, policy)
+async def get_retry_job(request: Request, background: BackgroundTasks) -> RetryJob:
+    container = container_of(request)
+    return RetryJob(
+        container.unit_of_work(JobAdminUnitOfWork),
+        container.access_policy,
+        container.clock,
+        after_response_relay(background, container),
+    )
 
 
-async def get_retry_job(
-    uow: JobAdminUow,
-    policy: AccessPolicyDep,
-    container: ContainerDep,
-    events: AfterResponseRelayDep,
-) -> RetryJob:
-    return RetryJob(uow, policy, container.clock, events)
-
-
-async def get_cancel_job(
-    uow: JobAdminUow, policy: AccessPolicyDep, container: ContainerDep
-) -> CancelJob:
-    return CancelJob(uow, policy, container.clock)
+async def get_cancel_job(request: Request) -> CancelJob:
+    container = container_of(request)
+    return CancelJob(
+        container.unit_of_work(JobAdminUnitOfWork), container.access_policy, container.clock
+    )
 
 
 ListJobsDep = Annotated[ListJobs, Depends(get_list_jobs)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.application.interfaces.payment import (
@@ -29,12 +29,7 @@ from app.infrastructure.adapters.stripe_gateway import (
 )
 from app.infrastructure.adapters.stripe_webhooks import StripeWebhookVerifier
 from app.presentation.api.metrics import HttpMetrics
-from app.presentation.api.v1.dependencies.common import (
-    AccessPolicyDep,
-    ContainerDep,
-    read_unit_of_work,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import container_of
 from app.presentation.container import Container, Provider, ProviderKey
 
 # None while payments are not configured (no STRIPE_SECRET_KEY): nothing to break then.
@@ -108,16 +103,11 @@ def record_payment_events(container: Container) -> None:
     container.event_publisher.subscribe(PaymentEvent, record, name="payment.audit")
 
 
-PaymentUow = Annotated[PaymentUnitOfWork, Depends(unit_of_work(PaymentUnitOfWork))]
-ReadPaymentUow = Annotated[PaymentUnitOfWork, Depends(read_unit_of_work(PaymentUnitOfWork))]
-
-
-async def get_create_payment_intent(
-    uow: PaymentUow, policy: AccessPolicyDep, container: ContainerDep
-) -> CreatePaymentIntent:
+async def get_create_payment_intent(request: Request) -> CreatePaymentIntent:
+    container = container_of(request)
     return CreatePaymentIntent(
-        uow,
-        policy,
+        container.unit_of_work(PaymentUnitOfWork),
+        container.access_policy,
         container.get(PAYMENT_GATEWAY),
         container.idempotency_keys,
         container.secret_box,
@@ -126,12 +116,11 @@ async def get_create_payment_intent(
     )
 
 
-async def get_get_payment_intent(
-    uow: PaymentUow, policy: AccessPolicyDep, container: ContainerDep
-) -> GetPaymentIntent:
+async def get_get_payment_intent(request: Request) -> GetPaymentIntent:
+    container = container_of(request)
     return GetPaymentIntent(
-        uow,
-        policy,
+        container.unit_of_work(PaymentUnitOfWork),
+        container.access_policy,
         container.get(PAYMENT_GATEWAY),
         container.event_relay,
         container.secret_box,
@@ -139,13 +128,17 @@ async def get_get_payment_intent(
     )
 
 
-async def get_list_payments(uow: ReadPaymentUow) -> ListPayments:
-    return ListPayments(uow)
+async def get_list_payments(request: Request) -> ListPayments:
+    return ListPayments(container_of(request).read_unit_of_work(PaymentUnitOfWork))
 
 
-async def get_handle_webhook(uow: PaymentUow, container: ContainerDep) -> HandleWebhook:
+async def get_handle_webhook(request: Request) -> HandleWebhook:
+    container = container_of(request)
     return HandleWebhook(
-        uow, container.get(WEBHOOK_VERIFIER), container.event_relay, container.clock
+        container.unit_of_work(PaymentUnitOfWork),
+        container.get(WEBHOOK_VERIFIER),
+        container.event_relay,
+        container.clock,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -51,12 +51,7 @@ from app.infrastructure.adapters.transcription.openai_compatible import (
 )
 from app.infrastructure.adapters.transcription.pocketsphinx import PocketSphinxTranscriber
 from app.infrastructure.repositories.pipeline.vectors import prepare_vector_index
-from app.presentation.api.v1.dependencies.common import (
-    AccessPolicyDep,
-    ContainerDep,
-    read_unit_of_work,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import container_of
 from app.presentation.container import Container, Provider, ProviderKey
 from app.presentation.shared_providers import FILE_STORAGE, JOB_FACTORY
 
@@ -243,16 +238,11 @@ async def _vector_index_in_use(container: Container) -> str:
 
 
 # ------------------------------------------------------------------------------- use cases
-PipelineUow = Annotated[PipelineUnitOfWork, Depends(unit_of_work(PipelineUnitOfWork))]
-ReadPipelineUow = Annotated[PipelineUnitOfWork, Depends(read_unit_of_work(PipelineUnitOfWork))]
-
-
-async def get_start_run(
-    uow: PipelineUow, policy: AccessPolicyDep, container: ContainerDep
-) -> StartPipelineRun:
+async def get_start_run(request: Request) -> StartPipelineRun:
+    container = container_of(request)
     return StartPipelineRun(
-        uow,
-        policy,
+        container.unit_of_work(PipelineUnitOfWork),
+        container.access_policy,
         container.get(JOB_FACTORY),
         container.idempotency_keys,
         container.event_relay,
@@ -260,42 +250,51 @@ async def get_start_run(
     )
 
 
-async def get_list_runs(uow: ReadPipelineUow) -> ListPipelineRuns:
-    return ListPipelineRuns(uow)
+async def get_list_runs(request: Request) -> ListPipelineRuns:
+    return ListPipelineRuns(container_of(request).read_unit_of_work(PipelineUnitOfWork))
 
 
-async def get_get_run(uow: ReadPipelineUow, policy: AccessPolicyDep) -> GetPipelineRun:
-    return GetPipelineRun(uow, policy)
+async def get_get_run(request: Request) -> GetPipelineRun:
+    container = container_of(request)
+    return GetPipelineRun(container.read_unit_of_work(PipelineUnitOfWork), container.access_policy)
 
 
-async def get_get_result(
-    uow: ReadPipelineUow, policy: AccessPolicyDep, container: ContainerDep
-) -> GetPipelineResult:
-    return GetPipelineResult(uow, policy, container.get(FILE_STORAGE))
+async def get_get_result(request: Request) -> GetPipelineResult:
+    container = container_of(request)
+    return GetPipelineResult(
+        container.read_unit_of_work(PipelineUnitOfWork),
+        container.access_policy,
+        container.get(FILE_STORAGE),
+    )
 
 
-async def get_follow_run(
-    uow: ReadPipelineUow, policy: AccessPolicyDep, container: ContainerDep
-) -> FollowPipelineRun:
+async def get_follow_run(request: Request) -> FollowPipelineRun:
+    container = container_of(request)
     return FollowPipelineRun(
-        uow,
-        policy,
+        container.read_unit_of_work(PipelineUnitOfWork),
+        container.access_policy,
         poll_interval_seconds=_settings(container).events_poll_interval_seconds,
     )
 
 
-async def get_retry_run(
-    uow: PipelineUow, policy: AccessPolicyDep, container: ContainerDep
-) -> RetryPipelineRun:
+async def get_retry_run(request: Request) -> RetryPipelineRun:
+    container = container_of(request)
     return RetryPipelineRun(
-        uow, policy, container.get(JOB_FACTORY), container.event_relay, container.clock
+        container.unit_of_work(PipelineUnitOfWork),
+        container.access_policy,
+        container.get(JOB_FACTORY),
+        container.event_relay,
+        container.clock,
     )
 
 
-async def get_search(
-    uow: ReadPipelineUow, policy: AccessPolicyDep, container: ContainerDep
-) -> SearchChunks:
-    return SearchChunks(uow, policy, container.get(EMBEDDER))
+async def get_search(request: Request) -> SearchChunks:
+    container = container_of(request)
+    return SearchChunks(
+        container.read_unit_of_work(PipelineUnitOfWork),
+        container.access_policy,
+        container.get(EMBEDDER),
+    )
 
 
 StartRunDep = Annotated[StartPipelineRun, Depends(get_start_run)]

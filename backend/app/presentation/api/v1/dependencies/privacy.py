@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends, Request
 
 from app.application.interfaces.privacy import PersonalDataHolder, PrivacyUnitOfWork
 from app.application.use_cases.privacy.erase_my_account import EraseMyAccount
 from app.application.use_cases.privacy.export_my_data import ExportMyData
-from app.presentation.api.v1.dependencies.common import AfterResponseRelayDep, ContainerDep
+from app.presentation.api.v1.dependencies.common import after_response_relay, container_of
 from app.presentation.container import Container
 
 
@@ -24,16 +24,16 @@ def _needs(holders: Sequence[PersonalDataHolder[Any]]) -> tuple[Any, ...]:
     return (PrivacyUnitOfWork, *(holder.unit_of_work for holder in holders))
 
 
-async def get_export_my_data(container: ContainerDep) -> ExportMyData:
+async def get_export_my_data(request: Request) -> ExportMyData:
+    container = container_of(request)
     holders = personal_data_holders(container)
     # The export promises one consistent picture: a single snapshot, not a read per statement.
     uow = container.snapshot_unit_of_work(*_needs(holders))
     return ExportMyData(uow, holders, container.clock)
 
 
-async def get_erase_my_account(
-    container: ContainerDep, events: AfterResponseRelayDep
-) -> EraseMyAccount:
+async def get_erase_my_account(request: Request, background: BackgroundTasks) -> EraseMyAccount:
+    container = container_of(request)
     holders = personal_data_holders(container)
     return EraseMyAccount(
         container.unit_of_work(*_needs(holders)),
@@ -41,7 +41,7 @@ async def get_erase_my_account(
         container.password_hasher,
         container.second_factor,
         container.clock,
-        events,
+        after_response_relay(background, container),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends, Request
 
 from app.application.interfaces.product import ProductUnitOfWork
 from app.application.services.product import ProductSettings
@@ -19,13 +19,7 @@ from app.application.use_cases.product.update_product import UpdateProduct
 from app.domain.events import DomainEvent
 from app.domain.events.product import ProductEvent, ProductsSeeded
 from app.infrastructure.adapters.read_cache import InProcessReadCache
-from app.presentation.api.v1.dependencies.common import (
-    AccessPolicyDep,
-    AfterResponseRelayDep,
-    ContainerDep,
-    read_unit_of_work,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import after_response_relay, container_of
 from app.presentation.container import Container, Provider, ProviderKey
 
 PRODUCT_SETTINGS = ProviderKey[ProductSettings]("product.settings")
@@ -47,59 +41,69 @@ PROVIDERS = (
     ),
 )
 
-ProductUow = Annotated[ProductUnitOfWork, Depends(unit_of_work(ProductUnitOfWork))]
-ReadProductUow = Annotated[ProductUnitOfWork, Depends(read_unit_of_work(ProductUnitOfWork))]
 
-
-async def get_create_product(
-    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep, events: AfterResponseRelayDep
-) -> CreateProduct:
+async def get_create_product(request: Request, background: BackgroundTasks) -> CreateProduct:
+    container = container_of(request)
     return CreateProduct(
-        uow,
-        policy,
+        container.unit_of_work(ProductUnitOfWork),
+        container.access_policy,
         container.clock,
         container.get(PRODUCT_SETTINGS),
         container.get(PRODUCT_CACHE),
-        events,
+        after_response_relay(background, container),
     )
 
 
-async def get_get_product(uow: ReadProductUow, container: ContainerDep) -> GetProduct:
-    return GetProduct(uow, container.get(PRODUCT_CACHE))
+async def get_get_product(request: Request) -> GetProduct:
+    container = container_of(request)
+    return GetProduct(container.read_unit_of_work(ProductUnitOfWork), container.get(PRODUCT_CACHE))
 
 
-async def get_list_products(uow: ReadProductUow, container: ContainerDep) -> ListProducts:
-    return ListProducts(uow, container.get(PRODUCT_CACHE))
+async def get_list_products(request: Request) -> ListProducts:
+    container = container_of(request)
+    return ListProducts(
+        container.read_unit_of_work(ProductUnitOfWork), container.get(PRODUCT_CACHE)
+    )
 
 
-async def get_update_product(
-    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep, events: AfterResponseRelayDep
-) -> UpdateProduct:
+async def get_update_product(request: Request, background: BackgroundTasks) -> UpdateProduct:
+    container = container_of(request)
     return UpdateProduct(
-        uow,
-        policy,
+        container.unit_of_work(ProductUnitOfWork),
+        container.access_policy,
         container.clock,
         container.get(PRODUCT_SETTINGS),
         container.get(PRODUCT_CACHE),
-        events,
+        after_response_relay(background, container),
     )
 
 
-async def get_delete_product(
-    uow: ProductUow, policy: AccessPolicyDep, container: ContainerDep, events: AfterResponseRelayDep
-) -> DeleteProduct:
-    return DeleteProduct(uow, policy, container.clock, container.get(PRODUCT_CACHE), events)
+async def get_delete_product(request: Request, background: BackgroundTasks) -> DeleteProduct:
+    container = container_of(request)
+    return DeleteProduct(
+        container.unit_of_work(ProductUnitOfWork),
+        container.access_policy,
+        container.clock,
+        container.get(PRODUCT_CACHE),
+        after_response_relay(background, container),
+    )
 
 
-async def get_recommend_products(uow: ReadProductUow, container: ContainerDep) -> RecommendProducts:
-    return RecommendProducts(uow, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE))
+async def get_recommend_products(request: Request) -> RecommendProducts:
+    container = container_of(request)
+    return RecommendProducts(
+        container.read_unit_of_work(ProductUnitOfWork),
+        container.get(PRODUCT_SETTINGS),
+        container.get(PRODUCT_CACHE),
+    )
 
 
-async def get_recommend_similar(
-    uow: ReadProductUow, container: ContainerDep
-) -> RecommendSimilarProducts:
+async def get_recommend_similar(request: Request) -> RecommendSimilarProducts:
+    container = container_of(request)
     return RecommendSimilarProducts(
-        uow, container.get(PRODUCT_SETTINGS), container.get(PRODUCT_CACHE)
+        container.read_unit_of_work(ProductUnitOfWork),
+        container.get(PRODUCT_SETTINGS),
+        container.get(PRODUCT_CACHE),
     )
 
 

@@ -27,7 +27,8 @@ from app.infrastructure.adapters.rate_limiter import (
 )
 from app.presentation.api.client_ip import client_ip
 from app.presentation.api.v1.dependencies.caller import CurrentUser
-from app.presentation.api.v1.dependencies.common import ContainerDep
+from app.presentation.api.v1.dependencies.common import container_of
+from app.presentation.container import Container
 
 # The limit names, as in the settings RATE_LIMIT_<NAME> (the per-account ones, login_account and
 # mfa, live in rate_limiter.py with their keys).
@@ -41,18 +42,18 @@ UNKNOWN_CLIENT = "unknown"
 IPV6_CLIENT_PREFIX = 64
 
 
-async def get_rate_limiter(container: ContainerDep) -> LimitsRateLimiter:
-    return container.rate_limiter
+async def get_rate_limiter(request: Request) -> LimitsRateLimiter:
+    return container_of(request).rate_limiter
 
 
 RateLimiterDep = Annotated[LimitsRateLimiter, Depends(get_rate_limiter)]
 
 
-def credential_attempts(container: ContainerDep) -> RateLimitedCredentialAttempts:
+def credential_attempts(container: Container) -> RateLimitedCredentialAttempts:
     return RateLimitedCredentialAttempts(container.rate_limiter)
 
 
-def _ip_key(request: Request, container: ContainerDep) -> str:
+def _ip_key(request: Request, container: Container) -> str:
     address = client_ip(request, container.trusted_proxies)
     if address is None:
         return UNKNOWN_CLIENT
@@ -63,29 +64,31 @@ def _ip_key(request: Request, container: ContainerDep) -> str:
     return address
 
 
-def _limit_per_ip(limit_name: str) -> Callable[[Request, ContainerDep], Awaitable[None]]:
-    async def limit_per_ip(request: Request, container: ContainerDep) -> None:
+def _limit_per_ip(limit_name: str) -> Callable[[Request], Awaitable[None]]:
+    async def limit_per_ip(request: Request) -> None:
+        container = container_of(request)
         await container.rate_limiter.hit(limit_name, _ip_key(request, container))
 
     limit_per_ip.__name__ = f"limit_{limit_name}"
     return limit_per_ip
 
 
-async def limit_login_account(request: Request, container: ContainerDep) -> None:
+async def limit_login_account(request: Request) -> None:
     # FastAPI parsed the form before running dependencies; Starlette hands back the same object.
     # (A body that is no form reads as an empty one: nothing is counted, validation answers 422.)
     username = (await request.form()).get("username")
     if isinstance(username, str) and username.strip():
-        await credential_attempts(container).password_or_code(username)
+        await credential_attempts(container_of(request)).password_or_code(username)
 
 
-async def limit_api(request: Request, container: ContainerDep) -> None:
+async def limit_api(request: Request) -> None:
     """Per user for a valid bearer token, per client address otherwise.
 
     The token is verified (a signature check, no database): keying on the raw token would give
     every garbage token a fresh budget, so a flood of them would be free. An invalid token counts
     against its sender's address instead, and the route answers it 401 as usual.
     """
+    container = container_of(request)
     if not container.rate_limiter.enabled:
         return
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
@@ -108,10 +111,10 @@ LimitLoginAccount = Depends(limit_login_account)
 LimitApi = Depends(limit_api)
 
 
-async def limit_password_check(user: CurrentUser, container: ContainerDep) -> None:
+async def limit_password_check(user: CurrentUser, request: Request) -> None:
     """Routes that check the caller's password or a code count against that account's login
     budget: a stolen access token must not buy an unlimited run of guesses."""
-    await credential_attempts(container).password_or_code(user.email)
+    await credential_attempts(container_of(request)).password_or_code(user.email)
 
 
 # For `dependencies=[...]`: after authentication, before the body is checked.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import BackgroundTasks, Depends, Request
 
 from app.application.interfaces.resource import ContentTypeSniffer, ResourceUnitOfWork
 from app.application.use_cases.resource.create_resource import CreateResource
@@ -16,13 +16,7 @@ from app.application.use_cases.resource.update_resource import UpdateResource
 from app.application.use_cases.resource.upload_file import UploadFile
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
 from app.infrastructure.adapters.file_storage import LocalEncryptedFileStorage
-from app.presentation.api.v1.dependencies.common import (
-    AccessPolicyDep,
-    AfterResponseRelayDep,
-    ContainerDep,
-    read_unit_of_work,
-    unit_of_work,
-)
+from app.presentation.api.v1.dependencies.common import after_response_relay, container_of
 from app.presentation.container import Provider, ProviderKey
 from app.presentation.shared_providers import FILE_STORAGE
 
@@ -39,79 +33,84 @@ PROVIDERS = (
     Provider(key=CONTENT_TYPE_SNIFFER, build=lambda _container: PuremagicContentTypeSniffer()),
 )
 
-ResourceUow = Annotated[ResourceUnitOfWork, Depends(unit_of_work(ResourceUnitOfWork))]
-ReadResourceUow = Annotated[ResourceUnitOfWork, Depends(read_unit_of_work(ResourceUnitOfWork))]
+
+async def get_create_resource(request: Request, background: BackgroundTasks) -> CreateResource:
+    container = container_of(request)
+    return CreateResource(
+        container.unit_of_work(ResourceUnitOfWork),
+        container.access_policy,
+        container.clock,
+        after_response_relay(background, container),
+    )
 
 
-async def get_create_resource(
-    uow: ResourceUow,
-    policy: AccessPolicyDep,
-    container: ContainerDep,
-    events: AfterResponseRelayDep,
-) -> CreateResource:
-    return CreateResource(uow, policy, container.clock, events)
+async def get_get_resource(request: Request) -> GetResource:
+    container = container_of(request)
+    return GetResource(container.read_unit_of_work(ResourceUnitOfWork), container.access_policy)
 
 
-async def get_get_resource(uow: ReadResourceUow, policy: AccessPolicyDep) -> GetResource:
-    return GetResource(uow, policy)
+async def get_list_resources(request: Request) -> ListResources:
+    container = container_of(request)
+    return ListResources(container.read_unit_of_work(ResourceUnitOfWork), container.access_policy)
 
 
-async def get_list_resources(uow: ReadResourceUow, policy: AccessPolicyDep) -> ListResources:
-    return ListResources(uow, policy)
+async def get_update_resource(request: Request, background: BackgroundTasks) -> UpdateResource:
+    container = container_of(request)
+    return UpdateResource(
+        container.unit_of_work(ResourceUnitOfWork),
+        container.access_policy,
+        container.clock,
+        after_response_relay(background, container),
+    )
 
 
-async def get_update_resource(
-    uow: ResourceUow,
-    policy: AccessPolicyDep,
-    container: ContainerDep,
-    events: AfterResponseRelayDep,
-) -> UpdateResource:
-    return UpdateResource(uow, policy, container.clock, events)
+async def get_delete_resource(request: Request, background: BackgroundTasks) -> DeleteResource:
+    container = container_of(request)
+    return DeleteResource(
+        container.unit_of_work(ResourceUnitOfWork),
+        container.access_policy,
+        container.get(FILE_STORAGE),
+        container.clock,
+        after_response_relay(background, container),
+    )
 
 
-async def get_delete_resource(
-    uow: ResourceUow,
-    policy: AccessPolicyDep,
-    container: ContainerDep,
-    events: AfterResponseRelayDep,
-) -> DeleteResource:
-    return DeleteResource(uow, policy, container.get(FILE_STORAGE), container.clock, events)
-
-
-async def get_upload_file(
-    uow: ResourceUow,
-    policy: AccessPolicyDep,
-    container: ContainerDep,
-    events: AfterResponseRelayDep,
-) -> UploadFile:
+async def get_upload_file(request: Request, background: BackgroundTasks) -> UploadFile:
+    container = container_of(request)
     return UploadFile(
-        uow,
-        policy,
+        container.unit_of_work(ResourceUnitOfWork),
+        container.access_policy,
         container.get(FILE_STORAGE),
         container.get(CONTENT_TYPE_SNIFFER),
         container.clock,
         max_bytes=container.settings.max_upload_bytes,
-        events=events,
+        events=after_response_relay(background, container),
     )
 
 
-async def get_list_files(uow: ReadResourceUow, policy: AccessPolicyDep) -> ListFiles:
-    return ListFiles(uow, policy)
+async def get_list_files(request: Request) -> ListFiles:
+    container = container_of(request)
+    return ListFiles(container.read_unit_of_work(ResourceUnitOfWork), container.access_policy)
 
 
-async def get_download_file(
-    uow: ReadResourceUow, policy: AccessPolicyDep, container: ContainerDep
-) -> DownloadFile:
-    return DownloadFile(uow, policy, container.get(FILE_STORAGE))
+async def get_download_file(request: Request) -> DownloadFile:
+    container = container_of(request)
+    return DownloadFile(
+        container.read_unit_of_work(ResourceUnitOfWork),
+        container.access_policy,
+        container.get(FILE_STORAGE),
+    )
 
 
-async def get_delete_file(
-    uow: ResourceUow,
-    policy: AccessPolicyDep,
-    container: ContainerDep,
-    events: AfterResponseRelayDep,
-) -> DeleteFile:
-    return DeleteFile(uow, policy, container.get(FILE_STORAGE), container.clock, events)
+async def get_delete_file(request: Request, background: BackgroundTasks) -> DeleteFile:
+    container = container_of(request)
+    return DeleteFile(
+        container.unit_of_work(ResourceUnitOfWork),
+        container.access_policy,
+        container.get(FILE_STORAGE),
+        container.clock,
+        after_response_relay(background, container),
+    )
 
 
 CreateResourceDep = Annotated[CreateResource, Depends(get_create_resource)]
