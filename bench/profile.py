@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench.config import (
@@ -205,15 +205,23 @@ def _record(py_spy: str, server: Server, prepared: Prepared, config: Config, out
     _print_top(raw)
 
 
+def _samples(raw: Path) -> Iterator[tuple[str, int]]:
+    """(stack, samples) from py-spy's collapsed stacks. A sample taken while the interpreter was
+    changing a frame can carry garbage for a file name (once, a docstring with its newlines):
+    what does not end in a count is skipped."""
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield stack, int(count_text)
+
+
 def _print_top(raw: Path) -> None:
     """The functions with the most samples of their own (the leaf frame of each stack), and those
     with the most samples anywhere in the stack."""
     own: collections.Counter[str] = collections.Counter()
     total: collections.Counter[str] = collections.Counter()
     samples = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        count = int(count_text)
+    for stack, count in _samples(raw):
         frames = stack.split(";")
         samples += count
         own[frames[-1]] += count
@@ -251,10 +259,6 @@ def main() -> int:
     summary.write_text(SUMMARY_HEADER + summarize())
     log(f"summary of every profile in the folder: {summary.relative_to(ROOT)}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 # ---------------------------------------------------------------- the summary of all profiles
@@ -299,16 +303,19 @@ def summarize(directory: Path = PROFILES_DIR) -> str:
 
 def _shares(raw: Path) -> dict[str, float]:
     counts: collections.Counter[str] = collections.Counter()
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
+    for stack, count in _samples(raw):
         frames = stack.split(";")
         if "threading.py" in frames[0]:
-            counts["threads"] += int(count_text)
+            counts["threads"] += count
             continue
         leaf = frames[-1]
         category = next(
             (name for name, needles in CATEGORIES if any(n in leaf for n in needles)), "other"
         )
-        counts[category] += int(count_text)
+        counts[category] += count
     total = sum(counts.values()) or 1
     return {name: count / total for name, count in counts.items()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
