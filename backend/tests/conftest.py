@@ -16,7 +16,10 @@ from app.infrastructure.database.engine import Database
 from app.infrastructure.models.access import CasbinRuleModel
 from tests.databases import BACKENDS, PGVECTOR, fresh_database, registered_features
 from tests.pgvector_fixture import pgvector_postgres_url  # noqa: F401  (a session fixture)
+from tests.redis_databases import use_this_workers_databases
 from tests.stripe_fake import StripeFake
+
+use_this_workers_databases()  # before any test module reads its Redis URL
 
 
 @pytest.fixture(scope="session", params=(*BACKENDS, PGVECTOR))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,7 +33,7 @@ async def test_ready_answers_200_when_the_database_and_the_job_engine_answer(
 async def test_ready_names_redis_and_the_job_engine_when_they_are_configured(
     database_url: str,
 ) -> None:
-    settings = make_settings(database_url, redis_url="redis://127.0.0.1:6379/15")
+    settings = make_settings(database_url, redis_url=os.environ["TEST_REDIS_URL"])
     async with running_client(settings) as client:
         response = await client.get("/health/ready")
     assert response.status_code == 200
