@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -87,15 +88,22 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_redis_down_fails_closed_with_retry_after() -> None:
+async def test_redis_down_fails_closed_with_retry_after_and_says_so_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     down = f"redis://127.0.0.1:{_closed_port()}/0"
     client = Redis.from_url(down)
     limiter = LimitsRateLimiter.build(
         {"login_ip": "5/minute"}, enabled=True, redis_url=down, redis=client
     )
-    with pytest.raises(DependencyUnavailableError) as unavailable:
+    with (
+        caplog.at_level(logging.WARNING, logger="strata.rate_limit"),
+        pytest.raises(DependencyUnavailableError) as unavailable,
+    ):
         await limiter.hit("login_ip", "198.51.100.1")
     assert unavailable.value.retry_after_seconds >= 1
+    assert [record.getMessage() for record in caplog.records] == ["rate-limit storage unavailable"]
+    assert "198.51.100.1" not in caplog.text  # the key (an address, an account) stays out
     await client.aclose()
 
 

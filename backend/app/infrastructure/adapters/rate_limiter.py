@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hashlib
+import logging
 import math
 import time
 from array import array
@@ -35,6 +36,7 @@ from app.domain.value_objects.email import normalize_email
 if TYPE_CHECKING:  # redis itself is imported by limits' RedisStorage, only when counting in Redis
     from redis.asyncio import ConnectionPool, Redis
 
+logger = logging.getLogger("strata.rate_limit")
 KEY_PREFIX = "strata:ratelimit"
 # A rate-limit check runs on every request: when Redis hangs rather than refuses, answer 503 soon.
 STORAGE_TIMEOUT_SECONDS = 1.0
@@ -243,6 +245,8 @@ class LimitsRateLimiter:
             async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
                 await self._take(windows, identifier)
         except (StorageError, TimeoutError) as exc:
+            # Said once per refused request: a 503 nobody can explain from the logs is worse.
+            logger.warning("rate-limit storage unavailable", extra={"error": type(exc).__name__})
             raise DependencyUnavailableError(
                 retry_after_seconds=UNAVAILABLE_RETRY_AFTER_SECONDS
             ) from exc
