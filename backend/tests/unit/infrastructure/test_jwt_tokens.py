@@ -11,6 +11,7 @@ import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import jwt
 import pytest
@@ -221,6 +222,10 @@ def test_an_identifier_claim_of_a_wrong_type_or_shape_is_refused(
         verify_as(tokens, kind, with_claim(clock, kind, name, value))
 
 
+# A fixed identifier: test ids must be the same in every collecting process (pytest-xdist).
+SOME_ID = UUID("01a25354-0b17-77a1-8f37-b1c4e73c7779")
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -229,11 +234,11 @@ def test_an_identifier_claim_of_a_wrong_type_or_shape_is_refused(
             for name in ("sub", "sid")
             for shape in (
                 "123",
-                f"{{{new_id()}}}",
-                f"urn:uuid:{new_id()}",
-                new_id().hex,
-                f" {new_id()}",
-                str(new_id())[:-1] + "\u0661",  # an Arabic-Indic digit, which int() would take
+                f"{{{SOME_ID}}}",
+                f"urn:uuid:{SOME_ID}",
+                SOME_ID.hex,
+                f" {SOME_ID}",
+                str(SOME_ID)[:-1] + "\u0661",  # an Arabic-Indic digit, which int() would take
             )
         ),
         ("type", "ACCESS"),
