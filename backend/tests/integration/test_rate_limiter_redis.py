@@ -124,3 +124,18 @@ async def test_hung_redis_fails_closed_within_the_timeout(
             await limiter.hit("api", "k")
     finally:
         server.close()
+
+
+async def test_a_socket_closed_under_the_client_fails_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # uvloop's transport raises RuntimeError when Redis closed the socket mid-command; limits does
+    # not wrap it. It must be a 503 like any other storage failure, not a 500.
+    limiter = LimitsRateLimiter.on_redis(REDIS_URL, {"api": "5/minute"})
+
+    async def closed_transport(*_args: object, **_kwargs: object) -> bool:
+        raise RuntimeError("unable to perform operation on <TCPTransport closed=True>")
+
+    monkeypatch.setattr(limiter._strategy, "hit", closed_transport)
+    with pytest.raises(DependencyUnavailableError):
+        await limiter.hit("api", "k")

@@ -40,6 +40,10 @@ logger = logging.getLogger("strata.rate_limit")
 KEY_PREFIX = "strata:ratelimit"
 # A rate-limit check runs on every request: when Redis hangs rather than refuses, answer 503 soon.
 STORAGE_TIMEOUT_SECONDS = 1.0
+# What a storage that cannot answer raises: limits wraps the Redis client's own errors in
+# StorageError, but not the RuntimeError uvloop raises when the socket was closed under the client
+# ("unable to perform operation on <TCPTransport closed=True>"; redis-py drops that connection).
+STORAGE_FAILURES = (StorageError, TimeoutError, OSError, RuntimeError)
 # What a client is told to wait when the storage is down: long enough not to hammer it.
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
@@ -244,7 +248,7 @@ class LimitsRateLimiter:
         try:
             async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
                 await self._take(windows, identifier)
-        except (StorageError, TimeoutError) as exc:
+        except STORAGE_FAILURES as exc:
             # Said once per refused request: a 503 nobody can explain from the logs is worse.
             logger.warning("rate-limit storage unavailable", extra={"error": type(exc).__name__})
             raise DependencyUnavailableError(

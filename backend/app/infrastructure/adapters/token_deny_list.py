@@ -72,7 +72,8 @@ class RedisTokenDenyList:
         # Its client has imported redis already: the embedded default never loads it (issue 13).
         from redis.exceptions import RedisError  # noqa: PLC0415
 
-        self._failures: tuple[type[BaseException], ...] = (RedisError, OSError)
+        # RuntimeError: uvloop's, for a socket closed under the client (redis-py drops it).
+        self._failures: tuple[type[BaseException], ...] = (RedisError, OSError, RuntimeError)
         self._redis = redis
         self._clock = clock
         self._prefix = key_prefix

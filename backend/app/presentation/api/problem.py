@@ -257,6 +257,18 @@ async def _dependency_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A driver error that is not one of the connection-level kinds above: 503 when it lost the
+    connection (asyncpg's "connection was closed in the middle of operation" arrives as a plain
+    DBAPIError, flagged `connection_invalidated` by SQLAlchemy), otherwise a bug: re-raised, so it
+    is logged with its traceback and answered 500."""
+    if isinstance(exc, sqlalchemy_exc.DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc.orig, (OSError, ConnectionError))
+    ):
+        return await _dependency_unavailable(request, exc)
+    raise exc
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
@@ -291,6 +303,7 @@ def install_problem_handlers(
         sqlalchemy_exc.OperationalError: _dependency_unavailable,
         sqlalchemy_exc.InterfaceError: _dependency_unavailable,
         sqlalchemy_exc.TimeoutError: _dependency_unavailable,
+        sqlalchemy_exc.DBAPIError: _database_error,
         ConnectionError: _dependency_unavailable,
     }
     for exception_type, handler in handlers.items():

@@ -7,6 +7,7 @@ from typing import ClassVar
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import exc as sqlalchemy_exc
 
 from app.domain.errors import DomainError
 from app.presentation.api.i18n import Translator
@@ -75,3 +76,27 @@ async def test_the_translator_is_kept_on_the_app() -> None:
 async def test_an_error_of_no_mapped_family_is_not_answered_as_a_client_error() -> None:
     with pytest.raises(LookupError, match="UnmappedError"):
         await get(app_raising(UnmappedError()))
+
+
+class _ConnectionClosedMidOperationError(Exception):
+    """What asyncpg raises when the server goes away under a query (the driver's own class)."""
+
+
+async def test_a_driver_error_that_lost_the_connection_is_a_503_with_retry_after() -> None:
+    # SQLAlchemy wraps asyncpg's "connection was closed in the middle of operation" in a plain
+    # DBAPIError and flags it invalidated: the database went away, the client may retry.
+    lost = sqlalchemy_exc.DBAPIError(
+        "SELECT 1", None, _ConnectionClosedMidOperationError(), connection_invalidated=True
+    )
+    transport = ASGITransport(app=app_raising(lost))
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/fails")
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert response.json()["code"] == "service_unavailable"
+
+
+async def test_any_other_driver_error_is_a_bug_and_is_not_dressed_as_a_503() -> None:
+    broken = sqlalchemy_exc.IntegrityError("INSERT", None, Exception("duplicate key"))
+    with pytest.raises(sqlalchemy_exc.IntegrityError):
+        await get(app_raising(broken))
