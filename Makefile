@@ -9,11 +9,15 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 MODELS := requirements/models.txt
 
+# Test processes in parallel (pytest-xdist, a module per process): one per core, at most 3 (each
+# takes its own block of Redis databases: backend/tests/redis_databases.py).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 3 ] && n=3; echo $$n)
+
 # PostgreSQL / Redis used by the test suite (each test run creates and drops its own database).
 export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install run migrate test test-fast fuzz lint fmt bench profile lock clean
+.PHONY: help install run migrate test test-fast fuzz chaos load lint fmt bench profile lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,17 +50,23 @@ fmt: $(STAMP) ## format and auto-fix
 	$(BIN)/ruff check --fix backend bench
 
 test: lint ## lint, then the whole suite (SQLite and PostgreSQL) with the coverage gate
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term
 
 test-fast: $(STAMP) ## the suite without lint or coverage
-	$(BIN)/pytest -q -x
+	$(BIN)/pytest -q -x -n $(TEST_WORKERS) --dist loadfile
 
 FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP) ## schemathesis over the whole API, longer than in `make test` (both databases)
 	STRATA_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q backend/tests/e2e/test_openapi_contract.py
 
+chaos: $(STAMP) ## every fault case (proxy faults, restarts, SIGKILLs) under load; CI runs the fast ones
+	STRATA_CHAOS=1 $(BIN)/pytest -q -p no:cacheprovider -m chaos backend/tests/chaos
+
 bench: $(STAMP) ## load-test a running server beside a bare FastAPI baseline (writes bench/results/)
 	$(BIN)/python -m bench.run
+
+load: $(STAMP) ## locust against the distributed shape (LOAD_USERS, LOAD_DURATION, LOAD_WORKERS; bench/load/README.md)
+	$(BIN)/python -m bench.load
 
 profile: $(STAMP) ## py-spy flame graphs of the server under bench rows (BENCH_PROFILE_ROWS=resource,...; writes bench/profiles/)
 	$(BIN)/python -m bench.profile
