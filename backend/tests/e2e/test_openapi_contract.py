@@ -9,15 +9,18 @@ checks that need a history (use after free, resource availability).
 
 Payments talk to the local Stripe stand-in; rate limiting is off. A bounded, reproducible run
 (8 derandomized examples per operation, on SQLite and PostgreSQL); `make fuzz` runs the same tests
-longer (STRATA_FUZZ_EXAMPLES examples).
+longer (STRATA_FUZZ_EXAMPLES examples). test_openapi_contract_live.py runs the same checks
+(check_operation, run_sequences) against `strata serve`; CaseCount prints how many cases each run
+sent at the end of the session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import pytest
 import schemathesis
@@ -75,24 +78,18 @@ SECRET_OR_OPAQUE_INPUT = {
 }
 
 
-def _token(client: Any, email: str, password: str) -> str:
-    response = client.post("/api/v1/auth/login", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    return f"Bearer {response.json()['access_token']}"
-
-
-@pytest.fixture
-def contract(database_url: str, stripe_fake: StripeFake) -> Iterator[dict[str, Any]]:
-    # No catalog cache: the stateful test empties the tables under the app between sequences.
-    app = create_app(payment_settings(database_url, stripe_fake, product_cache_ttl_seconds=0))
-    config = schemathesis.Config.from_dict(
+def contract_config(max_examples: int) -> schemathesis.Config:
+    """Every check schemathesis has (all are on unless turned off), with the refusals our API adds
+    to what each expects; generation reproducible."""
+    return schemathesis.Config.from_dict(
         {
             "generation": {
                 "mode": "all",
-                "max-examples": MAX_EXAMPLES,
+                "max-examples": max_examples,
                 "deterministic": True,
             },
             "checks": {
+                "enabled": True,
                 # A conditional request (If-Match) is answered before its body is looked at: an
                 # invalid body with a stale version is refused with 412, which is a refusal too.
                 "negative_data_rejection": {
@@ -105,6 +102,51 @@ def contract(database_url: str, stripe_fake: StripeFake) -> Iterator[dict[str, A
             },
         }
     )
+
+
+class CaseCount:
+    """How many generated requests the contract tests sent and checked, by run, printed at the
+    end of the pytest session (`make fuzz` quotes the total). A pytest plugin, registered by the
+    first contract test that counts; per process (under xdist each worker counts its own)."""
+
+    NAME = "strata-openapi-case-count"
+
+    def __init__(self) -> None:
+        self.by_run: Counter[str] = Counter()
+
+    @classmethod
+    def of(cls, config: pytest.Config) -> CaseCount:
+        plugin = config.pluginmanager.get_plugin(cls.NAME)
+        if plugin is None:
+            plugin = cls()
+            config.pluginmanager.register(plugin, cls.NAME)
+        return cast(CaseCount, plugin)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.by_run:
+            return
+        terminalreporter.section("OpenAPI contract: cases sent and checked")
+        for run, cases in sorted(self.by_run.items()):
+            terminalreporter.write_line(f"{run}: {cases}")
+        terminalreporter.write_line(f"total: {sum(self.by_run.values())}")
+
+
+@pytest.fixture
+def case_count(request: pytest.FixtureRequest) -> CaseCount:
+    return CaseCount.of(request.config)
+
+
+def _token(client: Any, email: str, password: str) -> str:
+    response = client.post("/api/v1/auth/login", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return f"Bearer {response.json()['access_token']}"
+
+
+@pytest.fixture
+def contract(database_url: str, stripe_fake: StripeFake) -> Iterator[dict[str, Any]]:
+    # No catalog cache: the stateful test empties the tables under the app between sequences.
+    app = create_app(payment_settings(database_url, stripe_fake, product_cache_ttl_seconds=0))
+    config = contract_config(MAX_EXAMPLES)
     with asgi.get_client(app) as client:
         registered = client.post(
             "/api/v1/auth/register", json={"email": USER_EMAIL, "password": USER_PASSWORD}
@@ -142,34 +184,110 @@ def _excluded(method: str, path: str) -> list[Any]:
     return [positive_data_acceptance] if (method, path) in SECRET_OR_OPAQUE_INPUT else []
 
 
-@pytest.mark.parametrize(("method", "path"), _operations())
-def test_the_api_does_what_its_schema_says(
-    method: str, path: str, contract: dict[str, Any]
+FUZZ_SETTINGS: dict[str, Any] = {
+    "deadline": None,
+    "derandomize": True,
+    "database": None,
+    "suppress_health_check": list(HealthCheck),
+}
+STATEFUL_STEPS = 6
+
+
+def _authorization(token: str | None) -> dict[str, str]:
+    return {"Authorization": token} if token is not None else {}
+
+
+def check_operation(
+    schema: Any,
+    method: str,
+    path: str,
+    token: Callable[[], str | None],
+    counted: Callable[[], None],
+    *,
+    max_examples: int,
 ) -> None:
-    operation = contract["schema"][path][method]
+    """Send `max_examples` generated requests (valid and invalid) to one operation, each with the
+    Authorization `token()` gives (None: none), and run every check on each answer."""
+    operation = schema[path][method]
     strategy = st.one_of(
         operation.as_strategy(schemathesis.GenerationMode.POSITIVE),
         operation.as_strategy(schemathesis.GenerationMode.NEGATIVE),
     )
-    role = _role(method, path)
     excluded = _excluded(method, path)
 
     @given(case=strategy)
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @settings(max_examples=max_examples, **FUZZ_SETTINGS)
     def check(case: schemathesis.Case) -> None:
-        token = contract["tokens"][role]
-        if path == "/api/v1/auth/logout":
-            # Logging out ends the session of its token: each attempt gets a session of its own.
-            token = _token(contract["client"], USER_EMAIL, USER_PASSWORD)
-        case.call_and_validate(headers={"Authorization": token}, excluded_checks=excluded)
+        counted()
+        case.call_and_validate(headers=_authorization(token()), excluded_checks=excluded)
 
     check()
+
+
+def run_sequences(
+    schema: Any,
+    fresh_start: Callable[[], str | None],
+    counted: Callable[[], None],
+    *,
+    max_examples: int,
+) -> None:
+    """Stateful: sequences of calls along the links schemathesis infers, each call checked, with
+    the checks that need a history (use_after_free, ensure_resource_availability).
+
+    `fresh_start()` brings back the same starting state before every sequence and gives the
+    Authorization to call with (None: anonymous): Hypothesis replays what it generated and
+    expects the same path."""
+    machine = schema.as_state_machine()
+    assert machine.bundles, "no links between operations: nothing to test statefully"
+
+    class Calls(machine):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            self.headers = _authorization(fresh_start())
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"headers": self.headers}
+
+        def validate_response(
+            self,
+            response: Any,
+            case: schemathesis.Case,
+            additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:
+            counted()
+            operation = (case.operation.method.upper(), case.operation.path)
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=_excluded(*operation),
+                transport_kwargs=kwargs or None,
+                recorder=self.recorder,
+            )
+
+    run_state_machine_as_test(
+        Calls,
+        settings=settings(
+            max_examples=max_examples, stateful_step_count=STATEFUL_STEPS, **FUZZ_SETTINGS
+        ),
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_the_api_does_what_its_schema_says(
+    method: str, path: str, contract: dict[str, Any], case_count: CaseCount
+) -> None:
+    role = _role(method, path)
+
+    def token() -> str:
+        if path == "/api/v1/auth/logout":
+            # Logging out ends the session of its token: each attempt gets a session of its own.
+            return _token(contract["client"], USER_EMAIL, USER_PASSWORD)
+        return str(contract["tokens"][role])
+
+    def counted() -> None:
+        case_count.by_run["in-process, stateless"] += 1
+
+    check_operation(contract["schema"], method, path, token, counted, max_examples=MAX_EXAMPLES)
 
 
 async def test_an_integer_is_what_json_schema_calls_one(client: AsyncClient) -> None:
@@ -183,13 +301,11 @@ async def test_an_integer_is_what_json_schema_calls_one(client: AsyncClient) -> 
 STATEFUL_EXAMPLES = MAX_EXAMPLES * 2
 
 
-def test_sequences_of_calls_keep_their_promises(contract: dict[str, Any]) -> None:
-    """Stateful: what one call creates, the next ones read, change and delete (links inferred
-    from the schema), with the checks that need a history: a deleted resource is gone
-    (use_after_free), a created one is there (ensure_resource_availability).
-
-    Hypothesis replays what it generated and expects the same path, so every sequence starts
-    from the same state: the tables emptied, the first administrator back, a fresh token."""
+def test_sequences_of_calls_keep_their_promises(
+    contract: dict[str, Any], case_count: CaseCount
+) -> None:
+    """What one call creates, the next ones read, change and delete; every sequence starts from
+    the tables emptied, the first administrator back and a fresh administrator's token."""
     app, client = contract["app"], contract["client"]
     portal = asgi._get_portal()  # the event loop the app runs on
 
@@ -197,44 +313,14 @@ def test_sequences_of_calls_keep_their_promises(contract: dict[str, Any]) -> Non
         await empty_all_tables(contract["database_url"])
         await bootstrap(app.state.container)
 
-    machine = contract["schema"].as_state_machine()
-    assert machine.bundles, "no links between operations: nothing to test statefully"
+    def fresh_start() -> str:
+        portal.call(fresh_state)
+        return _token(client, ADMIN_EMAIL, ADMIN_PASSWORD)
 
-    class Calls(machine):  # type: ignore[misc, valid-type]
-        def setup(self) -> None:
-            portal.call(fresh_state)
-            self.token = _token(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    def counted() -> None:
+        case_count.by_run["in-process, stateful"] += 1
 
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {"headers": {"Authorization": self.token}}
-
-        def validate_response(
-            self,
-            response: Any,
-            case: schemathesis.Case,
-            additional_checks: Any = None,
-            **kwargs: Any,
-        ) -> None:
-            operation = (case.operation.method.upper(), case.operation.path)
-            case.validate_response(
-                response,
-                additional_checks=additional_checks,
-                excluded_checks=_excluded(*operation),
-                transport_kwargs=kwargs or None,
-                recorder=self.recorder,
-            )
-
-    run_state_machine_as_test(
-        Calls,
-        settings=settings(
-            max_examples=STATEFUL_EXAMPLES,
-            stateful_step_count=6,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    run_sequences(contract["schema"], fresh_start, counted, max_examples=STATEFUL_EXAMPLES)
 
 
 async def test_lengths_count_the_text_as_sent_and_the_rule_judges_it_trimmed(
