@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
-import requests
 import schemathesis
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import allow_header_conformance, unsupported_method
@@ -169,8 +169,8 @@ def strata_serve(env: dict[str, str], port: int, workdir: Path) -> Iterator[str]
         while True:
             if process.poll() is not None:
                 pytest.fail(f"strata serve exited with {process.returncode}:\n{_tail(log_path)}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base_url}/health/ready", timeout=5).status_code == 200:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base_url}/health/ready", timeout=5).status_code == 200:
                     break
             if time.monotonic() > deadline:
                 pytest.fail(f"strata serve not ready after {READY_TIMEOUT_S} s:\n{_tail(log_path)}")
@@ -211,7 +211,7 @@ class LiveServer:
     coverage_cases: dict[tuple[str, str], list[schemathesis.Case]] = field(default_factory=dict)
 
     def token(self, email: str, password: str) -> str:
-        response = requests.post(
+        response = httpx.post(
             f"{self.base_url}/api/v1/auth/login",
             data={"username": email, "password": password},
             timeout=REQUEST_TIMEOUT_S,
@@ -222,7 +222,7 @@ class LiveServer:
     def user_token(self) -> str:
         """A fresh token of the plain user, registering the user if it is not there (yet or any
         more: the stateful test empties the tables; some requests may delete it)."""
-        response = requests.post(
+        response = httpx.post(
             f"{self.base_url}/api/v1/auth/register",
             json={"email": USER_EMAIL, "password": USER_PASSWORD},
             timeout=REQUEST_TIMEOUT_S,
