@@ -221,3 +221,25 @@ async def test_a_policy_change_reaches_another_api_process_within_a_second(
             assert rule not in (await first.get(POLICIES, headers=admin)).json()["items"]
     finally:
         await empty_all_tables(database_url)
+
+
+async def test_a_user_whose_create_right_is_removed_is_told_403_not_404(
+    client: AsyncClient, admin_headers: Headers
+) -> None:
+    # Their own collection: there is nobody else's object to hide, so the answer is "forbidden".
+    creator = {"role": "user", "object_type": "resource", "action": "create", "scope": "own"}
+    tokens = await user_tokens(client)
+    revoked = await client.request("DELETE", POLICIES, json=creator, headers=admin_headers)
+    try:
+        refused = await client.post(
+            "/api/v1/resources", json={"name": "Notes"}, headers=bearer(tokens)
+        )
+    finally:
+        await client.post(POLICIES, json=creator, headers=admin_headers)
+    allowed_again = await client.post(
+        "/api/v1/resources", json={"name": "Notes"}, headers=bearer(tokens)
+    )
+
+    assert revoked.status_code == 204
+    assert_problem(refused, 403, "auth.forbidden")
+    assert allowed_again.status_code == 201

@@ -24,7 +24,7 @@ from app.domain.entities.resource import (
     StoredFile,
 )
 from app.domain.entities.user import Role, User
-from app.domain.errors import InvalidValueError
+from app.domain.errors import InvalidValueError, PermissionDeniedError
 from app.domain.events.resource import (
     FileDeleted,
     FileUploaded,
@@ -108,7 +108,7 @@ async def test_create_records_resource_created_with_the_owner(
 async def test_a_refused_or_invalid_create_tells_nobody(
     uow: FakeUnitOfWork, clock: FakeClock, events: FakeEventPublisher
 ) -> None:
-    with pytest.raises(ResourceNotFoundError):
+    with pytest.raises(PermissionDeniedError):
         await CreateResource(uow, FakeAccessPolicy(rules=[]), clock, events).execute(
             ALICE, name="Notes", description="", context=CONTEXT
         )

@@ -29,7 +29,7 @@ from app.domain.entities.resource import (
     StoredFile,
 )
 from app.domain.entities.user import Role, User
-from app.domain.errors import InvalidValueError
+from app.domain.errors import InvalidValueError, PermissionDeniedError
 from app.domain.value_objects.identifiers import new_id
 from app.infrastructure.adapters.content_type import PuremagicContentTypeSniffer
 from tests.builders import make_resource, make_stored_file, make_user
@@ -145,7 +145,7 @@ async def test_create_stores_the_callers_resource_with_an_audit_event(
 async def test_create_is_refused_when_the_policy_says_no(
     uow: FakeUnitOfWork, clock: FakeClock
 ) -> None:
-    with pytest.raises(ResourceNotFoundError):
+    with pytest.raises(PermissionDeniedError):
         await CreateResource(uow, FakeAccessPolicy(rules=[]), clock).execute(
             ALICE, name="Notes", description="", context=CONTEXT
         )

@@ -7,8 +7,9 @@ from app.application.interfaces.resource import ResourceUnitOfWork
 from app.application.request_context import RequestContext
 from app.application.use_cases.resource.audit_events import audit
 from app.application.use_cases.resource.authorization import RESOURCE
-from app.domain.entities.resource import Resource, ResourceNotFoundError
+from app.domain.entities.resource import Resource
 from app.domain.entities.user import User
+from app.domain.errors import PermissionDeniedError
 from app.domain.events.resource import ResourceCreated
 
 
@@ -32,7 +33,8 @@ class CreateResource:
         self, actor: User, *, name: str, description: str, context: RequestContext
     ) -> Resource:
         if not await self._policy.allows(actor, "create", RESOURCE, owner_id=actor.id):
-            raise ResourceNotFoundError()  # nothing to reveal: the collection is theirs
+            # 403, not 404: there is no one else's object to hide, the collection is theirs.
+            raise PermissionDeniedError()
         now = self._clock.now()
         resource = Resource.create(owner_id=actor.id, name=name, description=description, now=now)
         created = ResourceCreated(occurred_at=now, resource_id=resource.id, owner_id=actor.id)

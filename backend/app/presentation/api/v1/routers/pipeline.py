@@ -151,7 +151,7 @@ async def retry_run(run_id: UUID, user: CurrentUser, retry: RetryRunDep) -> Pipe
 
 @router.get(
     f"{API_V1_PREFIX}/search",
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
     summary="Search the caller's indexed chunks, best first",
 )
 async def search(

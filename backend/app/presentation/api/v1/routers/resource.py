@@ -45,7 +45,7 @@ UPLOAD_PATH = "/{resource_id}/files"
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
     summary="Create a resource owned by the caller",
 )
 async def create_resource(
