@@ -21,7 +21,6 @@ from app.presentation.api.metrics import HttpMetrics
 from app.presentation.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.presentation.api.openapi import install_openapi
 from app.presentation.api.problem import install_problem_handlers, merged_error_statuses
-from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1.dependencies.rate_limit import LimitApi
 from app.presentation.bootstrap import bootstrap
 from app.presentation.container import Container
@@ -122,8 +121,7 @@ def _include_routers(app: FastAPI, features: FeatureSet) -> None:
     for feature in features:
         for router in feature.unlimited_routers:
             app.include_router(router)
-        for declared in feature.routers:
-            router = declared if isinstance(declared, FeatureRouter) else declared(features)
+        for router in feature.built_routers(features):
             app.include_router(router, dependencies=[LimitApi])
 
 

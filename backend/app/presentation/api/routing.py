@@ -8,8 +8,8 @@ read, in its profile). Every feature declares its routers as `FeatureRouter`s, w
 not starting with the literal text every one of their routes starts with, before asking any route.
 The router gates itself rather than being wrapped in a gating router: FastAPI keeps each included
 router as a level of its own and redoes the match at every level when it handles the request, so a
-wrapper would add a level of matching to every request. It refuses only what could never match, so the routes, their order, the
-OpenAPI schema and every answer stay as they were.
+wrapper would add a level of matching to every request. It refuses only what could never match, so
+the routes, their order, the OpenAPI schema and every answer stay as they were.
 
 A feature router is included without a prefix of its own (`main.py`): its routes carry their full
 path, and the gate compares the request's path with theirs.

@@ -103,3 +103,10 @@ class Feature:
     migrations: Path | None = None
     # The kinds of background jobs it declares, periodic ones included.
     jobs: tuple[JobDefinition, ...] = ()
+
+    def built_routers(self, features: FeatureSet) -> list[FeatureRouter]:
+        """`routers`, each factory among them built for this app's `features`."""
+        return [
+            declared if isinstance(declared, FeatureRouter) else declared(features)
+            for declared in self.routers
+        ]

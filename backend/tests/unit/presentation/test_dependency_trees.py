@@ -11,7 +11,6 @@ import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from app.presentation.api.routing import FeatureRouter
 from app.presentation.api.v1.dependencies import caller, rate_limit
 from app.presentation.api.v1.routers import pipeline
 from app.presentation.features.enabled import ENABLED_FEATURES
@@ -30,10 +29,8 @@ NESTING_ALLOWED = {
 def _routes() -> Iterator[APIRoute]:
     features = FeatureSet.load(ENABLED_FEATURES)
     for feature in features:
-        declared = [*feature.unlimited_routers, *feature.routers]
-        for router in declared:
-            built = router if isinstance(router, FeatureRouter) else router(features)
-            yield from (route for route in built.routes if isinstance(route, APIRoute))
+        for router in [*feature.unlimited_routers, *feature.built_routers(features)]:
+            yield from (route for route in router.routes if isinstance(route, APIRoute))
 
 
 def _nodes(dependant: Dependant) -> Iterator[Dependant]:
